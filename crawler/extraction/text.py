@@ -1,0 +1,112 @@
+"""Text normalization and fingerprints: decoding, cleaning, word count, sha256, simhash.
+
+Everything here works on plain strings; no HTML parsing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+
+logger = logging.getLogger(__name__)
+
+_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff\u180e]")
+_HSPACE = re.compile(r"[^\S\n]+")
+_WORD = re.compile(r"\w+")
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+
+_MASK64 = (1 << 64) - 1
+
+
+def normalize_line(text: str) -> str:
+    """NFC, soft hyphens and zero-width characters removed, whitespace collapsed, stripped.
+
+    Quotes and punctuation are kept exactly as printed.
+    """
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE.sub("", text)
+    return " ".join(text.split())
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Split extracted text into normalized, non-empty paragraphs (one per line)."""
+    out = []
+    for line in text.splitlines():
+        norm = normalize_line(line)
+        if norm:
+            out.append(norm)
+    return out
+
+
+def join_paragraphs(paragraphs: list[str]) -> str:
+    """Join paragraphs with exactly one blank line between them."""
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def words(text: str) -> list[str]:
+    """Word tokens (``\\w+``)."""
+    return _WORD.findall(text)
+
+
+def word_count(text: str) -> int:
+    """Number of ``\\w+`` tokens in ``text``."""
+    return sum(1 for _ in _WORD.finditer(text))
+
+
+def content_hash(text: str) -> str:
+    """SHA-256 hex digest of the UTF-8 text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def simhash(text: str) -> int:
+    """64-bit simhash over lower-cased word 3-shingles, as a signed int64 (fits ``bigint``).
+
+    Each shingle is hashed with blake2b (8 bytes); texts under three words use
+    their words as shingles. Empty text gives 0.
+    """
+    toks = [w.lower() for w in words(text)]
+    shingles = [" ".join(toks[i : i + 3]) for i in range(len(toks) - 2)] if len(toks) >= 3 else toks
+    if not shingles:
+        return 0
+    counts = [0] * 64
+    for sh in shingles:
+        h = int.from_bytes(hashlib.blake2b(sh.encode("utf-8"), digest_size=8).digest(), "big")
+        for bit in range(64):
+            if h >> bit & 1:
+                counts[bit] += 1
+            else:
+                counts[bit] -= 1
+    value = 0
+    for bit in range(64):
+        if counts[bit] > 0:
+            value |= 1 << bit
+    value &= _MASK64
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def decode_html(data: bytes) -> str:
+    """Decode page bytes: a BOM, then a ``<meta charset>``, then UTF-8, else cp1252/latin-1.
+
+    Never raises; the last resort decodes with replacement characters.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    match = _META_CHARSET.search(data[:4096])
+    if match:
+        enc = match.group(1).decode("ascii", "ignore").lower()
+        try:
+            return data.decode(enc)
+        except (LookupError, UnicodeDecodeError):
+            logger.debug("declared charset %s failed", enc)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1", errors="replace")
