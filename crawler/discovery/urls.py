@@ -1,0 +1,100 @@
+"""URL hygiene shared by discovery parsers and the sources registry.
+
+Owns the single rule for "a URL the crawler may follow": http or https, a host, no
+user name or password, no whitespace or control characters. Also host normalisation
+(lower case, IDNA, no trailing dot) and "is this host the same site" checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
+
+__all__ = [
+    "ALLOWED_SCHEMES",
+    "normalize_host",
+    "resolve_url",
+    "safe_split",
+    "same_site",
+    "strip_www",
+]
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+"""Schemes the crawler follows; everything else (``javascript:``, ``file:``, ...) is dropped."""
+
+_BAD_CHARS = re.compile(r"[\x00-\x20\x7f]")
+_MAX_URL_LENGTH = 8192
+
+
+def normalize_host(host: str) -> str:
+    """Lower-case ``host``, drop a trailing dot and encode it as IDNA (punycode) when possible."""
+    host = host.strip().rstrip(".").lower()
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+def strip_www(host: str) -> str:
+    """``host`` without one leading ``www.``."""
+    return host[4:] if host.startswith("www.") else host
+
+
+def safe_split(url: str) -> SplitResult | None:
+    """Split ``url`` when it is a followable absolute URL, else return None.
+
+    Followable: scheme http/https, a host, no credentials, a valid port, no
+    whitespace or control characters, at most 8 KiB.
+    """
+    if not isinstance(url, str) or len(url) > _MAX_URL_LENGTH or _BAD_CHARS.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        return None
+    del port
+    if parts.scheme.lower() not in ALLOWED_SCHEMES:
+        return None
+    if not parts.hostname or parts.username is not None or parts.password is not None:
+        return None
+    if "@" in parts.netloc:
+        return None
+    return parts
+
+
+def resolve_url(href: str, base_url: str, *, drop_fragment: bool = False) -> str | None:
+    """Resolve ``href`` against ``base_url``; None when the result is not followable.
+
+    Leading/trailing whitespace in ``href`` is ignored (common in XML text nodes).
+    With ``drop_fragment`` the ``#...`` part is removed.
+    """
+    if not isinstance(href, str):
+        return None
+    href = href.strip()
+    if not href or len(href) > _MAX_URL_LENGTH:
+        return None
+    try:
+        absolute = urljoin(base_url, href)
+    except ValueError:
+        return None
+    parts = safe_split(absolute)
+    if parts is None:
+        return None
+    if drop_fragment and parts.fragment:
+        parts = parts._replace(fragment="")
+        absolute = urlunsplit(parts)
+    elif absolute.endswith("#"):
+        absolute = absolute[:-1]
+    return absolute
+
+
+def same_site(url: str, other: str) -> bool:
+    """True when both URLs are followable and their hosts match, ignoring a ``www.`` prefix."""
+    a, b = safe_split(url), safe_split(other)
+    if a is None or b is None or a.hostname is None or b.hostname is None:
+        return False
+    return strip_www(normalize_host(a.hostname)) == strip_www(normalize_host(b.hostname))
