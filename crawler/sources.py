@@ -1,0 +1,542 @@
+"""The sources registry: loading and validating ``sources.yaml``.
+
+Owns the `Source` model (one news outlet to crawl and how to discover its articles),
+the rules for what a valid sources file is, and the per-source URL policy
+(`Source.allows_domain`, `Source.is_article_url`). Validation is strict: unknown
+keys, duplicate keys, wrong types and invalid regexes are errors whose message names
+the file, the source (index and key) and the offending key, so a typo never passes
+silently. Pure: no Scrapy, no database, no network.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from crawler.discovery.urls import normalize_host, resolve_url, safe_split, strip_www
+
+__all__ = [
+    "ExtractionHints",
+    "Source",
+    "SourcesError",
+    "load_sources",
+    "parse_interval",
+    "parse_sources",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LISTING_DEPTH = 1
+DEFAULT_MAX_AGE_DAYS = 7
+DEFAULT_INTERVAL = timedelta(hours=1)
+MAX_LISTING_DEPTH = 50
+MIN_INTERVAL = timedelta(minutes=1)
+MAX_INTERVAL = timedelta(days=365)
+
+_KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_MAX_KEY_LENGTH = 64
+_LANGUAGE = re.compile(r"[a-z]{2}")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_INTERVAL_PART = re.compile(r"(\d+)\s*(s|m|h|d|w)", re.IGNORECASE)
+_INTERVAL_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+_SOURCE_KEYS = (
+    "key",
+    "name",
+    "url",
+    "language",
+    "country",
+    "sitemaps",
+    "feeds",
+    "listings",
+    "listing_depth",
+    "follow_pagination",
+    "article_urls",
+    "max_age_days",
+    "interval",
+    "enabled",
+    "extraction",
+)
+_ARTICLE_URL_KEYS = ("allow", "deny")
+_EXTRACTION_KEYS = ("byline_selector", "date_selector", "body_selector")
+_TOP_LEVEL_KEYS = ("sources",)
+
+
+class SourcesError(ValueError):
+    """The sources file is missing, unreadable, not YAML, or has an invalid entry.
+
+    The message names the file, the source (``#index (key)``) and the key at fault.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionHints:
+    """Per-site CSS selectors extraction uses where its generic rules miss."""
+
+    byline_selector: str | None = None
+    """CSS selector of the visible byline."""
+
+    date_selector: str | None = None
+    """CSS selector of the visible publication date."""
+
+    body_selector: str | None = None
+    """CSS selector of the article body."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One news outlet: where to discover its articles and which URLs are articles."""
+
+    key: str
+    """Unique slug (``[a-z0-9][a-z0-9-_]*``), e.g. ``rt-de``; used in logs and the database."""
+
+    name: str
+    """Human-readable outlet name; defaults to ``key``."""
+
+    url: str
+    """Home page (http/https). Its domain and subdomains bound the crawl."""
+
+    language: str | None = None
+    """Expected language of articles (ISO 639-1, lower case), if known."""
+
+    country: str | None = None
+    """Country of the outlet (ISO 3166-1 alpha-2, upper case), if known."""
+
+    sitemaps: tuple[str, ...] = ()
+    """Sitemap URLs as written (absolute or relative to ``url``); empty = use robots.txt."""
+
+    feeds: tuple[str, ...] = ()
+    """RSS/Atom/RDF feed URLs as written (absolute or relative to ``url``)."""
+
+    listings: tuple[str, ...] = ()
+    """Section/listing pages whose links lead to articles (absolute or relative)."""
+
+    listing_depth: int = DEFAULT_LISTING_DEPTH
+    """How many listing levels / pagination pages to follow from each listing (0 = none)."""
+
+    follow_pagination: bool = True
+    """Whether listing pages' pagination links are followed (up to ``listing_depth``)."""
+
+    allow: tuple[str, ...] = ()
+    """Regexes (``re.search`` on the full URL); an article URL must match one. Empty = any."""
+
+    deny: tuple[str, ...] = ()
+    """Regexes (``re.search`` on the full URL); a URL matching any is never an article."""
+
+    max_age_days: int = DEFAULT_MAX_AGE_DAYS
+    """Entries dated (by sitemap/feed) older than this many days are not fetched."""
+
+    interval: timedelta = DEFAULT_INTERVAL
+    """How often discovery runs for this source."""
+
+    enabled: bool = True
+    """Disabled sources are loaded and validated but not crawled."""
+
+    extraction: ExtractionHints = field(default_factory=ExtractionHints)
+    """Per-site extraction hints (CSS selectors)."""
+
+    @property
+    def domain(self) -> str:
+        """Host of ``url``, lower case (IDNA), without a leading ``www.``."""
+        parts = safe_split(self.url)
+        if parts is None or parts.hostname is None:
+            return ""
+        return strip_www(normalize_host(parts.hostname))
+
+    def allows_domain(self, url: str) -> bool:
+        """True when ``url`` is http(s), has no credentials, and its host is the
+        source's domain or a subdomain of it (``www.`` variants included).
+
+        Only the default port of the scheme or the port of ``Source.url`` is allowed.
+        """
+        domain = self.domain
+        parts = safe_split(url.strip()) if isinstance(url, str) else None
+        if not domain or parts is None or parts.hostname is None:
+            return False
+        host = normalize_host(parts.hostname)
+        if host != domain and not host.endswith("." + domain):
+            return False
+        port = parts.port
+        if port is None:
+            return True
+        own = safe_split(self.url)
+        own_port = own.port if own is not None else None
+        default = 443 if parts.scheme.lower() == "https" else 80
+        return port in (default, own_port)
+
+    def is_article_url(self, url: str) -> bool:
+        """True when ``url`` is on-site, matches an ``allow`` regex (or none are given)
+        and matches no ``deny`` regex."""
+        if not self.allows_domain(url):
+            return False
+        url = url.strip()
+        allow = _compile(self.allow)
+        if allow and not any(pattern.search(url) for pattern in allow):
+            return False
+        return not any(pattern.search(url) for pattern in _compile(self.deny))
+
+    def _resolve_all(self, entries: tuple[str, ...]) -> tuple[str, ...]:
+        resolved: dict[str, None] = {}
+        for entry in entries:
+            url = resolve_url(entry, self.url)
+            if url is not None:
+                resolved.setdefault(url, None)
+        return tuple(resolved)
+
+    @property
+    def sitemap_urls(self) -> tuple[str, ...]:
+        """``sitemaps`` resolved against ``url`` (absolute http(s)), de-duplicated."""
+        return self._resolve_all(self.sitemaps)
+
+    @property
+    def feed_urls(self) -> tuple[str, ...]:
+        """``feeds`` resolved against ``url``, de-duplicated."""
+        return self._resolve_all(self.feeds)
+
+    @property
+    def listing_urls(self) -> tuple[str, ...]:
+        """``listings`` resolved against ``url``, de-duplicated."""
+        return self._resolve_all(self.listings)
+
+    @property
+    def robots_url(self) -> str:
+        """``/robots.txt`` of the home page's origin, where sitemaps are looked up
+        when ``sitemaps`` is empty."""
+        return resolve_url("/robots.txt", self.url) or ""
+
+    @property
+    def discovery_urls(self) -> tuple[str, ...]:
+        """All sitemap, feed and listing URLs, in that order, de-duplicated."""
+        return tuple(dict.fromkeys(self.sitemap_urls + self.feed_urls + self.listing_urls))
+
+
+@lru_cache(maxsize=4096)
+def _compile(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """Compile a tuple of regexes once; cached across calls and sources."""
+    return tuple(re.compile(pattern) for pattern in patterns)
+
+
+def parse_interval(text: str) -> timedelta:
+    """Parse a crawl interval such as ``30m``, ``1h``, ``6h``, ``1d`` or ``1h30m``.
+
+    Units: ``s``, ``m``, ``h``, ``d``, ``w``. Must be between 1 minute and 365 days.
+    Raises `ValueError` otherwise (bare numbers are refused: the unit is required).
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"expected a duration like '30m', '1h' or '1d', got {text!r}")
+    compact = text.strip()
+    parts = list(_INTERVAL_PART.finditer(compact))
+    if not parts or "".join(p.group(0) for p in parts).replace(" ", "") != compact.replace(" ", ""):
+        raise ValueError(f"expected a duration like '30m', '1h' or '1d', got {text!r}")
+    units = [p.group(2).lower() for p in parts]
+    if len(set(units)) != len(units):
+        raise ValueError(f"repeated unit in duration {text!r}")
+    try:
+        total = sum(
+            (timedelta(**{_INTERVAL_UNITS[p.group(2).lower()]: int(p.group(1))}) for p in parts),
+            timedelta(),
+        )
+    except OverflowError:
+        raise ValueError(f"duration {text!r} is too long") from None
+    if total < MIN_INTERVAL:
+        raise ValueError(f"duration {text!r} is shorter than 1 minute")
+    if total > MAX_INTERVAL:
+        raise ValueError(f"duration {text!r} is longer than 365 days")
+    return total
+
+
+class _SourceParser:
+    """Validates one source mapping; every error carries the source's label."""
+
+    def __init__(self, origin: str, index: int, raw: Mapping[Any, Any]) -> None:
+        self.origin = origin
+        self.index = index
+        self.raw = raw
+        key = raw.get("key")
+        self.label = f"source #{index}" + (f" ({key})" if isinstance(key, str) and key else "")
+
+    def error(self, message: str) -> SourcesError:
+        return SourcesError(f"{self.origin}: {self.label}: {message}")
+
+    def check_keys(self, mapping: Mapping[Any, Any], allowed: Sequence[str], where: str) -> None:
+        for name in mapping:
+            if name in allowed:
+                continue
+            hint = ""
+            if isinstance(name, str):
+                close = difflib.get_close_matches(name, allowed, n=1)
+                if close:
+                    hint = f" (did you mean '{close[0]}'?)"
+            allowed_list = ", ".join(allowed)
+            raise self.error(f"unknown key '{where}{name}'{hint}; allowed: {allowed_list}")
+
+    def string(
+        self,
+        name: str,
+        value: Any,
+        *,
+        pattern: re.Pattern[str] | None = None,
+        expected: str = "a non-empty string",
+        transform: Callable[[str], str] = str.strip,
+    ) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(f"'{name}' must be {expected}, got {value!r}")
+        text: str = transform(value)
+        if pattern is not None and not pattern.fullmatch(text):
+            raise self.error(f"'{name}' must be {expected}, got {value!r}")
+        return text
+
+    def optional_string(self, name: str, value: Any, **kwargs: Any) -> str | None:
+        return None if value is None else self.string(name, value, **kwargs)
+
+    def boolean(self, name: str, value: Any, default: bool) -> bool:
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(f"'{name}' must be true or false, got {value!r}")
+        return value
+
+    def integer(self, name: str, value: Any, default: int, *, minimum: int, maximum: int) -> int:
+        if value is None:
+            return default
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise self.error(f"'{name}' must be {kind}, got {value!r}")
+        if value > maximum:
+            raise self.error(f"'{name}' must be at most {maximum}, got {value!r}")
+        return value
+
+    def string_list(self, name: str, value: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.error(f"'{name}' must be a list of strings, got {value!r}")
+        items: list[str] = []
+        for position, item in enumerate(value, start=1):
+            if not isinstance(item, str) or not item.strip():
+                raise self.error(
+                    f"'{name}' entry {position} must be a non-empty string, got {item!r}"
+                )
+            items.append(item.strip())
+        return tuple(items)
+
+    def url_list(self, name: str, value: Any, home: str) -> tuple[str, ...]:
+        items = self.string_list(name, value)
+        for item in items:
+            if resolve_url(item, home) is None:
+                raise self.error(
+                    f"'{name}' entry {item!r} is not an http(s) URL or a path relative to 'url'"
+                )
+        return tuple(dict.fromkeys(items))
+
+    def regex_list(self, name: str, value: Any) -> tuple[str, ...]:
+        items = self.string_list(name, value)
+        for item in items:
+            try:
+                re.compile(item)
+            except re.error as exc:
+                raise self.error(f"'{name}' has an invalid regex {item!r}: {exc}") from None
+        return items
+
+    def home_url(self, value: Any) -> str:
+        url = self.string("url", value, expected="an http(s) URL")
+        parts = safe_split(url)
+        if parts is None or parts.hostname is None:
+            raise self.error(
+                f"'url' must be an absolute http(s) URL without credentials, got {value!r}"
+            )
+        if "." not in parts.hostname.strip("."):
+            raise self.error(f"'url' must have a domain name, got {value!r}")
+        return url
+
+    def parse(self) -> Source:
+        raw = self.raw
+        self.check_keys(raw, _SOURCE_KEYS, "")
+        if "key" not in raw:
+            raise self.error("missing required key 'key'")
+        key = self.string(
+            "key",
+            raw["key"],
+            pattern=_KEY,
+            expected="a slug of lower-case letters, digits, '-' or '_' "
+            "(starting with a letter or digit)",
+            transform=lambda s: s,
+        )
+        if len(key) > _MAX_KEY_LENGTH:
+            raise self.error(f"'key' must be at most {_MAX_KEY_LENGTH} characters")
+        if "url" not in raw:
+            raise self.error("missing required key 'url'")
+        url = self.home_url(raw["url"])
+        name = self.optional_string("name", raw.get("name")) or key
+        language = self.optional_string(
+            "language",
+            raw.get("language"),
+            pattern=_LANGUAGE,
+            expected="an ISO 639-1 code of two letters (e.g. 'de')",
+            transform=lambda s: s.strip().lower(),
+        )
+        country = self.optional_string(
+            "country",
+            raw.get("country"),
+            pattern=_COUNTRY,
+            expected="an ISO 3166-1 alpha-2 code (e.g. 'DE')",
+            transform=lambda s: s.strip().upper(),
+        )
+        article_urls = raw.get("article_urls")
+        if article_urls is None:
+            article_urls = {}
+        if not isinstance(article_urls, Mapping):
+            raise self.error(
+                f"'article_urls' must be a mapping with 'allow' and/or 'deny', got {article_urls!r}"
+            )
+        self.check_keys(article_urls, _ARTICLE_URL_KEYS, "article_urls.")
+        extraction = raw.get("extraction")
+        if extraction is None:
+            extraction = {}
+        if not isinstance(extraction, Mapping):
+            raise self.error(f"'extraction' must be a mapping of selectors, got {extraction!r}")
+        self.check_keys(extraction, _EXTRACTION_KEYS, "extraction.")
+        hints = ExtractionHints(
+            **{
+                name: self.optional_string(f"extraction.{name}", extraction.get(name))
+                for name in _EXTRACTION_KEYS
+            }
+        )
+        interval = DEFAULT_INTERVAL
+        if raw.get("interval") is not None:
+            try:
+                interval = parse_interval(raw["interval"])
+            except ValueError as exc:
+                raise self.error(f"'interval' is invalid: {exc}") from None
+        return Source(
+            key=key,
+            name=name,
+            url=url,
+            language=language,
+            country=country,
+            sitemaps=self.url_list("sitemaps", raw.get("sitemaps"), url),
+            feeds=self.url_list("feeds", raw.get("feeds"), url),
+            listings=self.url_list("listings", raw.get("listings"), url),
+            listing_depth=self.integer(
+                "listing_depth",
+                raw.get("listing_depth"),
+                DEFAULT_LISTING_DEPTH,
+                minimum=0,
+                maximum=MAX_LISTING_DEPTH,
+            ),
+            follow_pagination=self.boolean(
+                "follow_pagination", raw.get("follow_pagination"), default=True
+            ),
+            allow=self.regex_list("article_urls.allow", article_urls.get("allow")),
+            deny=self.regex_list("article_urls.deny", article_urls.get("deny")),
+            max_age_days=self.integer(
+                "max_age_days",
+                raw.get("max_age_days"),
+                DEFAULT_MAX_AGE_DAYS,
+                minimum=1,
+                maximum=3650,
+            ),
+            interval=interval,
+            enabled=self.boolean("enabled", raw.get("enabled"), default=True),
+            extraction=hints,
+        )
+
+
+def parse_sources(data: object, origin: str = "sources.yaml") -> list[Source]:
+    """Validate already-loaded YAML data (``{"sources": [...]}``) into `Source` objects.
+
+    Sources are numbered from 1 in messages. Raises `SourcesError` on the first problem.
+    """
+    if not isinstance(data, Mapping):
+        raise SourcesError(
+            f"{origin}: expected a mapping with a 'sources' list at the top, "
+            f"got {type(data).__name__}"
+        )
+    for name in data:
+        if name not in _TOP_LEVEL_KEYS:
+            raise SourcesError(f"{origin}: unknown top-level key {name!r}; allowed: sources")
+    raw_sources = data.get("sources")
+    if not isinstance(raw_sources, list):
+        raise SourcesError(f"{origin}: 'sources' must be a list, got {raw_sources!r}")
+    sources: list[Source] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(raw_sources, start=1):
+        if not isinstance(raw, Mapping):
+            raise SourcesError(f"{origin}: source #{index}: must be a mapping, got {raw!r}")
+        parser = _SourceParser(origin, index, raw)
+        source = parser.parse()
+        if source.key in seen:
+            raise parser.error(
+                f"duplicate 'key' {source.key!r} (already used by source #{seen[source.key]})"
+            )
+        seen[source.key] = index
+        sources.append(source)
+    return sources
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that refuses a key repeated within one mapping."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+        except TypeError:
+            continue
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                f"found duplicate key {key!r}",
+                key_node.start_mark,
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,
+)
+
+
+def load_sources(path: str | os.PathLike[str]) -> list[Source]:
+    """Read and validate a sources file (YAML, safe loader, duplicate keys refused).
+
+    Raises `SourcesError` when the file is missing, unreadable, not YAML or invalid.
+    """
+    origin = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise SourcesError(f"{origin}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourcesError(f"{origin}: cannot read: {exc}") from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise SourcesError(f"{origin}: not valid YAML: {exc}") from None
+    sources = parse_sources(data, origin=origin)
+    logger.debug(
+        "loaded %d sources (%d enabled) from %s",
+        len(sources),
+        sum(s.enabled for s in sources),
+        origin,
+    )
+    return sources
