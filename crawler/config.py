@@ -1,0 +1,57 @@
+"""Configuration: the one module that reads environment variables.
+
+Everything else receives plain values from a `Config`. Variables:
+
+- ``NEWSINGEST_DATABASE_URL``: any PostgreSQL URL; unset means the embedded server.
+- ``NEWSINGEST_DATA_DIR``: embedded database and local state (spool, logs);
+  default: the user's data directory (``~/.local/share/newsingest`` on Linux).
+- ``NEWSINGEST_SOURCES``: path of the sources file; default: the bundled ``sources.yaml``.
+- ``NEWSINGEST_CONTACT``: contact (URL or e-mail) put in the User-Agent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""Checkout root (the project is installed editable; see README)."""
+
+BUNDLED_SOURCES = PROJECT_ROOT / "sources.yaml"
+"""The source registry shipped with the project."""
+
+DEFAULT_CONTACT = "https://github.com/newsingest/newsingest"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Process-wide settings, read once from the environment."""
+
+    database_url: str | None
+    """PostgreSQL URL; None means the embedded server under ``data_dir``."""
+
+    data_dir: Path
+    """Directory for the embedded database and local state."""
+
+    sources_path: Path
+    """Path of the sources file."""
+
+    contact: str
+    """Contact put into the User-Agent so site operators can reach us."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        """Build the configuration from ``environ`` (default: ``os.environ``)."""
+        env = os.environ if environ is None else environ
+        data_dir = env.get("NEWSINGEST_DATA_DIR") or platformdirs.user_data_dir("newsingest")
+        sources = env.get("NEWSINGEST_SOURCES") or str(BUNDLED_SOURCES)
+        return cls(
+            database_url=env.get("NEWSINGEST_DATABASE_URL") or None,
+            data_dir=Path(data_dir).expanduser(),
+            sources_path=Path(sources).expanduser(),
+            contact=env.get("NEWSINGEST_CONTACT") or DEFAULT_CONTACT,
+        )

@@ -1,0 +1,162 @@
+"""Extensions: the crawl-run ledger.
+
+`CrawlLedger` writes a ``crawl_runs`` row when a crawl of a source opens (status
+``running``) and finishes it when the spider closes, in every case: ``succeeded``,
+``failed`` (with the error) or ``interrupted`` (SIGINT/SIGTERM), with the crawl's stats.
+Before opening it applies pending migrations, registers the source and marks runs of
+this host whose process is gone as ``abandoned``. All database work runs in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.statscollectors import StatsCollector
+
+from storage import db, migrate, repository
+from storage.repository import SourceRow
+
+logger = logging.getLogger(__name__)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def json_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    """Scrapy stats made JSON-safe (datetimes as ISO strings)."""
+    out: dict[str, Any] = {}
+    for key, value in stats.items():
+        if isinstance(value, (datetime, date)):
+            out[key] = value.isoformat()
+        elif isinstance(value, (int, float, str, bool)) or value is None:
+            out[key] = value
+        else:
+            out[key] = str(value)
+    return out
+
+
+def run_status(close_reason: str, stats: dict[str, Any]) -> tuple[str, str | None]:
+    """The ledger status of a run from Scrapy's close reason and the crawl's stats."""
+    if close_reason == "shutdown":
+        return "interrupted", "stopped by signal"
+    if close_reason != "finished":
+        return "failed", f"spider closed: {close_reason}"
+    if stats.get("newsingest/discovery/ok", 0) == 0 and stats.get("newsingest/discovery/failed"):
+        return "failed", "none of the source's discovery URLs could be fetched"
+    if stats.get("newsingest/store/spooled_articles"):
+        return "failed", "some records could not be stored and were spooled"
+    return "succeeded", None
+
+
+class CrawlLedger:
+    """Keeps ``crawl_runs`` in step with the crawl of one source."""
+
+    def __init__(
+        self,
+        stats: StatsCollector,
+        database_url: str | None,
+        data_dir: Path,
+        trigger: str,
+        auto_migrate: bool,
+        crawl_id: str | None = None,
+    ) -> None:
+        self.stats = stats
+        self.database_url = database_url
+        self.data_dir = data_dir
+        self.trigger = trigger
+        self.auto_migrate = auto_migrate
+        self.crawl_id = crawl_id
+        self.run_id: int | None = None
+        self._url: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlLedger:
+        s = crawler.settings
+        if not s.getbool("NEWSINGEST_LEDGER_ENABLED", True):
+            raise NotConfigured("NEWSINGEST_LEDGER_ENABLED is off")
+        assert crawler.stats is not None
+        ext = cls(
+            crawler.stats,
+            s.get("NEWSINGEST_DATABASE_URL") or None,
+            Path(s["NEWSINGEST_DATA_DIR"]),
+            trigger=s.get("NEWSINGEST_TRIGGER", "scrapy"),
+            auto_migrate=s.getbool("NEWSINGEST_AUTO_MIGRATE", True),
+            crawl_id=s.get("NEWSINGEST_CRAWL_ID") or None,
+        )
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    async def spider_opened(self, spider: Spider) -> None:
+        source = getattr(spider, "source", None)
+        self.run_id = await asyncio.to_thread(self._open, source)
+        self.stats.set_value("newsingest/run_id", self.run_id)
+        logger.info("crawl run %s opened for source %s", self.run_id, getattr(source, "key", "?"))
+
+    def _open(self, source: Any) -> int:
+        self._url = db.resolve_url(self.database_url, self.data_dir)
+        if self.auto_migrate:
+            migrate.upgrade(self._url)
+        engine = db.make_engine(self._url, pool_size=1)
+        try:
+            with db.transaction(db.make_session_factory(engine)) as session:
+                source_id = None
+                if source is not None:
+                    source_id = repository.upsert_source(
+                        session,
+                        SourceRow(
+                            key=source.key,
+                            name=source.name,
+                            url=source.url,
+                            language=source.language,
+                            country=source.country,
+                            enabled=source.enabled,
+                        ),
+                    )
+                abandoned = repository.mark_abandoned(session, socket.gethostname(), _pid_alive)
+                if abandoned:
+                    logger.warning("marked %d runs whose process is gone as abandoned", abandoned)
+                return repository.start_run(
+                    session,
+                    source_id=source_id,
+                    trigger=self.trigger,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    crawl_id=self.crawl_id,
+                )
+        finally:
+            engine.dispose()
+
+    async def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.run_id is None:
+            return
+        stats = json_stats(self.stats.get_stats())
+        status, error = run_status(reason, stats)
+        self.stats.set_value("newsingest/run_status", status)
+        await asyncio.to_thread(self._close, self.run_id, status, stats, error)
+        logger.info("crawl run %s finished: %s", self.run_id, status)
+
+    def _close(self, run_id: int, status: str, stats: dict[str, Any], error: str | None) -> None:
+        assert self._url is not None
+        engine = db.make_engine(self._url, pool_size=1)
+        try:
+            with db.transaction(db.make_session_factory(engine)) as session:
+                repository.finish_run(session, run_id, status=status, stats=stats, error=error)
+        finally:
+            engine.dispose()

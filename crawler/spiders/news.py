@@ -1,0 +1,317 @@
+"""NewsSpider: discovery and fetching for one source. It only fetches and routes.
+
+Discovery reads the source's sitemaps (or those robots.txt names), feeds and listing
+pages, keeps the URLs the source calls articles and that are fresh enough, and requests
+them with what discovery knew as extraction hints. Article responses leave as
+`FetchedPage` items; every failed fetch leaves as a `FetchFailed` item. Parsing is done
+by the pure `crawler.discovery` functions; the spider keeps no state beyond counters, so
+several processes can share one request queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.discovery import (
+    DiscoveryError,
+    extract_links,
+    is_fresh,
+    maybe_gunzip,
+    pagination_links,
+    parse_feed,
+    parse_sitemap,
+    sitemaps_from_robots,
+)
+from crawler.exceptions import AlreadyStored
+from crawler.extraction.record import Hints
+from crawler.items import FetchedPage, FetchFailed
+from crawler.sources import Source, SourcesError, load_sources
+
+logger = logging.getLogger(__name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+KIND = "newsingest_kind"
+HINTS = "newsingest_hints"
+DEPTH = "newsingest_depth"
+
+
+def failure_reason(failure: Failure) -> tuple[str, int | None, str]:
+    """A short reason, the HTTP status if any, and a detail for a failed request."""
+    exc = failure.value
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status", None)
+    name = type(exc).__name__
+    detail = str(exc) or name
+    if name == "HttpError" and status is not None:
+        return f"http_{status}", status, f"HTTP {status}"
+    reasons = {
+        "DNSLookupError": "dns_error",
+        "TimeoutError": "timeout",
+        "TCPTimedOutError": "timeout",
+        "ConnectionRefusedError": "connection_refused",
+        "ConnectionLost": "connection_lost",
+        "ConnectionDone": "connection_lost",
+        "ResponseNeverReceived": "connection_lost",
+        "ResponseFailed": "response_failed",
+        "CancelledError": "cancelled",
+        "DownloadCancelledError": "cancelled",
+        "SSLError": "tls_error",
+    }
+    if name == "IgnoreRequest":
+        text = detail.lower()
+        if "robots" in text:
+            return "robots_disallowed", status, detail
+        if "offsite" in text or "filtered offsite" in text:
+            return "offsite", status, detail
+        return "ignored", status, detail
+    if "maxsize" in detail.lower() or "max size" in detail.lower():
+        return "too_large", status, detail
+    return reasons.get(name, name), status, detail
+
+
+class NewsSpider(scrapy.Spider):
+    """Crawls one source: ``scrapy crawl news -a source=KEY``."""
+
+    name = "news"
+
+    def __init__(self, source: str | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.source_key = source
+        self.source: Source
+        self.max_articles = 0
+        self.articles_requested = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
+        if not spider.source_key:
+            raise ValueError("the news spider needs a source: -a source=KEY")
+        path = kwargs.get("sources") or crawler.settings.get("NEWSINGEST_SOURCES")
+        try:
+            by_key = {s.key: s for s in load_sources(path)}
+        except SourcesError as exc:
+            raise ValueError(str(exc)) from exc
+        if spider.source_key not in by_key:
+            raise ValueError(f"unknown source {spider.source_key!r} in {path}")
+        spider.source = by_key[spider.source_key]
+        spider.allowed_domains = [spider.source.domain]  # type: ignore[attr-defined]
+        spider.max_articles = int(
+            kwargs.get("max_articles") or crawler.settings.getint("NEWSINGEST_MAX_ARTICLES", 0)
+        )
+        return spider
+
+    # --- discovery --------------------------------------------------------------------
+    async def start(self) -> AsyncIterator[Any]:
+        src = self.source
+        sitemaps = src.sitemap_urls
+        if sitemaps:
+            for url in sitemaps:
+                yield self._discovery(url, self.parse_sitemap)
+        else:
+            yield self._discovery(urljoin(src.url, "/robots.txt"), self.parse_robots)
+        for url in src.feed_urls:
+            yield self._discovery(url, self.parse_feed)
+        listings = src.listing_urls or ((src.url,) if not src.feed_urls else ())
+        for url in listings:
+            yield self._discovery(url, self.parse_listing, depth=0)
+
+    def _discovery(self, url: str, callback: Any, depth: int = 0) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.discovery_failed,
+            meta={KIND: "discovery", DEPTH: depth},
+            priority=10,
+        )
+
+    def parse_robots(self, response: Response) -> Iterator[Any]:
+        self._discovered_ok()
+        for url in sitemaps_from_robots(response.text, response.url):
+            if self.source.allows_domain(url):
+                yield self._discovery(url, self.parse_sitemap)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        maxsize = int(self.settings.getint("DOWNLOAD_MAXSIZE") or 50 * 1024 * 1024)
+        try:
+            sitemap = parse_sitemap(maybe_gunzip(response.body, maxsize), response.url)
+        except DiscoveryError as exc:
+            yield self._bad_discovery(response, "bad_sitemap", str(exc))
+            return
+        self._discovered_ok()
+        now = datetime.now(UTC)
+        for ref in sitemap.sitemaps:
+            if not self.source.allows_domain(ref.url):
+                continue
+            if not is_fresh(ref.lastmod, self.source.max_age_days, now):
+                self._inc("discovery/skipped_old_sitemaps")
+                continue
+            yield self._discovery(ref.url, self.parse_sitemap)
+        for entry in sitemap.entries:
+            hints = self._hints(
+                title=entry.news_title,
+                published_at=entry.news_publication_date,
+                language=entry.news_language,
+            )
+            yield from self._article(entry.url, entry.published_at, hints, now)
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        maxsize = int(self.settings.getint("DOWNLOAD_MAXSIZE") or 50 * 1024 * 1024)
+        try:
+            feed = parse_feed(maybe_gunzip(response.body, maxsize), response.url)
+        except DiscoveryError as exc:
+            yield self._bad_discovery(response, "bad_feed", str(exc))
+            return
+        self._discovered_ok()
+        now = datetime.now(UTC)
+        for entry in feed.entries:
+            hints = self._hints(
+                title=entry.title,
+                authors=entry.authors,
+                published_at=entry.published_at,
+                language=entry.language,
+            )
+            yield from self._article(entry.url, entry.published_at or entry.updated_at, hints, now)
+
+    def parse_listing(self, response: Response) -> Iterator[Any]:
+        self._discovered_ok()
+        if not self._is_html(response):
+            yield self._bad_discovery(response, "not_html", "listing page is not HTML")
+            return
+        now = datetime.now(UTC)
+        depth = int(response.meta.get(DEPTH, 0))
+        for url in extract_links(response.body, response.url):
+            if self.source.is_article_url(url):
+                yield from self._article(url, None, self._hints(), now)
+        if self.source.follow_pagination and depth < self.source.listing_depth:
+            for url in pagination_links(response.body, response.url):
+                if self.source.allows_domain(url):
+                    yield self._discovery(url, self.parse_listing, depth=depth + 1)
+
+    def _article(
+        self, url: str, when: datetime | None, hints: Hints, now: datetime
+    ) -> Iterator[scrapy.Request]:
+        self._inc("discovery/urls_found")
+        if not self.source.allows_domain(url):
+            self._inc("discovery/skipped_offsite")
+            return
+        if not self.source.is_article_url(url):
+            self._inc("discovery/skipped_pattern")
+            return
+        if not is_fresh(when, self.source.max_age_days, now):
+            self._inc("discovery/skipped_old")
+            return
+        if self.max_articles and self.articles_requested >= self.max_articles:
+            self._inc("discovery/skipped_max_articles")
+            return
+        self.articles_requested += 1
+        yield scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            meta={KIND: "article", HINTS: hints},
+        )
+
+    def _hints(
+        self,
+        *,
+        title: str | None = None,
+        authors: tuple[str, ...] = (),
+        published_at: datetime | None = None,
+        language: str | None = None,
+    ) -> Hints:
+        x = self.source.extraction
+        return Hints(
+            title=title,
+            authors=authors,
+            published_at=published_at,
+            language=(language or self.source.language),
+            byline_selector=x.byline_selector,
+            date_selector=x.date_selector,
+            body_selector=x.body_selector,
+        )
+
+    # --- articles -----------------------------------------------------------------------
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        request_url = (response.meta.get("redirect_urls") or [response.url])[0]
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1") or None
+        if not self._is_html(response):
+            yield FetchFailed(
+                source_key=self.source.key,
+                url=request_url,
+                stage="fetch",
+                reason="not_html",
+                status=response.status,
+                detail=f"content type {content_type!r} is not HTML",
+            )
+            return
+        self._inc("fetch/articles")
+        yield FetchedPage(
+            source_key=self.source.key,
+            requested_url=request_url,
+            final_url=response.url,
+            status=response.status,
+            content_type=content_type,
+            body=response.body,
+            fetched_at=datetime.now(UTC),
+            hints=response.meta.get(HINTS),
+        )
+
+    def _is_html(self, response: Response) -> bool:
+        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
+        if not ctype:
+            return response.body[:1024].lstrip().lower().startswith((b"<!doctype html", b"<html"))
+        return any(t in ctype for t in HTML_TYPES)
+
+    # --- failures -----------------------------------------------------------------------
+    def article_failed(self, failure: Failure) -> Iterator[Any]:
+        if isinstance(failure.value, AlreadyStored):
+            return
+        yield self._failed(failure, "fetch")
+
+    def discovery_failed(self, failure: Failure) -> Iterator[Any]:
+        self._inc("discovery/failed")
+        yield self._failed(failure, "discovery")
+
+    def _failed(self, failure: Failure, stage: str) -> FetchFailed:
+        reason, status, detail = failure_reason(failure)
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        self._inc(f"{stage}/failed/{reason}")
+        logger.info("%s failed: %s (%s)", url, reason, detail)
+        return FetchFailed(
+            source_key=self.source.key,
+            url=url,
+            stage=stage,
+            reason=reason,
+            status=status,
+            detail=detail[:1000],
+        )
+
+    def _bad_discovery(self, response: Response, reason: str, detail: str) -> FetchFailed:
+        self._inc("discovery/failed")
+        self._inc(f"discovery/failed/{reason}")
+        logger.warning("%s: %s (%s)", response.url, reason, detail)
+        return FetchFailed(
+            source_key=self.source.key,
+            url=response.url,
+            stage="discovery",
+            reason=reason,
+            status=response.status,
+            detail=detail[:1000],
+        )
+
+    def _discovered_ok(self) -> None:
+        self._inc("discovery/ok")
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"newsingest/{key}", count)

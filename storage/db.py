@@ -1,0 +1,68 @@
+"""Engines and sessions from a URL; no I/O at import time.
+
+URLs may be given in libpq form (``postgresql://...``, as psql takes them) or in
+SQLAlchemy form; `sqlalchemy_url` turns either into the psycopg 3 dialect.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import embedded
+
+logger = logging.getLogger(__name__)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same database as ``url`` in SQLAlchemy's psycopg 3 dialect."""
+    for prefix in ("postgresql+psycopg2://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def libpq_url(url: str) -> str:
+    """The same database as ``url`` in the form psql and libpq accept."""
+    if url.startswith("postgresql+"):
+        return "postgresql://" + url.split("://", 1)[1]
+    return url
+
+
+def resolve_url(database_url: str | None, data_dir: Path) -> str:
+    """The configured URL, or the embedded server's (started on demand) when None."""
+    if database_url:
+        return database_url
+    return embedded.start(data_dir)
+
+
+def make_engine(url: str, *, pool_size: int = 5, application_name: str = "newsingest") -> Engine:
+    """An engine with pre-ping (a restarted server is noticed) and UTC sessions."""
+    return create_engine(
+        sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=2,
+        pool_pre_ping=True,
+        connect_args={
+            "application_name": application_name,
+            "options": "-c timezone=UTC",
+            "connect_timeout": 10,
+        },
+    )
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit (records are read after writes)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error. The one place that commits."""
+    with factory() as session, session.begin():
+        yield session

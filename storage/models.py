@@ -1,0 +1,247 @@
+"""The schema: SQLAlchemy 2 typed models of every table newsingest owns.
+
+Migrations in ``migrations/versions`` are the source of truth for the database; these
+models must match them (``alembic check`` passes in the tests). Things models cannot
+express (the trigger that archives previous versions) live in the migrations and are
+described in README's schema section.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy import text as sql
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TEXT_SEARCH_CONFIGS = {
+    "da": "danish",
+    "de": "german",
+    "en": "english",
+    "es": "spanish",
+    "fi": "finnish",
+    "fr": "french",
+    "hu": "hungarian",
+    "it": "italian",
+    "nl": "dutch",
+    "no": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sv": "swedish",
+    "tr": "turkish",
+}
+"""Article language (ISO 639-1) -> PostgreSQL text search configuration; else ``simple``."""
+
+PRECISIONS = ("year", "month", "day", "minute")
+RUN_STATUSES = ("running", "succeeded", "failed", "interrupted", "abandoned")
+FAILURE_STAGES = ("discovery", "fetch", "extract", "store")
+
+
+def _ts_config_sql() -> str:
+    whens = " ".join(
+        f"WHEN '{code}' THEN '{cfg}'::regconfig" for code, cfg in TEXT_SEARCH_CONFIGS.items()
+    )
+    return f"CASE language {whens} ELSE 'simple'::regconfig END"
+
+
+def search_vector_sql() -> str:
+    """The generated ``articles.search_vector`` expression: title A, lead B, text C."""
+    cfg = _ts_config_sql()
+    return (
+        f"setweight(to_tsvector({cfg}, coalesce(title, '')), 'A') || "
+        f"setweight(to_tsvector({cfg}, coalesce(lead, '')), 'B') || "
+        f"setweight(to_tsvector({cfg}, coalesce(text, '')), 'C')"
+    )
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention every constraint follows."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: dict[Any, Any] = {  # noqa: RUF012
+        datetime: DateTime(timezone=True),
+        str: Text,
+    }
+
+
+class Source(Base):
+    """A news source from the sources file, keyed by its ``key``."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(unique=True)
+    name: Mapped[str]
+    url: Mapped[str]
+    language: Mapped[str | None]
+    country: Mapped[str | None]
+    enabled: Mapped[bool] = mapped_column(server_default=sql("true"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Article(Base):
+    """One row per canonical URL; the columns are the contract with downstream tools."""
+
+    __tablename__ = "articles"
+    __table_args__ = (
+        CheckConstraint(
+            "published_precision IN ('year', 'month', 'day', 'minute')", name="published_precision"
+        ),
+        Index(None, "source_id", "published_at"),
+        Index(None, "language"),
+        Index(None, "content_hash"),
+        Index(None, "search_vector", postgresql_using="gin"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    url: Mapped[str] = mapped_column(unique=True)
+    title: Mapped[str | None]
+    lead: Mapped[str | None]
+    text: Mapped[str]
+    authors: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=sql("'{}'"))
+    byline: Mapped[str | None]
+    published_at: Mapped[datetime | None]
+    published_precision: Mapped[str | None]
+    published_raw: Mapped[str | None]
+    modified_at: Mapped[datetime | None]
+    language: Mapped[str | None] = mapped_column(String(8))
+    language_confidence: Mapped[float | None] = mapped_column(Double)
+    declared_language: Mapped[str | None] = mapped_column(String(8))
+    translation_source_language: Mapped[str | None] = mapped_column(String(8))
+    translation_original_outlet: Mapped[str | None]
+    translation_original_published_at: Mapped[datetime | None]
+    translation_note: Mapped[str | None]
+    site_name: Mapped[str | None]
+    section: Mapped[str | None]
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=sql("'{}'"))
+    image_url: Mapped[str | None]
+    word_count: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    simhash: Mapped[int] = mapped_column(BigInteger)
+    extractor_version: Mapped[str]
+    version: Mapped[int] = mapped_column(Integer, server_default=sql("1"))
+    first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    fetched_at: Mapped[datetime | None]
+    search_vector: Mapped[Any] = mapped_column(
+        TSVECTOR, Computed(search_vector_sql(), persisted=True), deferred=True
+    )
+
+
+class ArticleVersion(Base):
+    """A previous content of an article, archived when a re-crawl changed it."""
+
+    __tablename__ = "article_versions"
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str | None]
+    lead: Mapped[str | None]
+    text: Mapped[str]
+    authors: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    byline: Mapped[str | None]
+    published_at: Mapped[datetime | None]
+    modified_at: Mapped[datetime | None]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    simhash: Mapped[int] = mapped_column(BigInteger)
+    extractor_version: Mapped[str]
+    fetched_at: Mapped[datetime | None]
+    replaced_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Page(Base):
+    """The raw HTML (zlib-compressed) of an article's last stored fetch, for re-extraction."""
+
+    __tablename__ = "pages"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), unique=True
+    )
+    requested_url: Mapped[str] = mapped_column(index=True)
+    final_url: Mapped[str] = mapped_column(index=True)
+    status: Mapped[int] = mapped_column(SmallInteger)
+    content_type: Mapped[str | None]
+    html_zlib: Mapped[bytes] = mapped_column(LargeBinary)
+    fetched_at: Mapped[datetime]
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+
+
+class CrawlRun(Base):
+    """One crawl of one source by one process: who, when, how it ended, its stats."""
+
+    __tablename__ = "crawl_runs"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('running', 'succeeded', 'failed', 'interrupted', 'abandoned')",
+            name="status",
+        ),
+        Index(None, "source_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    crawl_id: Mapped[str | None]
+    trigger: Mapped[str]
+    host: Mapped[str]
+    pid: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str]
+    started_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    finished_at: Mapped[datetime | None]
+    stats: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql("'{}'::jsonb"))
+    error: Mapped[str | None]
+
+
+class FetchFailure(Base):
+    """A URL that yielded no article, and why: fetch errors, rejections, store errors."""
+
+    __tablename__ = "fetch_failures"
+    __table_args__ = (
+        CheckConstraint(
+            "stage IN ('discovery', 'fetch', 'extract', 'store')",
+            name="stage",
+        ),
+        Index(None, "run_id"),
+        Index(None, "source_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    url: Mapped[str]
+    stage: Mapped[str]
+    reason: Mapped[str]
+    status: Mapped[int | None] = mapped_column(SmallInteger)
+    detail: Mapped[str | None]
+    occurred_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -1,0 +1,379 @@
+"""Upserts and queries. Every function takes a session and never commits.
+
+The caller owns the transaction (`storage.db.transaction`). Inputs are plain values
+(`StoredArticle`, `FailureRow`) so this module knows nothing of Scrapy.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from crawler.extraction.record import ArticleRecord
+from storage.models import Article, CrawlRun, FetchFailure, Page, Source
+
+logger = logging.getLogger(__name__)
+
+ARTICLE_RECORD_COLUMNS = (
+    "title",
+    "lead",
+    "text",
+    "authors",
+    "byline",
+    "published_at",
+    "published_precision",
+    "published_raw",
+    "modified_at",
+    "language",
+    "language_confidence",
+    "declared_language",
+    "translation_source_language",
+    "translation_original_outlet",
+    "translation_original_published_at",
+    "translation_note",
+    "site_name",
+    "section",
+    "tags",
+    "image_url",
+    "word_count",
+    "content_hash",
+    "simhash",
+    "extractor_version",
+    "fetched_at",
+)
+"""``articles`` columns filled from an `ArticleRecord` (besides ``url``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """What the database keeps of a source from the sources file."""
+
+    key: str
+    name: str
+    url: str
+    language: str | None = None
+    country: str | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPage:
+    """The fetch an article came from, kept for re-extraction."""
+
+    requested_url: str
+    final_url: str
+    status: int
+    content_type: str | None
+    html: bytes
+    fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An extracted record with where it came from, ready to upsert."""
+
+    record: ArticleRecord
+    source_id: int | None
+    page: StoredPage | None = None
+    run_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRow:
+    """A URL that produced no article, and why."""
+
+    url: str
+    stage: str
+    reason: str
+    status: int | None = None
+    detail: str | None = None
+    source_id: int | None = None
+    run_id: int | None = None
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    """Counts of one `upsert_articles` call."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    merged: int = 0
+    ids: dict[str, int] = field(default_factory=dict)
+
+
+def record_columns(record: ArticleRecord) -> dict[str, Any]:
+    """The ``articles`` column values of ``record``."""
+    tr = record.translation
+    return {
+        "url": record.url,
+        "title": record.title,
+        "lead": record.lead,
+        "text": record.text,
+        "authors": list(record.authors),
+        "byline": record.byline,
+        "published_at": record.published_at,
+        "published_precision": record.published_precision,
+        "published_raw": record.published_raw,
+        "modified_at": record.modified_at,
+        "language": record.language,
+        "language_confidence": record.language_confidence,
+        "declared_language": record.declared_language,
+        "translation_source_language": tr.source_language if tr else None,
+        "translation_original_outlet": tr.original_outlet if tr else None,
+        "translation_original_published_at": tr.original_published_at if tr else None,
+        "translation_note": tr.note if tr else None,
+        "site_name": record.site_name,
+        "section": record.section,
+        "tags": list(record.tags),
+        "image_url": record.image_url,
+        "word_count": record.word_count,
+        "content_hash": record.content_hash,
+        "simhash": record.simhash,
+        "extractor_version": record.extractor_version,
+        "fetched_at": record.fetched_at,
+    }
+
+
+def upsert_source(session: Session, row: SourceRow) -> int:
+    """Insert or update a source by key; returns its id."""
+    values = {
+        "key": row.key,
+        "name": row.name,
+        "url": row.url,
+        "language": row.language,
+        "country": row.country,
+        "enabled": row.enabled,
+    }
+    ins = insert(Source).values(**values)
+    stmt = ins.on_conflict_do_update(
+        index_elements=[Source.key],
+        set_={**{k: ins.excluded[k] for k in values if k != "key"}, "updated_at": func.now()},
+    ).returning(Source.id)
+    return int(session.execute(stmt).scalar_one())
+
+
+def source_id(session: Session, key: str) -> int | None:
+    """Id of the source with ``key``, or None."""
+    return session.execute(select(Source.id).where(Source.key == key)).scalar_one_or_none()
+
+
+def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertResult:
+    """Insert new articles and update known ones by canonical URL, in one statement.
+
+    A changed ``content_hash`` bumps ``version`` and archives the previous content in
+    ``article_versions`` (database trigger, same transaction); an unchanged one keeps
+    its version and only moves ``last_seen_at``. Several items with one URL in a batch
+    are merged (the last wins) and counted in ``merged``.
+    """
+    result = UpsertResult()
+    by_url: dict[str, StoredArticle] = {}
+    for item in items:
+        if item.record.url in by_url:
+            result.merged += 1
+        by_url[item.record.url] = item
+    if not by_url:
+        return result
+    # Results have keys(), so dict(result) would treat them as mappings: build explicitly.
+    known = {
+        url: content_hash
+        for url, content_hash in session.execute(
+            select(Article.url, Article.content_hash).where(Article.url.in_(list(by_url)))
+        ).tuples()
+    }
+    for url, item in by_url.items():
+        if url not in known:
+            result.inserted += 1
+        elif known[url] != item.record.content_hash:
+            result.updated += 1
+        else:
+            result.unchanged += 1
+
+    rows = [
+        {**record_columns(item.record), "source_id": item.source_id} for item in by_url.values()
+    ]
+    ins = insert(Article).values(rows)
+    set_: dict[str, Any] = {col: ins.excluded[col] for col in ARTICLE_RECORD_COLUMNS}
+    set_["source_id"] = func.coalesce(ins.excluded.source_id, Article.source_id)
+    set_["last_seen_at"] = func.now()
+    stmt = ins.on_conflict_do_update(index_elements=[Article.url], set_=set_).returning(
+        Article.url, Article.id
+    )
+    result.ids = {url: article_id for url, article_id in session.execute(stmt).tuples()}
+
+    pages = [
+        _page_row(item, result.ids[url])
+        for url, item in by_url.items()
+        if item.page is not None and url in result.ids
+    ]
+    if pages:
+        pstmt = insert(Page).values(pages)
+        pstmt = pstmt.on_conflict_do_update(
+            index_elements=[Page.article_id],
+            set_={k: pstmt.excluded[k] for k in pages[0] if k != "article_id"},
+        )
+        session.execute(pstmt)
+    return result
+
+
+def _page_row(item: StoredArticle, article_id: int) -> dict[str, Any]:
+    page = item.page
+    assert page is not None
+    return {
+        "article_id": article_id,
+        "requested_url": page.requested_url,
+        "final_url": page.final_url,
+        "status": page.status,
+        "content_type": page.content_type,
+        "html_zlib": zlib.compress(page.html, 6),
+        "fetched_at": page.fetched_at,
+        "run_id": item.run_id,
+    }
+
+
+def page_html(session: Session, article_id: int) -> bytes | None:
+    """The stored raw HTML of an article's last fetch."""
+    blob = session.execute(
+        select(Page.html_zlib).where(Page.article_id == article_id)
+    ).scalar_one_or_none()
+    return zlib.decompress(blob) if blob is not None else None
+
+
+def insert_failures(session: Session, rows: Iterable[FailureRow]) -> int:
+    """Record failures; returns how many."""
+    values = [
+        {
+            "url": r.url,
+            "stage": r.stage,
+            "reason": r.reason[:500],
+            "status": r.status,
+            "detail": (r.detail or None) and r.detail[:4000],
+            "source_id": r.source_id,
+            "run_id": r.run_id,
+        }
+        for r in rows
+    ]
+    if values:
+        session.execute(insert(FetchFailure).values(values))
+    return len(values)
+
+
+def stored_urls(session: Session, urls: Sequence[str]) -> set[str]:
+    """Those of ``urls`` already stored, as canonical, requested or final URL."""
+    if not urls:
+        return set()
+    wanted = list(urls)
+    found: set[str] = set(
+        session.execute(select(Article.url).where(Article.url.in_(wanted))).scalars()
+    )
+    found.update(
+        session.execute(select(Page.requested_url).where(Page.requested_url.in_(wanted))).scalars()
+    )
+    found.update(
+        session.execute(select(Page.final_url).where(Page.final_url.in_(wanted))).scalars()
+    )
+    return found
+
+
+def start_run(
+    session: Session,
+    *,
+    source_id: int | None,
+    trigger: str,
+    host: str,
+    pid: int,
+    crawl_id: str | None = None,
+) -> int:
+    """Open a ``crawl_runs`` row with status ``running``; returns its id."""
+    run = CrawlRun(
+        source_id=source_id,
+        trigger=trigger,
+        host=host,
+        pid=pid,
+        crawl_id=crawl_id,
+        status="running",
+        stats={},
+    )
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(
+    session: Session, run_id: int, *, status: str, stats: dict[str, Any], error: str | None = None
+) -> None:
+    """Close a run with its final status and stats."""
+    session.execute(
+        update(CrawlRun)
+        .where(CrawlRun.id == run_id)
+        .values(status=status, stats=stats, error=error, finished_at=func.now())
+    )
+
+
+def get_run(session: Session, run_id: int) -> CrawlRun | None:
+    """The run with ``run_id``."""
+    return session.get(CrawlRun, run_id)
+
+
+def recent_runs(session: Session, *, source_key: str | None = None, limit: int = 20) -> list[Any]:
+    """Latest runs, newest first, with their source key."""
+    stmt = (
+        select(CrawlRun, Source.key)
+        .outerjoin(Source, Source.id == CrawlRun.source_id)
+        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+        .limit(limit)
+    )
+    if source_key:
+        stmt = stmt.where(Source.key == source_key)
+    return list(session.execute(stmt).tuples())
+
+
+def mark_abandoned(session: Session, host: str, is_alive: Callable[[int], bool]) -> int:
+    """Mark ``running`` runs of ``host`` whose process is gone as ``abandoned``."""
+    rows = session.execute(
+        select(CrawlRun.id, CrawlRun.pid).where(CrawlRun.status == "running", CrawlRun.host == host)
+    ).all()
+    dead = [rid for rid, pid in rows if not is_alive(pid)]
+    if dead:
+        session.execute(
+            update(CrawlRun)
+            .where(CrawlRun.id.in_(dead))
+            .values(status="abandoned", finished_at=func.now(), error="process gone")
+        )
+    return len(dead)
+
+
+def article_count(session: Session, source_key: str | None = None) -> int:
+    """How many articles are stored (for one source when ``source_key`` is given)."""
+    stmt = select(func.count()).select_from(Article)
+    if source_key:
+        stmt = stmt.join(Source, Source.id == Article.source_id).where(Source.key == source_key)
+    return int(session.execute(stmt).scalar_one())
+
+
+def latest_articles(
+    session: Session, *, source_key: str | None = None, limit: int = 20
+) -> list[Any]:
+    """Newest stored articles (by first_seen_at) with their source key."""
+    stmt = (
+        select(Article, Source.key)
+        .outerjoin(Source, Source.id == Article.source_id)
+        .order_by(Article.first_seen_at.desc(), Article.id.desc())
+        .limit(limit)
+    )
+    if source_key:
+        stmt = stmt.where(Source.key == source_key)
+    return list(session.execute(stmt).tuples())
+
+
+def ping(session: Session) -> None:
+    """Raise when the database does not answer."""
+    session.execute(text("SELECT 1"))
