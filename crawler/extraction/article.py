@@ -1,19 +1,43 @@
 """``extract_article``: trafilatura for the body plus our own metadata passes.
 
-The HTML is parsed once with lxml; the same tree feeds trafilatura (which copies
-it) and every metadata pass. Never raises: any failure becomes a ``Rejection``.
+The HTML is parsed once with lxml; the same tree feeds trafilatura (which works on
+its own copy) and every metadata pass. Never raises: any failure becomes a
+``Rejection(reason="parse_error")``.
+
+Decisions where the contract is silent:
+
+* Body cleaning removes, and keeps in their fields: the title line opening the body,
+  the visible date header (a labelled header run into the lead keeps the lead text),
+  the byline paragraph, the translation note, and "read more" teasers. Photo credits
+  are dropped from the body.
+* ``lead`` prefers a lead/standfirst element, then ``og:description``, JSON-LD
+  ``description`` and ``meta description``; when the body opens with the lead (or a
+  truncated form of it), that paragraph moves from ``text`` to ``lead``. A paragraph
+  standing between a top date header and the byline is the lead.
+* Authors: a byline printed in the body (or found by the hint selector) wins, then
+  JSON-LD persons (organizations and the publisher's own name are not persons), then a
+  byline element (``class``/``itemprop`` author/byline), then meta tags.
+* Dates: see :mod:`crawler.extraction.dates` (naive times are taken as UTC).
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
 
 import lxml.html  # type: ignore[import-untyped]
 from lxml import etree
 from trafilatura import bare_extraction
 
+from crawler.extraction import byline as bl
+from crawler.extraction import dates
 from crawler.extraction.language import detect_language, normalize_lang
-from crawler.extraction.record import ArticleRecord, Hints, Rejection
+from crawler.extraction.metadata import PageMeta, collect, ld_image, ld_people, ld_text
+from crawler.extraction.patterns import available_languages, load_data
+from crawler.extraction.record import ArticleRecord, Hints, Rejection, RejectionReason
 from crawler.extraction.text import (
     content_hash,
     decode_html,
@@ -23,66 +47,716 @@ from crawler.extraction.text import (
     split_paragraphs,
     word_count,
 )
-from crawler.extraction.urls import choose_canonical
+from crawler.extraction.translation import find_translation
+from crawler.extraction.urls import absolutize, choose_canonical
 from crawler.extraction.version import EXTRACTOR_VERSION
 
 logger = logging.getLogger(__name__)
 
 MIN_TEXT_CHARS = 250
+"""Bodies shorter than this are rejected as ``too_short``."""
+
+PAYWALL_MAX_CHARS = 1500
+"""A body this short with a paywall phrasing on the page is a paywall stub."""
+
+VIDEO_MAX_WORDS = 150
+"""A video page with fewer body words than this is ``video_only``."""
+
+HEAD_PARAGRAPHS = 4
+TAIL_PARAGRAPHS = 3
+
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg"})
+_LEAD_CLASSES = frozenset(
+    {
+        "lead",
+        "standfirst",
+        "intro",
+        "article-lead",
+        "article__lead",
+        "article-intro",
+        "article__intro",
+        "summary",
+        "article-summary",
+        "dek",
+        "deck",
+        "subheadline",
+        "sub-headline",
+        "excerpt",
+        "abstract",
+        "teaser-text",
+        "lede",
+        "article-lede",
+        "kicker-text",
+    }
+)
+_BYLINE_ATTR = re.compile(r"byline|author|autor|verfasser", re.I)
+_DATE_ATTR = re.compile(
+    r"(^|[-_\s])(date|dateline|published|pubdate|timestamp|datum)([-_\s]|$)", re.I
+)
+_COMMENT_ATTR = re.compile(r"comment|kommentar|reply|respon", re.I)
+_VIDEO_HOSTS = ("youtube.com", "youtube-nocookie.com", "vimeo.com", "dailymotion.com", "player.")
 
 
 def extract_article(
     html: str | bytes, url: str, *, hints: Hints | None = None
 ) -> ArticleRecord | Rejection:
-    """Extract one article from ``html`` fetched at ``url``; never raises."""
+    """Extract one article from ``html`` fetched at ``url``; never raises.
+
+    Returns an :class:`ArticleRecord`, or a :class:`Rejection` saying why the page is
+    not an article (``parse_error`` for any internal failure).
+    """
     try:
         return _extract(html, url, hints or Hints())
     except Exception as exc:
         logger.warning("extraction failed for %s", url, exc_info=True)
-        return Rejection(
-            url=url,
-            reason="parse_error",
-            detail=f"{type(exc).__name__}: {exc}"[:500],
-            extractor_version=EXTRACTOR_VERSION,
+        return _reject(url, "parse_error", f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _reject(url: str, reason: RejectionReason, detail: str) -> Rejection:
+    return Rejection(url=url, reason=reason, detail=detail, extractor_version=EXTRACTOR_VERSION)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_document(html: str | bytes) -> tuple[Any, str | None]:
+    """Decode and parse ``html`` once; returns ``(tree, None)`` or ``(None, reason)``."""
+    source = decode_html(html) if isinstance(html, bytes) else html
+    if "<" not in source[:100_000]:
+        return None, "not_html"
+    bad = len(_BAD_CHARS.findall(source[:20_000]))
+    if bad > 0.05 * min(len(source), 20_000):
+        return None, "not_html"
+    source = _BAD_CHARS.sub("", _XML_DECL.sub("", source, count=1))
+    try:
+        tree = lxml.html.document_fromstring(source)
+    except (etree.ParserError, ValueError):
+        return None, "parse_error"
+    if tree is None or tree.find("body") is None:
+        return None, "not_html"
+    return tree, None
+
+
+# --------------------------------------------------------------------------- dom pass
+
+
+@dataclass
+class _Dom:
+    h1: list[str] = field(default_factory=list)
+    byline_elements: list[str] = field(default_factory=list)
+    lead_elements: list[str] = field(default_factory=list)
+    time_values: list[str] = field(default_factory=list)
+    date_texts: list[str] = field(default_factory=list)
+    published_time: list[str] = field(default_factory=list)
+    has_video: bool = False
+    text_chars: int = 0
+    link_chars: int = 0
+    paragraph_chars: int = 0
+
+
+def _scan_dom(tree: Any) -> _Dom:
+    """One walk over ``<body>`` collecting what the metadata passes need."""
+    dom = _Dom()
+    body = tree.find("body")
+    if body is None:
+        return dom
+    skip_depth: set[Any] = set()
+    for el in body.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
+            if el.tail:
+                dom.text_chars += len(el.tail.strip())
+            continue
+        parent = el.getparent()
+        if parent in skip_depth or tag in _SKIP_TAGS:
+            skip_depth.add(el)
+            if el.tail:
+                dom.text_chars += len(el.tail.strip())
+            continue
+        if el.text:
+            dom.text_chars += len(el.text.strip())
+        if el.tail:
+            dom.text_chars += len(el.tail.strip())
+        if tag == "a":
+            dom.link_chars += len(el.text_content().strip())
+        elif tag == "p":
+            dom.paragraph_chars += len((el.text or "").strip())
+        elif tag == "h1" and len(dom.h1) < 3:
+            text = normalize_line(el.text_content())
+            if text:
+                dom.h1.append(text)
+        elif tag == "time":
+            value = el.get("datetime") or el.get("content")
+            if value:
+                if el.get("itemprop") == "datePublished" or el.get("pubdate") is not None:
+                    dom.published_time.append(value)
+                elif len(dom.time_values) < 5:
+                    dom.time_values.append(value)
+        elif tag in ("video", "iframe", "embed"):
+            src = (el.get("src") or el.get("data-src") or "").lower()
+            if tag == "video" or any(host in src for host in _VIDEO_HOSTS):
+                dom.has_video = True
+        attrs = " ".join(
+            v for v in (el.get("class"), el.get("id"), el.get("itemprop"), el.get("rel")) if v
         )
+        if not attrs:
+            continue
+        if el.get("itemprop") == "datePublished" and tag != "time":
+            value = el.get("content") or el.get("datetime")
+            if value:
+                dom.published_time.append(value)
+        if (
+            len(dom.byline_elements) < 8
+            and _BYLINE_ATTR.search(attrs)
+            and tag not in ("meta", "link")
+            and not _COMMENT_ATTR.search(attrs)
+        ):
+            text = normalize_line(el.text_content())
+            if text and len(text) <= bl.MAX_BYLINE_CHARS:
+                dom.byline_elements.append(text)
+        if len(dom.lead_elements) < 3:
+            classes = {c.lower() for c in (el.get("class") or "").split()}
+            if classes & _LEAD_CLASSES or el.get("itemprop") == "description":
+                text = normalize_line(el.text_content())
+                if 30 <= len(text) <= 800:
+                    dom.lead_elements.append(text)
+        if len(dom.date_texts) < 5 and _DATE_ATTR.search(attrs) and tag not in ("meta", "time"):
+            text = normalize_line(el.text_content())
+            if 6 <= len(text) <= 80:
+                dom.date_texts.append(text)
+    return dom
 
 
-def _reject(url: str, reason: str, detail: str) -> Rejection:
-    return Rejection(url=url, reason=reason, detail=detail, extractor_version=EXTRACTOR_VERSION)  # type: ignore[arg-type]
+# --------------------------------------------------------------------------- selectors
+
+
+def _select(tree: Any, selector: str) -> list[Any]:
+    """Elements matching a CSS selector (XPath when it starts with ``/`` or ``./``)."""
+    try:
+        if selector.startswith(("/", "./", "(")):
+            found = tree.xpath(selector)
+        else:
+            from lxml.cssselect import CSSSelector  # type: ignore[import-untyped]
+
+            found = CSSSelector(selector)(tree)
+    except Exception:
+        logger.debug("bad selector %r", selector, exc_info=True)
+        return []
+    return [el for el in found if isinstance(getattr(el, "tag", None), str)]
+
+
+_BLOCKS = ("p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre")
+
+
+def _block_paragraphs(el: Any) -> list[str]:
+    out: list[str] = []
+    for block in el.iter(*_BLOCKS):
+        parent = block.getparent()
+        if parent is not None and parent.tag in ("li", "blockquote") and block.tag == "p":
+            continue
+        text = normalize_line(block.text_content())
+        if text:
+            out.append(text)
+    return out or split_paragraphs(el.text_content())
+
+
+# --------------------------------------------------------------------------- extraction
 
 
 def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejection:
-    source = decode_html(html) if isinstance(html, bytes) else html
-    if "<" not in source:
-        return _reject(url, "not_html", "no markup")
-    try:
-        tree = lxml.html.document_fromstring(source)
-    except (etree.ParserError, ValueError) as exc:
-        return _reject(url, "parse_error", str(exc))
-    doc = bare_extraction(tree, url=url, with_metadata=False, include_comments=False)
-    raw = getattr(doc, "text", None) or ""
-    paragraphs = split_paragraphs(raw)
-    title_el = tree.find(".//title")
-    title = normalize_line(title_el.text_content()) if title_el is not None else None
-    if paragraphs and title and paragraphs[0] == title:
-        paragraphs = paragraphs[1:]
+    tree, problem = parse_document(html)
+    if tree is None:
+        reason: RejectionReason = "not_html" if problem == "not_html" else "parse_error"
+        return _reject(url, reason, "input is not an HTML document")
+    meta = collect(tree)
+    dom = _scan_dom(tree)
+    art = meta.article
+
+    site_name = (
+        meta.first("og:site_name")
+        or ld_text((art.get("publisher") if art else None) or meta.page.get("publisher"))
+        or meta.first("application-name")
+    )
+
+    # body ------------------------------------------------------------------
+    paragraphs: list[str] = []
+    if hints.body_selector:
+        found = _select(tree, hints.body_selector)
+        if found:
+            paragraphs = _block_paragraphs(found[0])
+    if not paragraphs:
+        doc = bare_extraction(
+            tree, url=url, with_metadata=False, include_comments=False, include_tables=True
+        )
+        paragraphs = split_paragraphs(getattr(doc, "text", None) or "")
+
+    declared = _declared_language(meta)
+    lang_guess = declared or hints.language
+
+    # title -------------------------------------------------------------------
+    title = _title(meta, dom, site_name) or hints.title
+    paragraphs = _drop_title(paragraphs, [t for t in (title, *dom.h1) if t])
+
+    # date header, byline, translation, teasers ------------------------------------
+    header_date: dates.ParsedDate | None = None
+    header_index: int | None = None
+    for i, para in enumerate(paragraphs[:HEAD_PARAGRAPHS]):
+        if dates.is_modified_label(para):
+            continue
+        found_header = dates.match_date_header(para, lang_guess)
+        if found_header:
+            header_date, rest = found_header
+            header_index = i
+            if rest:
+                paragraphs[i] = rest
+            else:
+                paragraphs.pop(i)
+            break
+    if header_date is None:
+        for i in range(len(paragraphs) - 1, max(-1, len(paragraphs) - 1 - TAIL_PARAGRAPHS), -1):
+            found_header = dates.match_date_header(paragraphs[i], lang_guess)
+            if found_header and not found_header[1]:
+                header_date = found_header[0]
+                paragraphs.pop(i)
+                break
+
+    printed_byline: bl.Byline | None = None
+    if hints.byline_selector:
+        for el in _select(tree, hints.byline_selector):
+            printed_byline = bl.parse_byline(el.text_content(), strict=False)
+            if printed_byline:
+                break
+    byline_index: int | None = None
+    head = range(min(HEAD_PARAGRAPHS, len(paragraphs)))
+    tail = range(max(len(head), len(paragraphs) - TAIL_PARAGRAPHS), len(paragraphs))
+    for i in [*head, *tail]:
+        found_byline = bl.parse_byline(paragraphs[i], strict=True)
+        if found_byline:
+            byline_index = i
+            if printed_byline is None:
+                printed_byline = found_byline
+            break
+    element_byline: bl.Byline | None = None
+    for text in dom.byline_elements:
+        element_byline = bl.parse_byline(text, strict=False)
+        if element_byline and element_byline.persons:
+            break
+    raw_bylines = {b.raw for b in (printed_byline, element_byline) if b}
+    kept: list[str] = []
+    lead_from_position: str | None = None
+    for i, para in enumerate(paragraphs):
+        if i == byline_index or para in raw_bylines:
+            if (
+                i == byline_index
+                and i == 1
+                and header_index == 0
+                and len(kept) == 1
+                and len(kept[0]) >= 40
+            ):
+                lead_from_position = kept.pop()
+            continue
+        kept.append(para)
+    paragraphs = kept
+
+    translation = None
+    found_translation = find_translation(paragraphs)
+    if found_translation:
+        translation, note_indexes = found_translation
+        paragraphs = [p for i, p in enumerate(paragraphs) if i not in note_indexes]
+
+    paragraphs = [
+        p
+        for p in paragraphs
+        if not (len(p) <= 300 and bl.is_teaser(p)) and not (len(p) <= 120 and bl.is_photo_credit(p))
+    ]
+
+    # lead --------------------------------------------------------------------
+    lead, paragraphs = _lead(meta, dom, paragraphs, lead_from_position, title, site_name)
+
     text = join_paragraphs(paragraphs)
-    if not text:
-        return _reject(url, "empty", "no main text")
-    if len(text) < MIN_TEXT_CHARS:
-        return _reject(url, "too_short", f"{len(text)} chars")
-    declared = normalize_lang(tree.get("lang"))
+
+    # rejections ------------------------------------------------------------------
+    rejection = _classify(url, meta, dom, text, tree)
+    if rejection is not None:
+        return rejection
+
+    # authors -----------------------------------------------------------------
+    authors, byline_text = _authors(meta, printed_byline, element_byline, site_name, hints)
+
+    # dates -------------------------------------------------------------------
+    published, modified = _dates(meta, dom, tree, url, header_date, hints, lang_guess)
+
     language, confidence = detect_language(text, declared, hints.language)
-    canon = [e.get("href", "") for e in tree.xpath('//link[@rel="canonical"]')]
+    canonical = choose_canonical(url, [*meta.canonical, *meta.all("og:url")])
     return ArticleRecord(
-        url=choose_canonical(url, canon),
+        url=canonical,
         text=text,
         content_hash=content_hash(text),
         simhash=simhash(text),
         word_count=word_count(text),
         extractor_version=EXTRACTOR_VERSION,
-        title=title or hints.title,
+        title=title,
+        lead=lead,
+        authors=authors,
+        byline=byline_text,
+        published_at=published.value if published else None,
+        published_precision=published.precision if published else None,
+        published_raw=published.raw if published else None,
+        modified_at=modified.value if modified else None,
         language=language,
         language_confidence=confidence,
         declared_language=declared,
+        translation=translation,
+        site_name=site_name,
+        section=_section(meta),
+        tags=_tags(meta),
+        image_url=_image(meta, canonical),
     )
+
+
+# --------------------------------------------------------------------------- fields
+
+
+def _declared_language(meta: PageMeta) -> str | None:
+    for value in (
+        meta.html_lang,
+        meta.first("og:locale"),
+        meta.first("content-language"),
+        meta.first("dc.language", "language", "inlanguage"),
+        ld_text(meta.article.get("inLanguage")) if meta.article else None,
+    ):
+        code = normalize_lang(value)
+        if code:
+            return code
+    return None
+
+
+_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|/)\s+")
+
+
+def _strip_site(title: str, site_name: str | None) -> str:
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    site = (site_name or "").casefold()
+    if site and parts[0].casefold() == site:
+        return normalize_line(title[len(parts[0]) :].lstrip(" |-–—:·•»/"))
+    last = parts[-1]
+    if (site and last.casefold() == site) or len(last.split()) <= 4:
+        cut = title.rfind(last)
+        return normalize_line(_TITLE_SEPARATORS.sub(" | ", title[:cut]).rstrip(" |"))
+    return title
+
+
+def _same(a: str, b: str) -> bool:
+    return a.casefold().strip(" .") == b.casefold().strip(" .")
+
+
+def _title(meta: PageMeta, dom: _Dom, site_name: str | None) -> str | None:
+    declared = [
+        t
+        for t in (
+            meta.first("og:title"),
+            ld_text(meta.article.get("headline")) if meta.article else None,
+            meta.first("twitter:title"),
+            meta.title_tag,
+        )
+        if t
+    ]
+    for h1 in dom.h1:
+        if any(h1.casefold() in d.casefold() for d in declared):
+            return h1
+    for value in declared[:3]:
+        stripped = _strip_site(value, site_name)
+        if stripped:
+            return stripped
+    if dom.h1:
+        return dom.h1[0]
+    if meta.title_tag:
+        return _strip_site(meta.title_tag, site_name) or None
+    return None
+
+
+def _drop_title(paragraphs: list[str], titles: list[str]) -> list[str]:
+    while paragraphs and any(_same(paragraphs[0], t) for t in titles):
+        paragraphs = paragraphs[1:]
+    return paragraphs
+
+
+def _is_lead_of(candidate: str, paragraph: str) -> bool:
+    """True when ``paragraph`` is the lead ``candidate`` (possibly truncated with '…')."""
+    a = candidate.casefold().rstrip(" .…").removesuffix("...").rstrip()
+    b = paragraph.casefold().rstrip(" .…")
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    return len(a) >= 60 and (b.startswith(a) or a.startswith(b)) and len(b) <= len(a) * 1.6 + 20
+
+
+def _lead(
+    meta: PageMeta,
+    dom: _Dom,
+    paragraphs: list[str],
+    from_position: str | None,
+    title: str | None,
+    site_name: str | None,
+) -> tuple[str | None, list[str]]:
+    candidates = [
+        c
+        for c in (
+            *dom.lead_elements,
+            meta.first("og:description"),
+            ld_text(meta.article.get("description")) if meta.article else None,
+            meta.first("description", "twitter:description", "dc.description"),
+        )
+        if c and not (title and _same(c, title)) and not (site_name and _same(c, site_name))
+    ]
+    if from_position:
+        return from_position, paragraphs
+    if paragraphs:
+        for cand in candidates:
+            if _is_lead_of(cand, paragraphs[0]):
+                return paragraphs[0], paragraphs[1:]
+    return (candidates[0] if candidates else None), paragraphs
+
+
+def _authors(
+    meta: PageMeta,
+    printed: bl.Byline | None,
+    element: bl.Byline | None,
+    site_name: str | None,
+    hints: Hints,
+) -> tuple[tuple[str, ...], str | None]:
+    generic = [
+        n
+        for n in (site_name, ld_text(meta.article.get("publisher")) if meta.article else None)
+        if n
+    ]
+    byline_text = printed.raw if printed else (element.raw if element else None)
+    if printed and printed.persons:
+        return printed.persons, byline_text
+    persons: list[str] = []
+    if meta.article:
+        persons, _orgs = ld_people(meta.article.get("author") or meta.article.get("creator"))
+    names = bl.clean_names(persons, exclude=generic)
+    if names:
+        return names, byline_text
+    if element and element.persons:
+        names = bl.clean_names(element.persons, exclude=generic)
+        if names:
+            return names, byline_text
+    meta_values = [
+        v
+        for v in meta.all(
+            "author",
+            "article:author",
+            "parsely-author",
+            "dc.creator",
+            "dcterms.creator",
+            "sailthru.author",
+            "byl",
+        )
+        if not v.startswith(("http://", "https://", "www."))
+    ]
+    names = bl.clean_names(meta_values, exclude=generic)
+    if names:
+        return names, byline_text
+    return tuple(bl.clean_names(hints.authors)), byline_text
+
+
+_PUBLISHED_META = (
+    "article:published_time",
+    "og:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "publication_date",
+    "date.published",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date.created",
+    "dcterms.created",
+    "dc.date",
+    "dcterms.date",
+    "date",
+    "sailthru.date",
+    "parsely-pub-date",
+    "citation_publication_date",
+    "article.published",
+    "originalpublicationdate",
+)
+_MODIFIED_META = (
+    "article:modified_time",
+    "og:updated_time",
+    "datemodified",
+    "dc.date.modified",
+    "dcterms.modified",
+    "last-modified",
+)
+
+
+def _dates(
+    meta: PageMeta,
+    dom: _Dom,
+    tree: Any,
+    url: str,
+    header: dates.ParsedDate | None,
+    hints: Hints,
+    lang: str | None,
+) -> tuple[dates.ParsedDate | None, dates.ParsedDate | None]:
+    candidates: list[dates.ParsedDate] = []
+
+    def add(parsed: dates.ParsedDate | None) -> None:
+        if parsed is not None:
+            candidates.append(parsed)
+
+    if hints.date_selector:
+        for el in _select(tree, hints.date_selector)[:1]:
+            value = el.get("datetime") or el.get("content")
+            if value:
+                add(dates.parse_machine_date(value))
+            text = normalize_line(el.text_content())
+            found = dates.match_date_header(text, lang)
+            add(found[0] if found else dates.parse_text_date(text, lang))
+    for obj in (meta.article, meta.page):
+        value = ld_text(obj.get("datePublished") or obj.get("dateCreated")) if obj else None
+        if value:
+            add(dates.parse_machine_date(value))
+    for name in _PUBLISHED_META:
+        for value in meta.meta.get(name, ())[:1]:
+            add(dates.parse_machine_date(value))
+    for value in dom.published_time[:1]:
+        add(dates.parse_machine_date(value))
+    add(header)
+    for text in dom.date_texts:
+        if dates.is_modified_label(text):
+            continue
+        found = dates.match_date_header(text, lang)
+        if found:
+            add(found[0])
+            break
+        parsed = dates.parse_text_date(text, lang)
+        if parsed:
+            add(parsed)
+            break
+    for value in dom.time_values[:1]:
+        add(dates.parse_machine_date(value))
+    add(dates.date_from_url(url))
+    if hints.published_at is not None and not candidates:
+        value = hints.published_at
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        candidates.append(dates.ParsedDate(value.astimezone(UTC), "minute", value.isoformat()))
+    published = dates.choose(candidates)
+
+    modified: dates.ParsedDate | None = None
+    mod_values = [ld_text(obj.get("dateModified")) for obj in (meta.article, meta.page) if obj] + [
+        v for name in _MODIFIED_META for v in meta.meta.get(name, ())[:1]
+    ]
+    for value in mod_values:
+        if value:
+            modified = dates.parse_machine_date(value)
+            if modified:
+                break
+    return published, modified
+
+
+def _section(meta: PageMeta) -> str | None:
+    value = meta.first("article:section", "parsely-section", "section", "article.section")
+    if not value and meta.article:
+        value = ld_text(meta.article.get("articleSection"))
+    return value or None
+
+
+def _split_tags(value: str) -> list[str]:
+    return [normalize_line(t) for t in re.split(r"[,;]", value) if normalize_line(t)]
+
+
+def _tags(meta: PageMeta) -> tuple[str, ...]:
+    values: list[str] = list(meta.all("article:tag"))
+    if meta.article:
+        kw = meta.article.get("keywords")
+        if isinstance(kw, list):
+            values.extend(normalize_line(str(k)) for k in kw if isinstance(k, str))
+        elif isinstance(kw, str):
+            values.extend(_split_tags(kw))
+    if not values:
+        for value in meta.all("news_keywords", "parsely-tags", "keywords"):
+            values.extend(_split_tags(value))
+    out: list[str] = []
+    seen: set[str] = set()
+    for tag in values:
+        key = tag.casefold()
+        if tag and key not in seen and len(tag) <= 100:
+            seen.add(key)
+            out.append(tag)
+    return tuple(out[:50])
+
+
+def _image(meta: PageMeta, base: str) -> str | None:
+    for value in (
+        meta.first("og:image", "og:image:url", "og:image:secure_url"),
+        meta.first("twitter:image", "twitter:image:src"),
+        ld_image(meta.article.get("image")) if meta.article else None,
+        meta.first("thumbnailurl", "image"),
+    ):
+        if value:
+            full = absolutize(value, base)
+            if full:
+                return full
+    return None
+
+
+# --------------------------------------------------------------------------- rejections
+
+
+def _paywall_patterns() -> list[re.Pattern[str]]:
+    return _compiled_paywall()
+
+
+def _compiled_paywall() -> list[re.Pattern[str]]:
+    cached = _PAYWALL_CACHE
+    if not cached:
+        for lang in available_languages():
+            for pattern in load_data(lang).get("paywall") or ():
+                cached.append(re.compile(str(pattern), re.IGNORECASE))
+    return cached
+
+
+_PAYWALL_CACHE: list[re.Pattern[str]] = []
+
+
+def _classify(url: str, meta: PageMeta, dom: _Dom, text: str, tree: Any) -> Rejection | None:
+    og_type = (meta.first("og:type") or "").lower()
+    is_article_typed = (
+        bool(meta.article) or og_type == "article" or bool(meta.first("article:published_time"))
+    )
+    words = word_count(text)
+    link_density = dom.link_chars / dom.text_chars if dom.text_chars else 0.0
+
+    if len(text) < PAYWALL_MAX_CHARS:
+        free = meta.article.get("isAccessibleForFree") if meta.article else None
+        if str(free).lower() == "false":
+            return _reject(url, "paywall", "isAccessibleForFree is false and the body is short")
+        body = tree.find("body")
+        page_text = " ".join(body.text_content().split()).lower() if body is not None else ""
+        if any(p.search(page_text) for p in _paywall_patterns()):
+            return _reject(url, "paywall", "paywall phrasing with a short body")
+    is_video = og_type.startswith("video") or ("videoobject" in meta.types and not meta.article)
+    if (is_video or dom.has_video) and words < VIDEO_MAX_WORDS:
+        return _reject(url, "video_only", f"video page with {words} words of text")
+    if not text:
+        return _reject(url, "empty", "no main text")
+    if not is_article_typed and (og_type == "website" or not og_type) and link_density >= 0.5:
+        return _reject(url, "not_article", f"index page: link density {link_density:.2f}")
+    if link_density >= 0.65 and words < 400:
+        return _reject(url, "link_page", f"link density {link_density:.2f}, {words} words")
+    if len(text) < MIN_TEXT_CHARS:
+        return _reject(url, "too_short", f"{len(text)} chars of text")
+    return None

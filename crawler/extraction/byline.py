@@ -1,0 +1,252 @@
+"""Bylines and author names: parsing a printed byline into persons and agency credits.
+
+Prefixes (``Von``, ``By``, ``Par``, ``Por``, ``Автор:``), conjunctions and photo-credit
+phrasings come from ``patterns/<lang>.yaml``. Agency or desk credits in parentheses
+(``(dpa)``) stay in the printed byline but are never persons.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+from crawler.extraction.patterns import available_languages, load_data
+from crawler.extraction.text import normalize_line
+
+logger = logging.getLogger(__name__)
+
+MAX_BYLINE_CHARS = 160
+MAX_NAME_CHARS = 50
+
+_PARTICLES = frozenset(
+    {
+        "von",
+        "van",
+        "der",
+        "den",
+        "de",
+        "la",
+        "le",
+        "di",
+        "da",
+        "del",
+        "della",
+        "dos",
+        "das",
+        "du",
+        "bin",
+        "ibn",
+        "al",
+        "el",
+        "zu",
+        "ten",
+        "ter",
+        "y",
+        "e",
+        "st.",
+        "mc",
+        "o'",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Byline:
+    """A byline as printed, with the persons and credits read from it."""
+
+    raw: str
+    persons: tuple[str, ...]
+    credits: tuple[str, ...]
+    had_prefix: bool
+
+
+@cache
+def _lang_lists(key: str) -> tuple[str, ...]:
+    items: set[str] = set()
+    for lang in available_languages():
+        items.update(str(x) for x in load_data(lang).get("byline", {}).get(key) or ())
+    return tuple(sorted(items, key=len, reverse=True))
+
+
+@cache
+def _prefix_re() -> re.Pattern[str]:
+    alts = []
+    for prefix in _lang_lists("prefixes"):
+        esc = re.escape(prefix.rstrip(":").strip())
+        alts.append(esc + (r"\s*:\s*" if prefix.endswith(":") else r"\s*:?\s+"))
+    return re.compile(rf"^(?:{'|'.join(alts)})", re.IGNORECASE)
+
+
+@cache
+def _split_re() -> re.Pattern[str]:
+    conj = "|".join(re.escape(c) for c in _lang_lists("conjunctions") if c.isalpha())
+    return re.compile(rf"\s*(?:,|;|&|\s\+\s|\s/\s|\s(?:{conj})\s)\s*", re.IGNORECASE)
+
+
+@cache
+def _compiled(key: str) -> tuple[re.Pattern[str], ...]:
+    out: list[re.Pattern[str]] = []
+    for lang in available_languages():
+        for pattern in load_data(lang).get(key) or ():
+            out.append(re.compile(str(pattern), re.IGNORECASE))
+    return tuple(out)
+
+
+@cache
+def _non_person_words() -> frozenset[str]:
+    base = {str(x).lower() for x in load_data("common").get("non_person_authors") or ()}
+    return frozenset(base)
+
+
+_ROLE_WORDS = frozenset(
+    {
+        "writer",
+        "reporter",
+        "correspondent",
+        "editor",
+        "redakteur",
+        "redakteurin",
+        "korrespondent",
+        "korrespondentin",
+        "autor",
+        "autorin",
+        "author",
+        "contributor",
+        "columnist",
+        "journalist",
+        "photographer",
+        "fotograf",
+        "staff",
+        "team",
+        "news",
+        "online",
+        "desk",
+        "redaktion",
+        "updated",
+        "published",
+        "min",
+        "read",
+        "share",
+        "follow",
+        "comments",
+        "kommentare",
+        "mehr",
+        "more",
+    }
+)
+_CREDIT_MARKS = ("©", "(c)", "copyright")
+
+
+def is_photo_credit(text: str) -> bool:
+    """True for image credits (``Foto: ...``, ``Photo: ...``, ``©``)."""
+    low = text.strip().lower()
+    if any(mark in low for mark in _CREDIT_MARKS):
+        return True
+    return any(p.search(low) for p in _compiled("photo_credits"))
+
+
+def is_teaser(text: str) -> bool:
+    """True for 'read more' teasers (``Mehr zum Thema – ...``)."""
+    low = text.strip().lower()
+    return any(p.search(low) for p in _compiled("teasers"))
+
+
+def _is_role(part: str) -> bool:
+    words = [w.lower().strip(".,") for w in part.split()]
+    stop = _ROLE_WORDS | _non_person_words() | {"senior", "chief", "political", "staff", "special"}
+    return bool(words) and all(w in stop or w in _PARTICLES for w in words)
+
+
+def is_person_name(name: str) -> bool:
+    """Heuristic: 1-5 capitalised words (particles allowed), no digits, not a desk or role."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME_CHARS or any(ch.isdigit() for ch in name):
+        return False
+    if any(ch in name for ch in '@|:/\\()[]{}<>=#*?!"“”„«»'):
+        return False
+    low = name.lower()
+    non_person = _non_person_words()
+    if low in non_person:
+        return False
+    tokens = name.split()
+    if len(tokens) > 5:
+        return False
+    capitals = 0
+    for tok in tokens:
+        tl = tok.lower().strip(".,")
+        if tl in non_person or tl in _ROLE_WORDS:
+            return False
+        if tok[0].isupper():
+            capitals += 1
+        elif tl not in _PARTICLES and not re.match(r"^[a-z]'\w", tok):
+            return False
+    return capitals >= 1
+
+
+_PAREN = re.compile(r"\(([^()]{1,60})\)")
+_TRAILING_CUT = re.compile(r"\s+(?:[|·•—–]|-\s)\s*.*$")
+
+
+def parse_byline(text: str, *, strict: bool = True) -> Byline | None:
+    """Parse a printed byline.
+
+    ``strict`` (for body paragraphs): every comma/conjunction-separated part must be a
+    person name, and without a prefix at least two names or a parenthesised credit
+    are needed. Non-strict (for byline elements): invalid parts are dropped.
+    """
+    raw = normalize_line(text)
+    if not raw or len(raw) > MAX_BYLINE_CHARS or is_photo_credit(raw) or is_teaser(raw):
+        return None
+    body = raw
+    prefix = _prefix_re().match(body)
+    had_prefix = bool(prefix)
+    if prefix:
+        body = body[prefix.end() :]
+    credits = tuple(normalize_line(c) for c in _PAREN.findall(body) if normalize_line(c))
+    body = _PAREN.sub(" ", body)
+    body = _TRAILING_CUT.sub("", body)
+    body = normalize_line(body).strip(" ,;.")
+    if not strict:
+        body = re.split(r"\s(?:\d{1,2}[./]|\d{4}\b)", body, maxsplit=1)[0]
+    parts = [p.strip(" .,;") for p in _split_re().split(body) if p and p.strip(" .,;")]
+    persons: list[str] = []
+    for part in parts:
+        if is_person_name(part):
+            if part not in persons:
+                persons.append(part)
+        elif strict and not (had_prefix and _is_role(part)):
+            return None
+    if strict and not had_prefix and len(persons) < 2 and not (credits and persons):
+        return None
+    if strict and not had_prefix and any(len(p.split()) < 2 for p in persons):
+        return None
+    if not persons and not credits:
+        return None
+    credits = tuple(c for c in credits if not is_person_name(c) or c.lower() in _non_person_words())
+    return Byline(raw=raw, persons=tuple(persons), credits=credits, had_prefix=had_prefix)
+
+
+def clean_names(values: Iterable[str], exclude: Iterable[str] = ()) -> tuple[str, ...]:
+    """Split and filter author strings from metadata into person names (order kept)."""
+    excluded = {e.strip().lower() for e in exclude if e}
+    out: list[str] = []
+    for original in values:
+        value = normalize_line(original)
+        if not value or value.startswith(("http://", "https://")):
+            continue
+        if value.lower() in excluded:
+            continue
+        prefix = _prefix_re().match(value)
+        if prefix:
+            value = value[prefix.end() :]
+        value = _PAREN.sub(" ", value)
+        for piece in _split_re().split(value):
+            part = normalize_line(piece).strip(" .,;")
+            if part.lower() in excluded or not is_person_name(part):
+                continue
+            if part not in out:
+                out.append(part)
+    return tuple(out)

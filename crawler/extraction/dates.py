@@ -1,0 +1,307 @@
+"""Publication dates: parsing printed and machine dates with their precision, and choosing one.
+
+Sources: JSON-LD, ``<meta>`` tags, ``<time datetime>``, visible date headers (month
+names and labels per language come from ``patterns/<lang>.yaml``) and the URL.
+
+Timezones: an aware value is converted to UTC. A naive value (no offset and no known
+zone abbreviation after the printed time) is **assumed to be UTC**. A value without
+a time is midnight UTC of that day; a month-only value is the first of the month,
+00:00 UTC, with precision ``month`` saying that only the month is known.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from functools import cache
+
+from crawler.extraction.patterns import available_languages, load_data
+from crawler.extraction.record import Precision
+
+logger = logging.getLogger(__name__)
+
+PRECISION_RANK: dict[str, int] = {"year": 0, "month": 1, "day": 2, "minute": 3}
+MIN_YEAR = 1990
+MAX_YEAR = 2100
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDate:
+    """A date as found: UTC value, how precise the source was, and the string as printed."""
+
+    value: datetime
+    precision: Precision
+    raw: str
+
+    def agrees(self, other: ParsedDate) -> bool:
+        """True when both denote the same instant at the coarser of the two precisions."""
+        level = min(PRECISION_RANK[self.precision], PRECISION_RANK[other.precision])
+        a, b = self.value, other.value
+        if level == PRECISION_RANK["minute"]:
+            return abs(a - b) <= timedelta(minutes=1)
+        if level == PRECISION_RANK["day"]:
+            # A printed local day may differ from the UTC day by the offset.
+            return abs(a - b) < timedelta(hours=36) or a.date() == b.date()
+        if level == PRECISION_RANK["month"]:
+            return (a.year, a.month) == (b.year, b.month)
+        return a.year == b.year
+
+
+@cache
+def _months() -> dict[str, int]:
+    table: dict[str, int] = {}
+    for lang in available_languages():
+        for name, num in (load_data(lang).get("date", {}).get("months") or {}).items():
+            table[str(name).lower()] = int(num)
+    return table
+
+
+@cache
+def _labels(kind: str = "labels") -> tuple[str, ...]:
+    labels: set[str] = set()
+    for lang in available_languages():
+        labels.update(str(x) for x in load_data(lang).get("date", {}).get(kind) or ())
+    return tuple(sorted(labels, key=len, reverse=True))
+
+
+@cache
+def _timezones() -> dict[str, int]:
+    return {str(k).lower(): int(v) for k, v in (load_data("common").get("timezones") or {}).items()}
+
+
+def _alt(words: tuple[str, ...] | list[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_TIME = (
+    r"(?:\s*(?:,|um|à|a las|a la|at|в|-|–|\||/)?\s*"
+    r"(?P<hour>\d{{1,2}})[:.h](?P<minute>\d{{2}})(?::\d{{2}})?"
+    r"(?:\s*(?P<ampm>[ap]\.?\s?m\.?))?"
+    r"(?:\s*(?:uhr|h|ч\.?))?"
+    r"(?:\s*\(?(?P<tz>{tz})\)?(?![\w]))?)?"
+)
+
+
+@cache
+def _text_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """(regex, precision) pairs, most precise forms first."""
+    months = _alt(list(_months()))
+    tz = _alt(list(_timezones()))
+    time = _TIME.format(tz=tz)
+    mon = rf"(?P<month>{months})\.?"
+    forms = [
+        (rf"(?P<year>\d{{4}})-(?P<mon>\d{{1,2}})-(?P<day>\d{{1,2}})(?:T|\s+)?{time}", "day"),
+        (rf"(?P<day>\d{{1,2}})\.\s?(?P<mon>\d{{1,2}})\.\s?(?P<year>\d{{4}}){time}", "day"),
+        (rf"(?P<day>\d{{1,2}})\.?\s+de\s+{mon}\s+(?:de\s+|del\s+)?(?P<year>\d{{4}}){time}", "day"),
+        (
+            rf"(?P<day>\d{{1,2}})(?:\.|er|st|nd|rd|th)?\s+{mon},?\s+(?P<year>\d{{4}})"
+            rf"(?:\s*(?:года|г\.))?{time}",
+            "day",
+        ),
+        (rf"{mon}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}}){time}", "day"),
+        (rf"(?P<year>\d{{4}})/(?P<mon>\d{{1,2}})/(?P<day>\d{{1,2}}){time}", "day"),
+        (rf"(?P<a>\d{{1,2}})/(?P<b>\d{{1,2}})/(?P<year>\d{{4}}){time}", "day"),
+        (rf"{mon}\s+(?P<year>\d{{4}})", "month"),
+        (r"(?P<year>\d{4})-(?P<mon>\d{1,2})(?![\d-])", "month"),
+        (r"(?P<mon>\d{1,2})/(?P<year>\d{4})(?![\d/])", "month"),
+    ]
+    return tuple(
+        (re.compile(rf"(?<![\w.]){pattern}(?![\w])", re.IGNORECASE), precision)
+        for pattern, precision in forms
+    )
+
+
+def _build(match: re.Match[str], precision: str, lang: str | None) -> ParsedDate | None:
+    groups = match.groupdict()
+    try:
+        year = int(groups["year"])
+        if groups.get("month"):
+            month = _months()[groups["month"].lower().rstrip(".")]
+        elif groups.get("mon"):
+            month = int(groups["mon"])
+        else:
+            first, second = int(groups["a"]), int(groups["b"])
+            # dd/mm except in English pages (mm/dd) unless impossible.
+            if (lang == "en" and first <= 12) or second > 12:
+                month, day_a = first, second
+            else:
+                month, day_a = second, first
+            groups = {**groups, "day": str(day_a)}
+        day = int(groups["day"]) if groups.get("day") else 1
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            return None
+        hour = groups.get("hour")
+        minute = groups.get("minute")
+        prec: Precision = "month" if precision == "month" else "day"
+        h = m = 0
+        if hour is not None and minute is not None:
+            h, m = int(hour), int(minute)
+            ampm = (groups.get("ampm") or "").lower().replace(".", "").replace(" ", "")
+            if ampm == "pm" and h < 12:
+                h += 12
+            elif ampm == "am" and h == 12:
+                h = 0
+            if h > 23 or m > 59:
+                h = m = 0
+            else:
+                prec = "minute"
+        offset = 0
+        tzname = (groups.get("tz") or "").lower()
+        if prec == "minute" and tzname:
+            offset = _timezones().get(tzname, 0)
+        value = datetime(year, month, day, h, m, tzinfo=timezone(timedelta(hours=offset)))
+    except (ValueError, KeyError, OverflowError):
+        return None
+    raw = match.group(0).strip(" ,|-–")
+    return ParsedDate(value.astimezone(UTC), prec, raw)
+
+
+def parse_text_date(text: str, lang: str | None = None) -> ParsedDate | None:
+    """Find the first printed date in ``text`` (most precise form wins at a position)."""
+    best: tuple[int, ParsedDate] | None = None
+    for pattern, precision in _text_patterns():
+        for match in pattern.finditer(text):
+            parsed = _build(match, precision, lang)
+            if parsed is None:
+                continue
+            if best is None or match.start() < best[0]:
+                best = (match.start(), parsed)
+            break
+    return best[1] if best else None
+
+
+def _match_at_start(text: str, lang: str | None) -> tuple[ParsedDate, int] | None:
+    """A date that starts ``text``; returns it and the end offset of the match."""
+    for pattern, precision in _text_patterns():
+        match = pattern.match(text)
+        if match:
+            parsed = _build(match, precision, lang)
+            if parsed is not None:
+                return parsed, match.end()
+    return None
+
+
+_ISO_PARTIAL = re.compile(r"^(?P<year>\d{4})(?:-(?P<mon>\d{2}))?$")
+
+
+def parse_machine_date(value: str) -> ParsedDate | None:
+    """Parse a metadata value (ISO 8601, RFC 2822, else a printed form); None if not a date."""
+    raw = value.strip()
+    if not raw or len(raw) > 80:
+        return None
+    partial = _ISO_PARTIAL.match(raw)
+    if partial:
+        year = int(partial.group("year"))
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            return None
+        if partial.group("mon"):
+            try:
+                return ParsedDate(
+                    datetime(year, int(partial.group("mon")), 1, tzinfo=UTC), "month", raw
+                )
+            except ValueError:
+                return None
+        return ParsedDate(datetime(year, 1, 1, tzinfo=UTC), "year", raw)
+    iso = raw.replace(" ", "T", 1) if re.match(r"^\d{4}-\d{2}-\d{2} \d", raw) else raw
+    if iso.endswith(("z", "Z")):
+        iso = iso[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        try:
+            parsed = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            parsed = None
+        if parsed is None:
+            return parse_text_date(raw)
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        return None
+    has_time = bool(re.search(r"\d[T ]\d{1,2}:\d{2}|\d{2}:\d{2}", raw))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return ParsedDate(parsed.astimezone(UTC), "minute" if has_time else "day", raw)
+
+
+_DATE_ONLY_REST = re.compile(r"^[\s,|·•–—-]*$")
+_WEEKDAY_PREFIX = re.compile(r"^[^\W\d]{2,12}\.?,\s+")
+
+
+def match_date_header(paragraph: str, lang: str | None = None) -> tuple[ParsedDate, str] | None:
+    """Recognise a visible date header at the start of ``paragraph``.
+
+    Either a label from the pattern files followed by a date (``date 2025-02``,
+    ``Datum: 13. Februar 2025``; the rest of the paragraph is returned, e.g. a lead
+    the header was run into), or a paragraph that is a date and nothing else
+    (optionally after a weekday). Returns the date and the remaining text.
+    """
+    text = paragraph.strip()
+    labels = _labels()
+    label_re = _label_regex(labels)
+    labelled = label_re.match(text)
+    if labelled:
+        rest = text[labelled.end() :]
+        found = _match_at_start(rest, lang)
+        if found:
+            parsed, end = found
+            return parsed, rest[end:].strip(" ,|·•–—-").strip()
+        return None
+    bare = _WEEKDAY_PREFIX.sub("", text)
+    found = _match_at_start(bare, lang)
+    if found and _DATE_ONLY_REST.match(bare[found[1] :]):
+        return found[0], ""
+    return None
+
+
+@cache
+def _label_regex(labels: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(rf"^(?:{_alt(list(labels))})\s*:?\s+", re.IGNORECASE)
+
+
+def is_modified_label(text: str) -> bool:
+    """True when ``text`` starts with an 'updated'-style label from the pattern files."""
+    return bool(_label_regex(_labels("modified_labels")).match(text.strip() + " "))
+
+
+_URL_DAY = re.compile(
+    r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|[-_]|$)"
+)
+_URL_MONTH = re.compile(r"/((?:19|20)\d{2})/(0[1-9]|1[0-2])/")
+
+
+def date_from_url(url: str) -> ParsedDate | None:
+    """A date in the URL path (``/2025/02/13/`` is a day, ``/2025/02/`` a month)."""
+    path = url.split("?", 1)[0].split("#", 1)[0]
+    match = _URL_DAY.search(path)
+    if match:
+        try:
+            value = datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=UTC)
+        except ValueError:
+            return None
+        return ParsedDate(value, "day", match.group(0).strip("/-_"))
+    match = _URL_MONTH.search(path)
+    if match:
+        value = datetime(int(match[1]), int(match[2]), 1, tzinfo=UTC)
+        return ParsedDate(value, "month", match.group(0).strip("/"))
+    return None
+
+
+def choose(candidates: list[ParsedDate]) -> ParsedDate | None:
+    """Pick the publication date among ``candidates`` (given in source priority order).
+
+    The first candidate anchors the choice; among the candidates that agree with it,
+    the most precise one wins (earlier ones on ties), so a month-only header and a
+    full metadata timestamp in that month give the timestamp.
+    """
+    if not candidates:
+        return None
+    anchor = candidates[0]
+    best = anchor
+    for cand in candidates[1:]:
+        if PRECISION_RANK[cand.precision] > PRECISION_RANK[best.precision] and cand.agrees(anchor):
+            best = cand
+    return best

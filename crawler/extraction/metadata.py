@@ -1,0 +1,201 @@
+"""Structured page metadata: ``<meta>`` tags, JSON-LD, ``<html lang>``, canonical links.
+
+One pass over the parsed tree collects everything later passes need, so no pass
+queries the document for the same thing twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from crawler.extraction.text import normalize_line
+
+logger = logging.getLogger(__name__)
+
+ARTICLE_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "blogposting",
+        "reportagenewsarticle",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "reviewnewsarticle",
+        "backgroundnewsarticle",
+        "askpublicnewsarticle",
+        "report",
+        "scholarlyarticle",
+        "techarticle",
+        "liveblogposting",
+        "socialmediaposting",
+        "posting",
+        "review",
+    }
+)
+PAGE_TYPES = frozenset({"webpage", "itempage", "aboutpage", "collectionpage", "searchresultspage"})
+ORG_TYPES = frozenset({"organization", "newsmediaorganization", "corporation", "brand", "website"})
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+@dataclass
+class PageMeta:
+    """What the page declares about itself, collected in one pass."""
+
+    meta: dict[str, list[str]] = field(default_factory=dict)
+    """``<meta>`` values by lower-cased ``name``/``property``/``itemprop``/``http-equiv``."""
+
+    article: dict[str, Any] = field(default_factory=dict)
+    """The first JSON-LD object of an article type (empty when none)."""
+
+    page: dict[str, Any] = field(default_factory=dict)
+    """The first JSON-LD object of a web-page type (empty when none)."""
+
+    types: set[str] = field(default_factory=set)
+    """All JSON-LD ``@type`` values seen, lower-cased."""
+
+    html_lang: str | None = None
+    canonical: list[str] = field(default_factory=list)
+    title_tag: str | None = None
+
+    def first(self, *names: str) -> str | None:
+        """First non-empty value among the meta ``names``, in the order given."""
+        for name in names:
+            for value in self.meta.get(name, ()):
+                if value:
+                    return value
+        return None
+
+    def all(self, *names: str) -> list[str]:
+        """All non-empty values of the meta ``names``, in the order given."""
+        out: list[str] = []
+        for name in names:
+            out.extend(v for v in self.meta.get(name, ()) if v)
+        return out
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    raw = obj.get("@type")
+    if isinstance(raw, str):
+        return {raw.lower().rsplit("/", 1)[-1]}
+    if isinstance(raw, list):
+        return {str(t).lower().rsplit("/", 1)[-1] for t in raw if isinstance(t, str)}
+    return set()
+
+
+def _flatten(data: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    stack = [data]
+    while stack and len(out) < 200:
+        item = stack.pop(0)
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            out.append(item)
+            graph = item.get("@graph")
+            if isinstance(graph, list | dict):
+                stack.append(graph)
+            main = item.get("mainEntity")
+            if isinstance(main, dict):
+                stack.append(main)
+    return out
+
+
+def _load_json(raw: str) -> Any:
+    raw = _CONTROL.sub(" ", raw.strip())
+    if raw.startswith("<!--"):
+        raw = raw[4:]
+    if raw.endswith("-->"):
+        raw = raw[:-3]
+    raw = raw.strip().rstrip(";")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+
+
+def collect(tree: Any) -> PageMeta:
+    """Collect meta tags, JSON-LD objects, ``lang``, canonical links and ``<title>``."""
+    page = PageMeta()
+    page.html_lang = tree.get("lang") or tree.get("xml:lang") or None
+    for el in tree.iter("meta", "script", "link", "title"):
+        tag = el.tag
+        if tag == "meta":
+            key = el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv")
+            content = el.get("content")
+            if key and content is not None:
+                page.meta.setdefault(key.strip().lower(), []).append(normalize_line(content))
+        elif tag == "script":
+            if (el.get("type") or "").strip().lower() != "application/ld+json":
+                continue
+            data = _load_json(el.text or "")
+            for obj in _flatten(data):
+                kinds = _types(obj)
+                page.types |= kinds
+                if not page.article and kinds & ARTICLE_TYPES:
+                    page.article = obj
+                elif not page.page and kinds & PAGE_TYPES:
+                    page.page = obj
+        elif tag == "link":
+            rel = (el.get("rel") or "").lower().split()
+            if "canonical" in rel and el.get("href"):
+                page.canonical.append(el.get("href"))
+        elif tag == "title" and page.title_tag is None:
+            page.title_tag = normalize_line(el.text_content() or "") or None
+    return page
+
+
+def ld_text(value: Any) -> str | None:
+    """A JSON-LD value as one normalized string (first item of a list, ``name``/``@value``)."""
+    if isinstance(value, list):
+        for item in value:
+            got = ld_text(item)
+            if got:
+                return got
+        return None
+    if isinstance(value, dict):
+        return ld_text(value.get("name") or value.get("@value") or value.get("url"))
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        text = normalize_line(str(value))
+        return text or None
+    return None
+
+
+def ld_people(value: Any) -> tuple[list[str], list[str]]:
+    """Split a JSON-LD ``author`` value into (person names, organization names)."""
+    persons: list[str] = []
+    orgs: list[str] = []
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, str):
+            name = normalize_line(item)
+            if name and not name.startswith(("http://", "https://")):
+                persons.append(name)
+        elif isinstance(item, dict):
+            label = ld_text(item.get("name"))
+            if not label or label.startswith(("http://", "https://")):
+                continue
+            if _types(item) & ORG_TYPES:
+                orgs.append(label)
+            else:
+                persons.append(label)
+    return persons, orgs
+
+
+def ld_image(value: Any) -> str | None:
+    """URL of a JSON-LD ``image`` value (string, ImageObject or list)."""
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, list):
+        for item in value:
+            got = ld_image(item)
+            if got:
+                return got
+        return None
+    if isinstance(value, dict):
+        return ld_image(value.get("url") or value.get("contentUrl") or value.get("@id"))
+    return None
