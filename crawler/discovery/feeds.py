@@ -52,6 +52,7 @@ _LANGUAGE = re.compile(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*")
 _TAG = re.compile(r"<[^>]{0,1000}>")
 _EMAIL_WITH_NAME = re.compile(r"^\s*\S+@\S+\s*\((?P<name>[^()]+)\)\s*$")
 _MAX_AUTHORS = 20
+_NAME_SEPARATORS = re.compile(r"\s*[,;/&]\s*|\s+(?:and|und|et|y|e|и)\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,10 @@ class FeedEntry:
     """Entry title as plain text (markup stripped, entities decoded)."""
 
     authors: tuple[str, ...] = ()
-    """Author names in feed order (``dc:creator``, ``author``, Atom ``author/name``)."""
+    """Author names in feed order (``dc:creator``, ``author``, Atom ``author/name``).
+
+    One element listing several full names ("A B, C D und E F") is split; bare
+    e-mail addresses are dropped; ``mail@x (Name)`` gives ``Name``."""
 
     published_at: datetime | None = None
     """Publication time (``pubDate``, ``dc:date``, Atom ``published``), aware UTC."""
@@ -126,6 +130,14 @@ def _author_name(text: str | None) -> str | None:
     return text[:256]
 
 
+def _split_names(text: str) -> list[str]:
+    """Split "A B, C D und E F" into names, but keep "Doe, Jane" (a one-word part) whole."""
+    parts = [p.strip() for p in _NAME_SEPARATORS.split(text)]
+    if len(parts) > 1 and all(len(p.split()) >= 2 for p in parts):
+        return parts
+    return [text]
+
+
 def _authors(item: Any) -> tuple[str, ...]:
     names: list[str] = []
     for child in item:
@@ -137,10 +149,9 @@ def _authors(item: Any) -> tuple[str, ...]:
             found = _author_name(element_text(inner if inner is not None else child))
         else:
             continue
-        if found and found not in names:
-            names.append(found)
-        if len(names) >= _MAX_AUTHORS:
-            break
+        for one in _split_names(found) if found else ():
+            if one not in names and len(names) < _MAX_AUTHORS:
+                names.append(one)
     return tuple(names)
 
 

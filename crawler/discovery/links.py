@@ -93,15 +93,24 @@ PAGINATION_CLASSES: frozenset[str] = frozenset(
 
 _ARROWS = "»›→>«‹←<≫≪…"
 _NUMBER = re.compile(r"\d{1,5}")
+_META_CHARSET = re.compile(rb"<meta[^>]{0,200}charset", re.IGNORECASE)
 
 
 def _html_root(html: bytes | str, max_size: int) -> Any | None:
+    """Parse a page leniently. Text is UTF-8; bytes use their BOM or ``<meta charset>``,
+    else UTF-8 (lxml would otherwise assume Latin-1)."""
+    encoding: str | None = "utf-8"
     if isinstance(html, str):
         html = html.encode("utf-8", errors="replace")
+    elif html.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or _META_CHARSET.search(
+        html[:4096]
+    ):
+        encoding = None
     html = bytes(html[:max_size])
     if not html.strip():
         return None
     parser = etree.HTMLParser(
+        encoding=encoding,
         no_network=True,
         huge_tree=False,
         remove_comments=True,

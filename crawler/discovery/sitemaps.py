@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from crawler.discovery.dates import parse_any_date, parse_w3c_datetime
 from crawler.discovery.errors import DiscoveryError, NotXMLError
+from crawler.discovery.feeds import normalize_language
 from crawler.discovery.safexml import (
     DEFAULT_MAX_SIZE,
     child_text,
@@ -50,7 +51,7 @@ class SitemapEntry:
     """``<news:publication_date>`` as an aware UTC datetime."""
 
     news_language: str | None = None
-    """``<news:publication><news:language>``, lower-cased (e.g. ``de``, ``zh-cn``)."""
+    """``<news:publication><news:language>`` as a primary subtag (``zh-cn`` → ``zh``)."""
 
     news_publication_name: str | None = None
     """``<news:publication><news:name>``, the outlet's name."""
@@ -100,7 +101,7 @@ def _news_entry(url_el: Any, url: str, lastmod: datetime | None) -> SitemapEntry
         lastmod=lastmod,
         news_title=child_text(news, "title"),
         news_publication_date=parse_any_date(child_text(news, "publication_date")),
-        news_language=language.lower() if language else None,
+        news_language=normalize_language(language),
         news_publication_name=name,
     )
 

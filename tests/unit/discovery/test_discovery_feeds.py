@@ -1,0 +1,216 @@
+"""Feed parsing: RSS 2.0, Atom, RDF, relative links, missing dates, non-feeds."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime
+
+import pytest
+
+from crawler.discovery import DiscoveryError, FeedEntry, parse_feed
+
+BASE = "https://example.com/feeds/all.xml"
+
+RSS = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"
+     xmlns:atom="http://www.w3.org/2005/Atom">
+<channel>
+  <title>Beispiel &amp; Co</title>
+  <link>https://example.com/</link>
+  <language>de-DE</language>
+  <atom:link href="https://example.com/feeds/all.xml" rel="self"/>
+  <item>
+    <title><![CDATA[Streik im <b>Hafen</b> &amp; mehr]]></title>
+    <link>https://example.com/inland/1-streik.html</link>
+    <pubDate>Tue, 05 Mar 2024 10:15:00 +0100</pubDate>
+    <dc:creator>Anna Petrowa, Jens Köhler</dc:creator>
+    <guid isPermaLink="false">abc-1</guid>
+  </item>
+  <item>
+    <title>Relative</title>
+    <link>/wirtschaft/2-boerse.html</link>
+    <author>redaktion@example.com (Max Mustermann)</author>
+    <pubDate>not a date</pubDate>
+  </item>
+  <item>
+    <title>Only a guid</title>
+    <guid>https://example.com/guid-3.html</guid>
+    <author>noreply@example.com</author>
+  </item>
+  <item><title>No link at all</title></item>
+  <item>
+    <link>javascript:alert(1)</link>
+  </item>
+</channel>
+</rss>""".encode()
+
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en-GB">
+  <title type="html">World &amp;amp; more</title>
+  <entry>
+    <title>First</title>
+    <link rel="self" href="https://example.com/api/1"/>
+    <link rel="alternate" type="text/html" href="https://example.com/world/2024/mar/05/first"/>
+    <id>urn:uuid:1</id>
+    <published>2024-03-05T10:00:00Z</published>
+    <updated>2024-03-05T12:30:00+01:00</updated>
+    <author><name>Jane Doe</name><email>jane@example.com</email></author>
+    <author><name>John Roe</name></author>
+  </entry>
+  <entry xml:lang="fr">
+    <title>Second</title>
+    <link href="/world/2024/mar/05/second"/>
+    <id>tag:example.com,2024:2</id>
+  </entry>
+  <entry>
+    <title>Id is the link</title>
+    <id>https://example.com/third</id>
+    <updated>2024-03-04</updated>
+  </entry>
+</feed>"""
+
+RDF = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+         xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel rdf:about="https://example.com/">
+    <title>RDF Feed</title>
+    <dc:language>fr</dc:language>
+    <items><rdf:Seq><rdf:li rdf:resource="https://example.com/a"/></rdf:Seq></items>
+  </channel>
+  <item rdf:about="https://example.com/a">
+    <title>Article A</title>
+    <link>https://example.com/a</link>
+    <dc:date>2024-03-05T10:00:00+01:00</dc:date>
+    <dc:creator>Marie Curie</dc:creator>
+  </item>
+  <item rdf:about="https://example.com/b">
+    <title>Article B (link from rdf:about)</title>
+  </item>
+</rdf:RDF>"""
+
+
+def test_rss2_items_give_url_title_authors_date_and_language() -> None:
+    feed = parse_feed(RSS, BASE)
+    assert feed.kind == "rss"
+    assert feed.title == "Beispiel & Co"
+    assert feed.language == "de"
+    assert feed.entries[0] == FeedEntry(
+        url="https://example.com/inland/1-streik.html",
+        title="Streik im Hafen & mehr",
+        authors=("Anna Petrowa", "Jens Köhler"),
+        published_at=datetime(2024, 3, 5, 9, 15, tzinfo=UTC),
+        updated_at=None,
+        language="de",
+    )
+
+
+def test_rss2_relative_link_is_resolved_and_author_email_is_reduced_to_name() -> None:
+    entry = parse_feed(RSS, BASE).entries[1]
+    assert entry.url == "https://example.com/wirtschaft/2-boerse.html"
+    assert entry.authors == ("Max Mustermann",)
+
+
+def test_rss2_invalid_pubdate_is_none_not_an_error() -> None:
+    assert parse_feed(RSS, BASE).entries[1].published_at is None
+
+
+def test_rss2_permalink_guid_is_used_when_link_is_missing() -> None:
+    entry = parse_feed(RSS, BASE).entries[2]
+    assert entry.url == "https://example.com/guid-3.html"
+    assert entry.authors == ()  # a bare e-mail address is not a name
+
+
+def test_rss2_items_without_usable_link_are_skipped() -> None:
+    assert len(parse_feed(RSS, BASE).entries) == 3
+
+
+def test_rss_pubdate_with_iso_date_and_zone_names_is_parsed() -> None:
+    body = (
+        b"<rss><channel><item><link>/a</link><pubDate>2024-03-05T10:00:00Z</pubDate></item>"
+        b"<item><link>/b</link><pubDate>Tue, 05 Mar 2024 10:00:00 GMT</pubDate></item>"
+        b"<item><link>/c</link><pubDate>05 Mar 2024 05:00:00 EST</pubDate></item>"
+        b"<item><link>/d</link><pubDate>Di, 05 Mar 2024 10:00:00 +0000</pubDate></item>"
+        b"</channel></rss>"
+    )
+    dates = {e.published_at for e in parse_feed(body, BASE).entries}
+    assert dates == {datetime(2024, 3, 5, 10, tzinfo=UTC)}
+
+
+def test_atom_entries_use_alternate_link_published_updated_and_author_names() -> None:
+    feed = parse_feed(ATOM, BASE)
+    assert feed.kind == "atom"
+    assert feed.title == "World & more"
+    first = feed.entries[0]
+    assert first.url == "https://example.com/world/2024/mar/05/first"
+    assert first.published_at == datetime(2024, 3, 5, 10, tzinfo=UTC)
+    assert first.updated_at == datetime(2024, 3, 5, 11, 30, tzinfo=UTC)
+    assert first.authors == ("Jane Doe", "John Roe")
+    assert first.language == "en"
+
+
+def test_atom_link_without_rel_is_relative_and_resolved() -> None:
+    second = parse_feed(ATOM, BASE).entries[1]
+    assert second.url == "https://example.com/world/2024/mar/05/second"
+    assert second.language == "fr"
+    assert second.published_at is None
+    assert second.updated_at is None
+
+
+def test_atom_http_id_is_the_link_of_last_resort() -> None:
+    third = parse_feed(ATOM, BASE).entries[2]
+    assert third.url == "https://example.com/third"
+    assert third.updated_at == datetime(2024, 3, 4, tzinfo=UTC)
+
+
+def test_atom_xml_base_is_honoured() -> None:
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://cdn.example.com/base/">'
+        b'<entry><link href="x.html"/></entry></feed>'
+    )
+    assert parse_feed(body, BASE).entries[0].url == "https://cdn.example.com/base/x.html"
+
+
+def test_rdf_items_give_dc_date_creator_and_channel_language() -> None:
+    feed = parse_feed(RDF, BASE)
+    assert feed.kind == "rdf"
+    assert feed.title == "RDF Feed"
+    a, b = feed.entries
+    assert a.url == "https://example.com/a"
+    assert a.published_at == datetime(2024, 3, 5, 9, tzinfo=UTC)
+    assert a.authors == ("Marie Curie",)
+    assert a.language == "fr"
+    assert b.url == "https://example.com/b"
+    assert b.published_at is None
+
+
+def test_gzipped_feed_is_parsed() -> None:
+    assert parse_feed(gzip.compress(RDF), BASE).kind == "rdf"
+
+
+def test_feed_without_namespaces_or_dates_still_lists_links() -> None:
+    body = b"<rss><channel><item><link>https://example.com/x</link></item></channel></rss>"
+    (entry,) = parse_feed(body, BASE).entries
+    assert entry == FeedEntry(url="https://example.com/x")
+
+
+def test_html_served_as_feed_is_a_discovery_error_naming_html() -> None:
+    body = b"""<!DOCTYPE html>
+<html lang="de"><head><meta charset="utf-8"><title>Fehler</title></head>
+<body><p>Der Feed ist nicht erreichbar &nbsp; <br> <img src=x></p></body></html>"""
+    with pytest.raises(DiscoveryError, match=r"feed is not RSS, Atom or RDF.*<html>"):
+        parse_feed(body, BASE)
+
+
+def test_not_xml_is_a_discovery_error_saying_feed_is_not_xml() -> None:
+    with pytest.raises(DiscoveryError, match=r"^feed is not XML: "):
+        parse_feed(b'{"json": "instead of a feed"}', BASE)
+
+
+def test_empty_feed_body_is_a_discovery_error() -> None:
+    with pytest.raises(DiscoveryError, match="empty"):
+        parse_feed(b"", BASE)
+
+
+def test_feed_with_unescaped_ampersand_is_recovered() -> None:
+    body = b"<rss><channel><title>A & B</title><item><link>/a</link></item></channel></rss>"
+    assert parse_feed(body, BASE).entries[0].url == "https://example.com/a"

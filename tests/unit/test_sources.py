@@ -1,0 +1,381 @@
+"""The sources registry: validation messages, defaults, URL policy, the bundled file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.sources import (
+    ExtractionHints,
+    Source,
+    SourcesError,
+    load_sources,
+    parse_interval,
+    parse_sources,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _one(**overrides: Any) -> dict[str, Any]:
+    source: dict[str, Any] = {"key": "rt-de", "url": "https://de.rt.com/"}
+    source.update(overrides)
+    return source
+
+
+def _parse(*sources: dict[str, Any]) -> list[Source]:
+    return parse_sources({"sources": list(sources)})
+
+
+def _error(*sources: dict[str, Any]) -> str:
+    with pytest.raises(SourcesError) as info:
+        _parse(*sources)
+    return str(info.value)
+
+
+# ---------------------------------------------------------------- defaults
+
+
+def test_minimal_source_gets_documented_defaults() -> None:
+    (source,) = _parse(_one())
+    assert source == Source(
+        key="rt-de",
+        name="rt-de",
+        url="https://de.rt.com/",
+        language=None,
+        country=None,
+        sitemaps=(),
+        feeds=(),
+        listings=(),
+        listing_depth=1,
+        follow_pagination=True,
+        allow=(),
+        deny=(),
+        max_age_days=7,
+        interval=timedelta(hours=1),
+        enabled=True,
+        extraction=ExtractionHints(),
+    )
+
+
+def test_full_source_is_parsed_and_normalized() -> None:
+    (source,) = _parse(
+        _one(
+            name="RT DE",
+            language="DE",
+            country="ru",
+            sitemaps=["/sitemap.xml", "https://de.rt.com/news-sitemap.xml"],
+            feeds="/feeds/news/",
+            listings=["/inland/"],
+            listing_depth=2,
+            follow_pagination=False,
+            article_urls={"allow": [r"/\d+-"], "deny": ["/tag/"]},
+            max_age_days=3,
+            interval="30m",
+            enabled=False,
+            extraction={"byline_selector": ".author", "body_selector": "article"},
+        )
+    )
+    assert (source.name, source.language, source.country) == ("RT DE", "de", "RU")
+    assert source.feeds == ("/feeds/news/",)
+    assert source.sitemap_urls == (
+        "https://de.rt.com/sitemap.xml",
+        "https://de.rt.com/news-sitemap.xml",
+    )
+    assert source.feed_urls == ("https://de.rt.com/feeds/news/",)
+    assert source.listing_urls == ("https://de.rt.com/inland/",)
+    assert source.discovery_urls == source.sitemap_urls + source.feed_urls + source.listing_urls
+    assert source.robots_url == "https://de.rt.com/robots.txt"
+    assert (source.listing_depth, source.follow_pagination, source.enabled) == (2, False, False)
+    assert (source.allow, source.deny) == ((r"/\d+-",), ("/tag/",))
+    assert (source.max_age_days, source.interval) == (3, timedelta(minutes=30))
+    assert source.extraction == ExtractionHints(byline_selector=".author", body_selector="article")
+
+
+def test_source_is_frozen_and_slotted() -> None:
+    (source,) = _parse(_one())
+    with pytest.raises(AttributeError):
+        source.key = "other"  # type: ignore[misc]
+    assert not hasattr(source, "__dict__")
+
+
+# ---------------------------------------------------------------- messages
+
+
+def test_error_names_file_source_index_key_and_field() -> None:
+    message = _error(
+        _one(key="a", url="https://a.example.com"),
+        _one(key="b", url="https://b.example.com"),
+        _one(key="le-monde", url="https://www.lemonde.fr/", max_age_days="seven"),
+    )
+    assert message == (
+        "sources.yaml: source #3 (le-monde): 'max_age_days' must be a positive integer, got 'seven'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        ({"max_age_days": 0}, "'max_age_days' must be a positive integer, got 0"),
+        ({"max_age_days": True}, "'max_age_days' must be a positive integer, got True"),
+        ({"listing_depth": -1}, "'listing_depth' must be an integer >= 0, got -1"),
+        ({"listing_depth": 500}, "'listing_depth' must be at most 50"),
+        ({"enabled": "yes please"}, "'enabled' must be true or false"),
+        ({"follow_pagination": 1}, "'follow_pagination' must be true or false"),
+        ({"language": "deu"}, "'language' must be an ISO 639-1 code"),
+        ({"country": "Germany"}, "'country' must be an ISO 3166-1 alpha-2 code"),
+        ({"name": ""}, "'name' must be a non-empty string"),
+        ({"interval": "often"}, "'interval' is invalid"),
+        ({"interval": 3600}, "'interval' is invalid"),
+        ({"feeds": {"a": 1}}, "'feeds' must be a list of strings"),
+        ({"feeds": ["/ok", 3]}, "'feeds' entry 2 must be a non-empty string"),
+        ({"sitemaps": ["ftp://de.rt.com/s.xml"]}, "'sitemaps' entry 'ftp://de.rt.com/s.xml'"),
+        ({"listings": ["javascript:x"]}, "'listings' entry 'javascript:x'"),
+        ({"article_urls": ["/news/"]}, "'article_urls' must be a mapping"),
+        ({"article_urls": {"alow": ["x"]}}, "unknown key 'article_urls.alow'"),
+        ({"extraction": {"byline": ".a"}}, "unknown key 'extraction.byline'"),
+        ({"extraction": {"body_selector": 5}}, "'extraction.body_selector' must be"),
+    ],
+)
+def test_invalid_values_name_source_and_key(overrides: dict[str, Any], fragment: str) -> None:
+    message = _error(_one(**overrides))
+    assert message.startswith("sources.yaml: source #1 (rt-de): ")
+    assert fragment in message
+
+
+def test_unknown_key_is_an_error_with_a_suggestion() -> None:
+    message = _error(_one(max_age_day=3))
+    assert "source #1 (rt-de): unknown key 'max_age_day' (did you mean 'max_age_days'?)" in message
+
+
+def test_duplicate_keys_are_an_error_naming_both_sources() -> None:
+    message = _error(_one(), _one(url="https://rt.com/"))
+    assert message == (
+        "sources.yaml: source #2 (rt-de): duplicate 'key' 'rt-de' (already used by source #1)"
+    )
+
+
+def test_invalid_regex_is_an_error_naming_the_pattern() -> None:
+    message = _error(_one(article_urls={"deny": ["/ok/", "/news/(unclosed"]}))
+    assert "source #1 (rt-de): 'article_urls.deny' has an invalid regex '/news/(unclosed'" in (
+        message
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "fragment"),
+    [
+        ({"url": "https://de.rt.com/"}, "source #1: missing required key 'key'"),
+        ({"key": "rt-de"}, "source #1 (rt-de): missing required key 'url'"),
+        ({"key": "RT DE", "url": "https://de.rt.com/"}, "source #1 (RT DE): 'key' must be a slug"),
+        ({"key": "-x", "url": "https://de.rt.com/"}, "'key' must be a slug"),
+        ({"key": 5, "url": "https://de.rt.com/"}, "source #1: 'key' must be a slug"),
+        ({"key": "x", "url": "de.rt.com"}, "'url' must be an absolute http(s) URL"),
+        ({"key": "x", "url": "ftp://de.rt.com/"}, "'url' must be an absolute http(s) URL"),
+        ({"key": "x", "url": "https://u:p@de.rt.com/"}, "without credentials"),
+        ({"key": "x", "url": "http://localhost/"}, "'url' must have a domain name"),
+    ],
+)
+def test_required_keys_and_url_are_checked(source: dict[str, Any], fragment: str) -> None:
+    assert fragment in _error(source)
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (None, "expected a mapping with a 'sources' list"),
+        ([], "expected a mapping with a 'sources' list"),
+        ({"source": []}, "unknown top-level key 'source'"),
+        ({"sources": None}, "'sources' must be a list"),
+        ({"sources": ["rt-de"]}, "source #1: must be a mapping"),
+    ],
+)
+def test_file_shape_errors_name_the_file(data: object, fragment: str) -> None:
+    with pytest.raises(SourcesError, match=r"^custom\.yaml: ") as info:
+        parse_sources(data, origin="custom.yaml")
+    assert fragment in str(info.value)
+
+
+def test_sources_error_is_a_value_error() -> None:
+    assert issubclass(SourcesError, ValueError)
+
+
+# ---------------------------------------------------------------- interval
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30m", timedelta(minutes=30)),
+        ("1h", timedelta(hours=1)),
+        ("6h", timedelta(hours=6)),
+        ("1d", timedelta(days=1)),
+        ("1w", timedelta(weeks=1)),
+        ("90s", timedelta(seconds=90)),
+        ("1h30m", timedelta(minutes=90)),
+        (" 2H ", timedelta(hours=2)),
+    ],
+)
+def test_intervals_parse(text: str, expected: timedelta) -> None:
+    assert parse_interval(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "1", "h", "1x", "1h1h", "-1h", "10s", "0m", "400d", "1.5h"])
+def test_invalid_intervals_raise_value_error(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_interval(text)
+
+
+# ---------------------------------------------------------------- URL policy
+
+
+def _source(url: str = "https://www.example.com/", **overrides: Any) -> Source:
+    (source,) = _parse({"key": "ex", "url": url, **overrides})
+    return source
+
+
+def test_domain_is_lower_case_host_without_www() -> None:
+    assert _source("https://WWW.Example.COM:443/news/").domain == "example.com"
+    assert _source("https://de.rt.com/").domain == "de.rt.com"
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://example.com/a", True),
+        ("https://www.example.com/a", True),
+        ("http://www.example.com/a", True),
+        ("https://news.example.com/a", True),
+        ("https://a.b.example.com/a", True),
+        ("https://EXAMPLE.com./a", True),
+        ("https://example.com:443/a", True),
+        ("https://example.com:8443/a", False),
+        ("https://notexample.com/a", False),
+        ("https://example.com.evil.org/a", False),
+        ("https://evil.org/?u=https://example.com/", False),
+        ("https://user:pw@example.com/a", False),
+        ("https://user@example.com/a", False),
+        ("https://evil.org\\@example.com/a", False),
+        ("ftp://example.com/a", False),
+        ("javascript://example.com/%0aalert(1)", False),
+        ("file:///etc/passwd", False),
+        ("//example.com/a", False),
+        ("/relative", False),
+        ("https://exa mple.com/", False),
+        ("", False),
+    ],
+)
+def test_allows_domain(url: str, allowed: bool) -> None:
+    assert _source().allows_domain(url) is allowed
+
+
+def test_subdomain_source_does_not_allow_parent_or_sibling() -> None:
+    source = _source("https://de.rt.com/")
+    assert source.allows_domain("https://de.rt.com/inland/1-x/")
+    assert source.allows_domain("https://www.de.rt.com/inland/1-x/")
+    assert not source.allows_domain("https://rt.com/")
+    assert not source.allows_domain("https://russian.rt.com/")
+
+
+def test_any_on_site_page_is_an_article_without_patterns() -> None:
+    source = _source()
+    assert source.is_article_url("https://www.example.com/anything")
+    assert not source.is_article_url("https://other.org/anything")
+
+
+def test_article_url_must_match_an_allow_and_no_deny() -> None:
+    source = _source(article_urls={"allow": [r"/\d{4}/\d{2}/", r"-a-\d+$"], "deny": ["/video/"]})
+    assert source.is_article_url("https://www.example.com/2024/03/story")
+    assert source.is_article_url("https://example.com/politik/story-a-123")
+    assert not source.is_article_url("https://www.example.com/video/2024/03/story")
+    assert not source.is_article_url("https://www.example.com/politik/")
+    assert not source.is_article_url("https://evil.org/2024/03/story")
+
+
+def test_deny_only_patterns_allow_everything_else() -> None:
+    source = _source(article_urls={"deny": ["/tag/"]})
+    assert source.is_article_url("https://www.example.com/a")
+    assert not source.is_article_url("https://www.example.com/tag/a")
+
+
+# ---------------------------------------------------------------- files
+
+
+def test_load_sources_reads_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n  - key: ex\n    url: https://example.com/\n", encoding="utf-8")
+    assert [s.key for s in load_sources(path)] == ["ex"]
+    assert [s.key for s in load_sources(str(path))] == ["ex"]
+
+
+def test_missing_file_is_a_sources_error(tmp_path: Path) -> None:
+    with pytest.raises(SourcesError, match="file not found"):
+        load_sources(tmp_path / "nope.yaml")
+
+
+def test_directory_is_a_sources_error(tmp_path: Path) -> None:
+    with pytest.raises(SourcesError, match="cannot read"):
+        load_sources(tmp_path)
+
+
+def test_invalid_yaml_is_a_sources_error(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources: [\n  - key: : :\n", encoding="utf-8")
+    with pytest.raises(SourcesError, match="not valid YAML"):
+        load_sources(path)
+
+
+def test_non_safe_yaml_tags_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources: !!python/object/apply:os.system ['true']\n", encoding="utf-8")
+    with pytest.raises(SourcesError, match="not valid YAML"):
+        load_sources(path)
+
+
+def test_repeated_yaml_key_within_a_source_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "sources:\n  - key: ex\n    url: https://example.com/\n    url: https://other.org/\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SourcesError, match="duplicate key 'url'"):
+        load_sources(path)
+
+
+def test_file_errors_name_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text("sources:\n  - key: ex\n", encoding="utf-8")
+    with pytest.raises(SourcesError) as info:
+        load_sources(path)
+    assert str(info.value) == f"{path}: source #1 (ex): missing required key 'url'"
+
+
+def test_bundled_sources_file_loads_with_enough_outlets_and_languages() -> None:
+    sources = load_sources(REPO_ROOT / "sources.yaml")
+    enabled = [s for s in sources if s.enabled]
+    assert len(enabled) >= 12
+    assert {"de", "en", "fr", "es", "ru"} <= {s.language for s in enabled}
+    by_key = {s.key: s for s in sources}
+    rt = by_key["rt-de"]
+    assert rt.domain == "de.rt.com"
+    assert rt.language == "de"
+    for source in enabled:
+        assert source.language and source.country, source.key
+        assert source.sitemaps or source.feeds, source.key
+        assert source.allow, source.key
+
+
+def test_bundled_sources_file_says_it_is_unverified() -> None:
+    head = (REPO_ROOT / "sources.yaml").read_text(encoding="utf-8")[:600]
+    assert "UNVERIFIED" in head
+
+
+def test_bundled_rt_de_patterns_classify_urls() -> None:
+    rt = {s.key: s for s in load_sources(REPO_ROOT / "sources.yaml")}["rt-de"]
+    assert rt.is_article_url("https://de.rt.com/international/123456-ein-titel/")
+    assert not rt.is_article_url("https://de.rt.com/international/")
+    assert not rt.is_article_url("https://de.rt.com/tag/123456-x/")
+    assert not rt.is_article_url("https://rt.com/international/123456-ein-titel/")
