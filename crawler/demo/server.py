@@ -467,10 +467,15 @@ class SiteServer:
     def _serve_file(self, target: Path) -> _Response:
         suffix = target.suffix.lower()
         body = target.read_bytes()
+        last_modified = target.stat().st_mtime
         if suffix in TEXT_EXTENSIONS:
+            if b"__TODAY" in body:
+                # the body changes at midnight UTC even though the file does not
+                midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+                last_modified = max(last_modified, midnight.timestamp())
             body = self.substitute(body.decode("utf-8")).encode("utf-8")
         ctype = CONTENT_TYPES.get(suffix, "application/octet-stream")
-        return _Response(200, body, ctype, (), target.stat().st_mtime, conditional=True)
+        return _Response(200, body, ctype, (), last_modified, conditional=True)
 
     def _not_found(self) -> _Response:
         return _Response(404, self._status_page(404), CONTENT_TYPES[".html"])

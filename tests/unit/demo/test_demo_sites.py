@@ -223,15 +223,37 @@ def test_article_pages_show_their_facts(served: tuple[str, SiteServer, dict[str,
         assert lines[order[-1] + 1].startswith(MORE_MARKERS[facts["language"]]), path
 
 
-def test_month_only_articles_have_no_exact_metadata_date(
+PRECISION_BY_LENGTH = {4: "year", 7: "month", 10: "day", 16: "minute"}
+PRECISION_ORDER = ["year", "month", "day", "minute"]
+
+
+def test_precision_is_the_finest_the_page_states(
     served: tuple[str, SiteServer, dict[str, Any]],
 ) -> None:
+    """Visible header and metadata agree; the stated precision is the finer of the two."""
     _, _, expected = served
     for path, facts in articles(expected).items():
+        visible = PRECISION_BY_LENGTH[len(facts["published"])]
+        stated = [visible]
+        meta = facts.get("metadata_published")
+        if meta is not None:
+            assert meta[:10].startswith(facts["published"][:10]), path
+            stated.append("day" if len(meta) == 10 else "minute")
+        assert facts["published_precision"] == max(stated, key=PRECISION_ORDER.index), path
         if facts["published_precision"] == "month":
-            assert "metadata_published" not in facts, path
             assert re.fullmatch(r"date \d{4}-\d{2}", facts["published_raw"]), path
             assert facts["published_raw"] == f"date {facts['published']}", path
+
+
+def test_never_requested_pages_exist_but_are_not_listed(
+    served: tuple[str, SiteServer, dict[str, Any]],
+) -> None:
+    """A crawl that wrongly fetched them would find real articles: the files exist."""
+    name, _, expected = served
+    root = SITES[name]
+    for path in expected["never_requested"]:
+        assert (root / path.lstrip("/")).is_file(), path
+        assert path not in expected["non_articles"]
 
 
 def _xml(srv: SiteServer, path: str) -> ET.Element:
