@@ -6,6 +6,7 @@ import email.utils
 import gzip
 import http.client
 import json
+import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -278,3 +279,16 @@ def test_demo_site_is_bundled() -> None:
     assert (DEMO_SITE / "index.html").is_file()
     assert (DEMO_SITE / "robots.txt").is_file()
     assert (DEMO_SITE / "_expected.json").is_file()
+
+
+def test_last_modified_is_not_older_than_today_for_dated_bodies(srv: SiteServer) -> None:
+    """A file using __TODAY__ changes at midnight UTC, so its Last-Modified is at least today."""
+    old = datetime(2020, 1, 1, tzinfo=UTC).timestamp()
+    sitemap = srv.root / "sitemap.xml"
+    os.utime(sitemap, (old, old))
+    os.utime(srv.root / "news" / "a.html", (old, old))
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    dated = email.utils.parsedate_to_datetime(fetch(srv, "/sitemap.xml")[1]["Last-Modified"])
+    plain = email.utils.parsedate_to_datetime(fetch(srv, "/news/a.html")[1]["Last-Modified"])
+    assert dated >= midnight
+    assert plain.year == 2020
