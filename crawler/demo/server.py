@@ -178,7 +178,11 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("%s " + format, self.address_string(), *args)
 
     def _answer(self, *, send_body: bool) -> None:
-        response = self.site._not_found() if self.offsite else self.site._respond(self.path)
+        try:
+            response = self.site._not_found() if self.offsite else self.site._respond(self.path)
+        except Exception:
+            logger.exception("demo server failed on %s", self.path)
+            response = _Response(500, self.site._status_page(500), CONTENT_TYPES[".html"])
         status = response.status
         body = response.body
         etag: str | None = None
@@ -220,6 +224,16 @@ class _Handler(BaseHTTPRequestHandler):
                 since = since.replace(tzinfo=UTC)
             return int(last_modified) <= since.timestamp()
         return False
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A threading HTTP server that logs connection errors instead of printing them."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.debug("connection error from %s", client_address, exc_info=True)
 
 
 class SiteServer:
@@ -306,11 +320,7 @@ class SiteServer:
     def _make_server(self, host: str, port: int, *, offsite: bool) -> ThreadingHTTPServer:
         handler = type("SiteHandler", (_Handler,), {"site": self, "offsite": offsite})
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        server_cls = type(
-            "SiteHTTPServer",
-            (ThreadingHTTPServer,),
-            {"address_family": family, "daemon_threads": True, "allow_reuse_address": True},
-        )
+        server_cls = type("SiteHTTPServer", (_QuietServer,), {"address_family": family})
         server: ThreadingHTTPServer = server_cls((host, port), handler)
         return server
 

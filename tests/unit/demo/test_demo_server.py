@@ -60,6 +60,7 @@ def site(tmp_path: Path) -> Path:
     (root / "robots.txt").write_text("Sitemap: __BASE__/sitemap.xml\n", encoding="utf-8")
     (root / "data.bin").write_bytes(b"__BASE__\x00\x01")
     (root / "_secret.json").write_text("{}", encoding="utf-8")
+    (root / "latin1.html").write_bytes("<p>Stra\xdfe</p>".encode("latin-1"))
     routes = {
         "/moved.html": {"redirect": "/news/a.html", "status": 301},
         "/away": {"redirect": "http://127.0.0.2:__PORT__/x"},
@@ -292,3 +293,13 @@ def test_last_modified_is_not_older_than_today_for_dated_bodies(srv: SiteServer)
     plain = email.utils.parsedate_to_datetime(fetch(srv, "/news/a.html")[1]["Last-Modified"])
     assert dated >= midnight
     assert plain.year == 2020
+
+
+def test_internal_errors_answer_500_quietly(
+    srv: SiteServer, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, _ = fetch(srv, "/latin1.html")  # not UTF-8: substitution fails
+    assert status == 500
+    assert srv.requests == [("GET", "/latin1.html", 500)]
+    assert "demo server failed" in caplog.text
+    assert capsys.readouterr().err == ""
