@@ -26,6 +26,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC
+from functools import cache
 from typing import Any
 
 import lxml.html  # type: ignore[import-untyped]
@@ -65,6 +66,11 @@ VIDEO_MAX_WORDS = 150
 HEAD_PARAGRAPHS = 4
 TAIL_PARAGRAPHS = 3
 
+_PARSER = lxml.html.HTMLParser(
+    collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True
+)
+"""Same settings as trafilatura's own parser, so its body extraction sees the same tree."""
+_DOCTYPE = re.compile(r"<!DOCTYPE[^>]*>", re.I)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg"})
@@ -130,8 +136,11 @@ def parse_document(html: str | bytes) -> tuple[Any, str | None]:
     if bad > 0.05 * min(len(source), 20_000):
         return None, "not_html"
     source = _BAD_CHARS.sub("", _XML_DECL.sub("", source, count=1))
+    if "doctype" in source[:50].lower():
+        first, sep, rest = source.partition("\n")
+        source = _DOCTYPE.sub("", first, count=1) + sep + rest
     try:
-        tree = lxml.html.document_fromstring(source)
+        tree = lxml.html.document_fromstring(source, parser=_PARSER)
     except (etree.ParserError, ValueError):
         return None, "parse_error"
     if tree is None or tree.find("body") is None:
@@ -153,39 +162,74 @@ class _Dom:
     has_video: bool = False
     text_chars: int = 0
     link_chars: int = 0
-    paragraph_chars: int = 0
+    body: Any = None
+    _page_text: str | None = None
+
+    def page_text(self) -> str:
+        """Visible text of ``<body>``, whitespace-collapsed and lower-cased (computed once)."""
+        if self._page_text is None:
+            self._page_text = (
+                " ".join(self.body.text_content().split()).lower() if self.body is not None else ""
+            )
+        return self._page_text
+
+
+_MARK_WORDS = (
+    "author",
+    "Author",
+    "autor",
+    "byline",
+    "Byline",
+    "verfasser",
+    "date",
+    "Date",
+    "datum",
+    "published",
+    "timestamp",
+    "lead",
+    "standfirst",
+    "intro",
+    "summary",
+    "dek",
+    "deck",
+    "excerpt",
+    "abstract",
+    "lede",
+    "subheadline",
+    "description",
+)
+_MARKED = etree.XPath(
+    " | ".join(
+        f".//@{attr}[{' or '.join(f'contains(., {word!r})' for word in _MARK_WORDS)}]/.."
+        for attr in ("class", "id")
+    )
+    + " | .//*[@itemprop='author' or @itemprop='datePublished' or @itemprop='description'"
+    + " or @rel='author']"
+)
+"""Elements whose class/id/itemprop/rel may mark a byline, date or lead (attribute tests in C)."""
+
+
+def _collapsed_len(text: str) -> int:
+    return len(" ".join(text.split()))
 
 
 def _scan_dom(tree: Any) -> _Dom:
-    """One walk over ``<body>`` collecting what the metadata passes need."""
+    """Collect what the metadata passes need from ``<body>`` with a few targeted queries."""
     dom = _Dom()
     body = tree.find("body")
     if body is None:
         return dom
-    skip_depth: set[Any] = set()
-    for el in body.iter():
-        tag = el.tag
-        if not isinstance(tag, str):
-            if el.tail:
-                dom.text_chars += len(el.tail.strip())
-            continue
-        parent = el.getparent()
-        if parent in skip_depth or tag in _SKIP_TAGS:
-            skip_depth.add(el)
-            if el.tail:
-                dom.text_chars += len(el.tail.strip())
-            continue
+    dom.body = body
+    dom.text_chars = _collapsed_len(body.text_content())
+    for el in body.iter(*_SKIP_TAGS):
         if el.text:
-            dom.text_chars += len(el.text.strip())
-        if el.tail:
-            dom.text_chars += len(el.tail.strip())
-        if tag == "a":
-            dom.link_chars += len(el.text_content().strip())
-        elif tag == "p":
-            dom.paragraph_chars += len((el.text or "").strip())
-        elif tag == "h1" and len(dom.h1) < 3:
+            dom.text_chars -= _collapsed_len(el.text)
+    dom.link_chars = sum(_collapsed_len(a.text_content()) for a in body.iter("a"))
+    for el in body.iter("h1", "time", "video", "iframe", "embed"):
+        tag = el.tag
+        if tag == "h1":
             text = normalize_line(el.text_content())
-            if text:
+            if text and len(dom.h1) < 3:
                 dom.h1.append(text)
         elif tag == "time":
             value = el.get("datetime") or el.get("content")
@@ -194,15 +238,16 @@ def _scan_dom(tree: Any) -> _Dom:
                     dom.published_time.append(value)
                 elif len(dom.time_values) < 5:
                     dom.time_values.append(value)
-        elif tag in ("video", "iframe", "embed"):
+        elif not dom.has_video:
             src = (el.get("src") or el.get("data-src") or "").lower()
-            if tag == "video" or any(host in src for host in _VIDEO_HOSTS):
-                dom.has_video = True
+            dom.has_video = tag == "video" or any(host in src for host in _VIDEO_HOSTS)
+    for el in _MARKED(body):
+        tag = el.tag
+        if tag in _SKIP_TAGS:
+            continue
         attrs = " ".join(
             v for v in (el.get("class"), el.get("id"), el.get("itemprop"), el.get("rel")) if v
         )
-        if not attrs:
-            continue
         if el.get("itemprop") == "datePublished" and tag != "time":
             value = el.get("content") or el.get("datetime")
             if value:
@@ -218,7 +263,7 @@ def _scan_dom(tree: Any) -> _Dom:
                 dom.byline_elements.append(text)
         if len(dom.lead_elements) < 3:
             classes = {c.lower() for c in (el.get("class") or "").split()}
-            if classes & _LEAD_CLASSES or el.get("itemprop") == "description":
+            if classes & _LEAD_CLASSES or (el.get("itemprop") == "description" and tag != "meta"):
                 text = normalize_line(el.text_content())
                 if 30 <= len(text) <= 800:
                     dom.lead_elements.append(text)
@@ -716,20 +761,15 @@ def _image(meta: PageMeta, base: str) -> str | None:
 # --------------------------------------------------------------------------- rejections
 
 
-def _paywall_patterns() -> list[re.Pattern[str]]:
-    return _compiled_paywall()
-
-
-def _compiled_paywall() -> list[re.Pattern[str]]:
-    cached = _PAYWALL_CACHE
-    if not cached:
-        for lang in available_languages():
-            for pattern in load_data(lang).get("paywall") or ():
-                cached.append(re.compile(str(pattern), re.IGNORECASE))
-    return cached
-
-
-_PAYWALL_CACHE: list[re.Pattern[str]] = []
+@cache
+def _paywall_regex() -> re.Pattern[str]:
+    """All paywall phrasings of all languages as one alternation (one scan of the page)."""
+    alts = [
+        f"(?:{pattern})"
+        for lang in available_languages()
+        for pattern in load_data(lang).get("paywall") or ()
+    ]
+    return re.compile("|".join(alts) or r"(?!x)x", re.IGNORECASE)
 
 
 def _classify(url: str, meta: PageMeta, dom: _Dom, text: str, tree: Any) -> Rejection | None:
@@ -744,9 +784,8 @@ def _classify(url: str, meta: PageMeta, dom: _Dom, text: str, tree: Any) -> Reje
         free = meta.article.get("isAccessibleForFree") if meta.article else None
         if str(free).lower() == "false":
             return _reject(url, "paywall", "isAccessibleForFree is false and the body is short")
-        body = tree.find("body")
-        page_text = " ".join(body.text_content().split()).lower() if body is not None else ""
-        if any(p.search(page_text) for p in _paywall_patterns()):
+        page_text = dom.page_text()
+        if _paywall_regex().search(page_text):
             return _reject(url, "paywall", "paywall phrasing with a short body")
     is_video = og_type.startswith("video") or ("videoobject" in meta.types and not meta.article)
     if (is_video or dom.has_video) and words < VIDEO_MAX_WORDS:

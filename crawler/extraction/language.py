@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-from langdetect import DetectorFactory, detect_langs
+from langdetect import DetectorFactory, detector_factory
 from langdetect.lang_detect_exception import LangDetectException
 
 logger = logging.getLogger(__name__)
@@ -23,8 +23,8 @@ MIN_CHARS = 80
 MIN_PROBABILITY = 0.80
 """Detections below this probability fall back to the declared language."""
 
-PREFIX_CHARS = 2000
-"""Detection runs on this many leading characters of the body."""
+PREFIX_CHARS = 1000
+"""Detection runs on this many leading characters of the body (bounded cost)."""
 
 _LANG_CODE = re.compile(r"^([A-Za-z]{2,3})(?:[-_].*)?$")
 
@@ -74,7 +74,10 @@ def detect_language(
     if len(sample.strip()) < MIN_CHARS:
         return fallback, None
     try:
-        found = detect_langs(sample)
+        detector_factory.init_factory()
+        detector = detector_factory._factory.create()
+        detector.append(sample)
+        found = detector.get_probabilities()
     except LangDetectException:
         return fallback, None
     if not found:

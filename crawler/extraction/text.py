@@ -70,18 +70,15 @@ def simhash(text: str) -> int:
     shingles = [" ".join(toks[i : i + 3]) for i in range(len(toks) - 2)] if len(toks) >= 3 else toks
     if not shingles:
         return 0
-    counts = [0] * 64
-    for sh in shingles:
-        h = int.from_bytes(hashlib.blake2b(sh.encode("utf-8"), digest_size=8).digest(), "big")
-        for bit in range(64):
-            if h >> bit & 1:
-                counts[bit] += 1
-            else:
-                counts[bit] -= 1
+    # Column-wise bit counting over one string of binary digits runs in C (slice/count).
+    bits = "".join(
+        format(int.from_bytes(hashlib.blake2b(sh.encode("utf-8"), digest_size=8).digest()), "064b")
+        for sh in shingles
+    )
+    half = len(shingles) / 2
     value = 0
-    for bit in range(64):
-        if counts[bit] > 0:
-            value |= 1 << bit
+    for column in range(64):
+        value = value << 1 | (bits[column::64].count("1") > half)
     value &= _MASK64
     return value - (1 << 64) if value >= 1 << 63 else value
 

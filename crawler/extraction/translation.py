@@ -76,8 +76,20 @@ class _Hit:
     date_text: str | None
 
 
+@cache
+def _triggers() -> tuple[str, ...]:
+    words: set[str] = set()
+    for lang in available_languages():
+        table = load_data(lang).get("translation", {})
+        words.update(str(w).lower() for w in table.get("triggers") or ())
+    return tuple(words)
+
+
 def _scan(paragraph: str) -> _Hit | None:
     if len(paragraph) > MAX_NOTE_CHARS:
+        return None
+    low = paragraph.lower()
+    if not any(word in low for word in _triggers()):
         return None
     found = False
     source: str | None = None

@@ -1,0 +1,271 @@
+"""Quality benchmark: our extractor vs plain ``trafilatura.bare_extraction`` on a corpus.
+
+Usage::
+
+    python bench/quality.py CORPUS_DIR [--limit N]
+
+CORPUS_DIR holds ``manifest.jsonl`` and ``html/*.html.gz`` (see the corpus README).
+Scoring follows the corpus README:
+
+* body (pages with ``body``): bag of words over ``\\w+`` tokens (lower-cased), per-page
+  true/false positives; precision averaged over pages with a prediction, recall over
+  pages with ground truth, F1 from the two means.
+* snippets (pages with ``with``/``without``): whitespace-normalized substring test,
+  micro-averaged precision/recall/F1.
+* title: exact match after NFC, soft-hyphen/zero-width removal, whitespace collapsing.
+* authors: per-page set F1 of names (case-insensitive, leading by/von/par/por/de dropped,
+  lists split on ``, ; & | /`` and and/und/et/y/e), averaged over pages with ground truth.
+* published: same calendar day (converted to the ground truth's offset when both have one).
+* language: exact ISO 639-1 match where annotated.
+
+Our body is ``record.text``; because our record moves the standfirst out of the body
+into ``lead``, the ``ours+lead`` row scores ``lead + text`` when the lead is printed in
+the page's ``<body>`` (a lead taken only from ``<meta>`` is not body text). A rejected page counts as an empty
+prediction. Timing is wall-clock per page in this process (sequential).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import sys
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import lxml.html  # type: ignore[import-untyped]  # noqa: E402
+from trafilatura import bare_extraction  # noqa: E402
+
+from crawler.extraction import ArticleRecord, extract_article  # noqa: E402
+from crawler.extraction.article import parse_document  # noqa: E402
+
+_WORD = re.compile(r"\w+")
+_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+_AUTHOR_SPLIT = re.compile(r"\s*(?:[,;&|/]|\s(?:and|und|et|y|e)\s)\s*", re.I)
+_AUTHOR_PREFIX = re.compile(r"^(?:by|von|par|por|de)\s+", re.I)
+
+
+def norm(text: str) -> str:
+    """NFC, invisible characters removed, whitespace collapsed."""
+    return " ".join(_INVISIBLE.sub("", unicodedata.normalize("NFC", text)).split())
+
+
+def author_set(values: list[str] | str | None) -> set[str]:
+    if not values:
+        return set()
+    items = [values] if isinstance(values, str) else values
+    out: set[str] = set()
+    for item in items:
+        for part in _AUTHOR_SPLIT.split(norm(item)):
+            part = _AUTHOR_PREFIX.sub("", part.strip()).strip().casefold()
+            if part:
+                out.add(part)
+    return out
+
+
+def set_f1(pred: set[str], gold: set[str]) -> float:
+    if not pred and not gold:
+        return 1.0
+    if not pred or not gold:
+        return 0.0
+    tp = len(pred & gold)
+    if tp == 0:
+        return 0.0
+    p, r = tp / len(pred), tp / len(gold)
+    return 2 * p * r / (p + r)
+
+
+def same_day(pred: datetime | str | None, gold: str) -> bool:
+    if pred is None:
+        return False
+    try:
+        gold_dt = datetime.fromisoformat(gold.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if isinstance(pred, str):
+        try:
+            pred_dt = datetime.fromisoformat(pred.replace("Z", "+00:00"))
+        except ValueError:
+            return False
+    else:
+        pred_dt = pred
+    if pred_dt.tzinfo is not None and gold_dt.tzinfo is not None:
+        pred_dt = pred_dt.astimezone(gold_dt.tzinfo)
+    return pred_dt.date() == gold_dt.date()
+
+
+@dataclass
+class Score:
+    """Accumulated scores for one system."""
+
+    name: str
+    body_p: list[float] = field(default_factory=list)
+    body_r: list[float] = field(default_factory=list)
+    snip: Counter[str] = field(default_factory=Counter)
+    title: list[bool] = field(default_factory=list)
+    authors: list[float] = field(default_factory=list)
+    published: list[bool] = field(default_factory=list)
+    language: list[bool] = field(default_factory=list)
+    ms: list[float] = field(default_factory=list)
+    rejected: int = 0
+
+    def add(self, row: dict[str, Any], out: dict[str, Any], ms: float) -> None:
+        self.ms.append(ms)
+        body = out.get("body") or ""
+        if row.get("body"):
+            gold = Counter(t.lower() for t in _WORD.findall(row["body"]))
+            pred = Counter(t.lower() for t in _WORD.findall(body))
+            tp = sum((gold & pred).values())
+            if sum(pred.values()):
+                self.body_p.append(tp / sum(pred.values()))
+            self.body_r.append(tp / sum(gold.values()) if gold else 0.0)
+        if row.get("with") is not None or row.get("without") is not None:
+            nbody = norm(body)
+            for snippet in row.get("with") or []:
+                self.snip["tp" if norm(snippet) in nbody else "fn"] += 1
+            for snippet in row.get("without") or []:
+                self.snip["fp" if norm(snippet) in nbody else "tn"] += 1
+        if row.get("title"):
+            self.title.append(norm(out.get("title") or "") == norm(row["title"]))
+        if row.get("authors"):
+            self.authors.append(set_f1(author_set(out.get("authors")), author_set(row["authors"])))
+        if row.get("published"):
+            self.published.append(same_day(out.get("published"), str(row["published"])))
+        if row.get("language"):
+            self.language.append((out.get("language") or "") == row["language"])
+
+    def body_scores(self) -> tuple[float, float, float] | None:
+        if not self.body_r:
+            return None
+        p = sum(self.body_p) / len(self.body_p) if self.body_p else 0.0
+        r = sum(self.body_r) / len(self.body_r)
+        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+    def snippet_scores(self) -> tuple[float, float, float] | None:
+        tp, fn, fp = self.snip["tp"], self.snip["fn"], self.snip["fp"]
+        if tp + fn + fp == 0:
+            return None
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def ours(html: bytes, url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    rec = extract_article(html, url)
+    if not isinstance(rec, ArticleRecord):
+        empty = {"body": "", "rejected": rec.reason}
+        return empty, empty
+    base = {
+        "body": rec.text,
+        "title": rec.title,
+        "authors": list(rec.authors),
+        "published": rec.published_at,
+        "language": rec.language,
+    }
+    printed = False
+    if rec.lead:
+        tree, _ = parse_document(html)
+        body = tree.find("body") if tree is not None else None
+        printed = body is not None and norm(rec.lead) in norm(body.text_content())
+    with_lead = {**base, "body": f"{rec.lead}\n\n{rec.text}" if printed else rec.text}
+    return base, with_lead
+
+
+def plain_trafilatura(html: bytes, url: str) -> dict[str, Any]:
+    doc = bare_extraction(html, url=url or None, with_metadata=True, include_comments=False)
+    if doc is None:
+        return {"body": ""}
+    date_value = getattr(doc, "date", None)
+    return {
+        "body": getattr(doc, "text", None) or "",
+        "title": getattr(doc, "title", None),
+        "authors": (getattr(doc, "author", None) or "").split(";"),
+        "published": date_value if isinstance(date_value, str | date) else None,
+        "language": getattr(doc, "language", None),
+    }
+
+
+def fmt(values: tuple[float, float, float] | None) -> str:
+    return " / ".join(f"{v:.3f}" for v in values) if values else "n/a"
+
+
+def mean(values: list[bool] | list[float]) -> str:
+    return f"{sum(values) / len(values):.3f} (n={len(values)})" if values else "n/a"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args(argv)
+    rows = [json.loads(line) for line in (args.corpus / "manifest.jsonl").open(encoding="utf-8")]
+    if args.limit:
+        rows = rows[: args.limit]
+    mine, mine_lead, traf = Score("ours"), Score("ours+lead"), Score("trafilatura")
+    traf_body_ms: list[float] = []
+    parse_ms: list[float] = []
+    rejections: Counter[str] = Counter()
+    # Warm up one-time initialisation (langdetect profiles, trafilatura stoplists).
+    if rows:
+        warm = gzip.decompress((args.corpus / rows[0]["html_path"]).read_bytes())
+        ours(warm, rows[0].get("url") or "https://example.invalid/")
+        plain_trafilatura(warm, rows[0].get("url") or "")
+    for row in rows:
+        html = gzip.decompress((args.corpus / row["html_path"]).read_bytes())
+        url = row.get("url") or f"https://example.invalid/{row['id']}"
+        t0 = time.perf_counter()
+        base, with_lead = ours(html, url)
+        t1 = time.perf_counter()
+        plain = plain_trafilatura(html, row.get("url") or "")
+        t2 = time.perf_counter()
+        tree, _ = parse_document(html)
+        t3 = time.perf_counter()
+        if tree is not None:
+            bare_extraction(tree, url=url, with_metadata=False, include_comments=False)
+        t4 = time.perf_counter()
+        parse_ms.append((t3 - t2) * 1000)
+        traf_body_ms.append((t4 - t3) * 1000)
+        if "rejected" in base:
+            rejections[base["rejected"]] += 1
+            mine.rejected += 1
+        mine.add(row, base, (t1 - t0) * 1000)
+        mine_lead.add(row, with_lead, (t1 - t0) * 1000)
+        traf.add(row, plain, (t2 - t1) * 1000)
+
+    print(f"corpus: {args.corpus}  pages: {len(rows)}")
+    header = f"{'system':<12} | {'body P / R / F1':<23} | {'snippets P / R / F1':<23} | "
+    header += f"{'title':<16} | {'authors F1':<16} | {'date':<16} | {'lang':<16} | ms/page"
+    print(header)
+    print("-" * len(header))
+    for score in (mine, mine_lead, traf):
+        ms = sum(score.ms) / len(score.ms) if score.ms else 0.0
+        print(
+            f"{score.name:<12} | {fmt(score.body_scores()):<23} | {fmt(score.snippet_scores()):<23} | "
+            f"{mean(score.title):<16} | {mean(score.authors):<16} | {mean(score.published):<16} | "
+            f"{mean(score.language):<16} | {ms:.1f}"
+        )
+    n = len(rows) or 1
+    ours_ms = sum(mine.ms) / n
+    body_ms = sum(traf_body_ms) / n
+    p_ms = sum(parse_ms) / n
+    overhead = ours_ms - body_ms - p_ms
+    print()
+    print(
+        f"stages (ours, ms/page): parse {p_ms:.1f}, trafilatura body {body_ms:.1f}, "
+        f"our metadata passes + language {overhead:.1f} "
+        f"({100 * overhead / body_ms if body_ms else 0:.0f} % of trafilatura's body time)"
+    )
+    print(f"rejected by ours: {mine.rejected} {dict(rejections)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
