@@ -13,6 +13,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain, islice
 from typing import Any, Literal
 from urllib.parse import urljoin
 
@@ -30,6 +31,7 @@ from crawler.discovery.urls import resolve_url, safe_split
 
 __all__ = [
     "DEFAULT_FEED_MAX_SIZE",
+    "MAX_FEED_ENTRIES",
     "Feed",
     "FeedEntry",
     "FeedKind",
@@ -41,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_FEED_MAX_SIZE = 20 * 1024 * 1024
 """Default cap on a feed body, after decompression."""
+
+MAX_FEED_ENTRIES = 10_000
+"""Default cap on items read from one feed."""
 
 FeedKind = Literal["rss", "atom", "rdf"]
 """The feed dialect: RSS 0.9x/2.0, Atom, or RDF (RSS 1.0)."""
@@ -269,8 +274,16 @@ def _dedupe(entries: list[FeedEntry | None]) -> tuple[FeedEntry, ...]:
     return tuple(seen.values())
 
 
-def parse_feed(body: bytes, base_url: str, *, max_size: int = DEFAULT_FEED_MAX_SIZE) -> Feed:
+def parse_feed(
+    body: bytes,
+    base_url: str,
+    *,
+    max_size: int = DEFAULT_FEED_MAX_SIZE,
+    max_entries: int = MAX_FEED_ENTRIES,
+) -> Feed:
     """Parse an RSS, Atom or RDF feed (plain or gzipped) fetched from ``base_url``.
+
+    At most ``max_entries`` items are read (in document order).
 
     Relative links are resolved against ``base_url`` (and Atom ``xml:base``);
     entries without a usable http(s) link are skipped. Raises `DiscoveryError`:
@@ -290,7 +303,10 @@ def parse_feed(body: bytes, base_url: str, *, max_size: int = DEFAULT_FEED_MAX_S
         if channel is None:
             channel = root
         language = normalize_language(child_text(channel, "language"))
-        items = [_rss_entry(item, base_url, language) for item in children(channel, "item")]
+        items = [
+            _rss_entry(item, base_url, language)
+            for item in islice(children(channel, "item"), max_entries)
+        ]
         return Feed(
             kind="rss",
             title=_plain(child_text(channel, "title")),
@@ -300,7 +316,10 @@ def parse_feed(body: bytes, base_url: str, *, max_size: int = DEFAULT_FEED_MAX_S
     if kind == "feed":
         base = _atom_base(root, base_url)
         language = normalize_language(root.get(_XML_LANG))
-        entries = [_atom_entry(entry, base, language) for entry in children(root, "entry")]
+        entries = [
+            _atom_entry(entry, base, language)
+            for entry in islice(children(root, "entry"), max_entries)
+        ]
         return Feed(
             kind="atom", title=_atom_title(root), entries=_dedupe(entries), language=language
         )
@@ -311,9 +330,10 @@ def parse_feed(body: bytes, base_url: str, *, max_size: int = DEFAULT_FEED_MAX_S
         if channel is not None:
             language = normalize_language(child_text(channel, "language"))
             title = _plain(child_text(channel, "title"))
-        items = [_rss_entry(item, base_url, language) for item in children(root, "item")]
-        if channel is not None:
-            items += [_rss_entry(item, base_url, language) for item in children(channel, "item")]
+        rdf_items = chain(
+            children(root, "item"), children(channel, "item") if channel is not None else ()
+        )
+        items = [_rss_entry(item, base_url, language) for item in islice(rdf_items, max_entries)]
         return Feed(kind="rdf", title=title, entries=_dedupe(items), language=language)
     hint = " (looks like an HTML page)" if kind in ("html", "xhtml") else ""
     raise DiscoveryError(f"feed is not RSS, Atom or RDF: root element is <{kind or '?'}>{hint}")

@@ -46,6 +46,15 @@ _ENTITY_DECL = re.compile(rb"<!\s*ENTITY", re.IGNORECASE)
 _DOCTYPE = re.compile(rb"<!\s*DOCTYPE", re.IGNORECASE)
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+_NUL_PREFIXES = (
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
+)
+_EBCDIC_XML_DECL = b"\x4c\x6f\xa7\x94"  # "<?xm" in EBCDIC
+_ENCODING_DECL = re.compile(rb"<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
+_MARKUP_PROBE = "<!DOCTYPE ENTITY SYSTEM PUBLIC [] % & ; \" ' >"
 
 
 def maybe_gunzip(body: bytes, max_size: int) -> bytes:
@@ -84,17 +93,47 @@ def maybe_gunzip(body: bytes, max_size: int) -> bytes:
 
 
 def _prolog_text(body: bytes) -> bytes:
-    """The bytes in which a DOCTYPE would appear, transcoded to ASCII-compatible form."""
+    """``body`` in an ASCII-compatible form, so markup like ``<!ENTITY`` can be found.
+
+    UTF-16/32 (by BOM or by a leading ``<`` with NUL bytes) are transcoded to UTF-8.
+    Encodings in which that markup is not plain ASCII (UTF-7, EBCDIC) are refused:
+    a byte scan could not see entity declarations in them.
+    """
     for bom in _UTF32_BOMS:
         if body.startswith(bom):
             return body.decode("utf-32", errors="replace").encode("utf-8", errors="replace")
     for bom in _UTF16_BOMS:
         if body.startswith(bom):
             return body.decode("utf-16", errors="replace").encode("utf-8", errors="replace")
-    if body[:2] in (b"<\x00", b"\x00<"):
-        encoding = "utf-16-le" if body[:2] == b"<\x00" else "utf-16-be"
-        return body.decode(encoding, errors="replace").encode("utf-8", errors="replace")
+    for prefix, encoding in _NUL_PREFIXES:
+        if body.startswith(prefix):
+            return body.decode(encoding, errors="replace").encode("utf-8", errors="replace")
+    if body.startswith(_EBCDIC_XML_DECL):
+        raise DiscoveryError("document is EBCDIC-encoded; refused")
+    declared = _ENCODING_DECL.match(body)
+    if declared is not None:
+        name = declared.group(1).decode("ascii")
+        if not _ascii_compatible(name):
+            raise DiscoveryError(f"document encoding {name!r} is not supported; refused")
     return body
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    """True when ``encoding`` writes XML markup characters as plain ASCII bytes.
+
+    Unknown names count as compatible: libxml2 either rejects them or falls back
+    to UTF-8, and the post-parse entity check still applies.
+    """
+    try:
+        codec = codecs.lookup(encoding)
+    except LookupError:
+        return True
+    if codec.name == "utf-7":
+        return False  # '<' may be written as '+ADw-'
+    try:
+        return _MARKUP_PROBE.encode(encoding) == _MARKUP_PROBE.encode("ascii")
+    except (LookupError, UnicodeError, TypeError, ValueError):
+        return False
 
 
 def _check_no_entities(body: bytes) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from crawler.discovery.dates import parse_any_date, parse_w3c_datetime
+from crawler.discovery.dates import parse_any_date
 from crawler.discovery.errors import DiscoveryError, NotXMLError
 from crawler.discovery.feeds import normalize_language
 from crawler.discovery.safexml import (
@@ -26,9 +26,19 @@ from crawler.discovery.safexml import (
 )
 from crawler.discovery.urls import resolve_url
 
-__all__ = ["Sitemap", "SitemapEntry", "SitemapKind", "SitemapRef", "parse_sitemap"]
+__all__ = [
+    "MAX_SITEMAP_ENTRIES",
+    "Sitemap",
+    "SitemapEntry",
+    "SitemapKind",
+    "SitemapRef",
+    "parse_sitemap",
+]
 
 logger = logging.getLogger(__name__)
+
+MAX_SITEMAP_ENTRIES = 50_000
+"""Default cap on entries taken from one sitemap file (the sitemap protocol's limit)."""
 
 SitemapKind = Literal["urlset", "sitemapindex"]
 """Which of the two sitemap document types a sitemap is."""
@@ -106,8 +116,21 @@ def _news_entry(url_el: Any, url: str, lastmod: datetime | None) -> SitemapEntry
     )
 
 
-def parse_sitemap(body: bytes, base_url: str, *, max_size: int = DEFAULT_MAX_SIZE) -> Sitemap:
+def _warn_truncated(base_url: str, limit: int) -> None:
+    logger.warning("sitemap %s lists more than %d entries; the rest are ignored", base_url, limit)
+
+
+def parse_sitemap(
+    body: bytes,
+    base_url: str,
+    *,
+    max_size: int = DEFAULT_MAX_SIZE,
+    max_entries: int = MAX_SITEMAP_ENTRIES,
+) -> Sitemap:
     """Parse a sitemap (plain or gzipped XML) fetched from ``base_url``.
+
+    At most ``max_entries`` URLs (or child sitemaps) are returned; the rest are
+    dropped with a warning (the protocol allows 50,000 per file).
 
     Relative ``<loc>`` values are resolved against ``base_url``; locs that are not
     http(s), carry credentials or are malformed are skipped. Raises `DiscoveryError`
@@ -125,12 +148,15 @@ def parse_sitemap(body: bytes, base_url: str, *, max_size: int = DEFAULT_MAX_SIZ
         entries: dict[str, SitemapEntry] = {}
         skipped = 0
         for url_el in children(root, "url"):
+            if len(entries) >= max_entries:
+                _warn_truncated(base_url, max_entries)
+                break
             url = resolve_url(child_text(url_el, "loc") or "", base_url)
             if url is None:
                 skipped += 1
                 continue
             if url not in entries:
-                lastmod = parse_w3c_datetime(child_text(url_el, "lastmod"))
+                lastmod = parse_any_date(child_text(url_el, "lastmod"))
                 entries[url] = _news_entry(url_el, url, lastmod)
         if skipped:
             logger.debug("sitemap %s: skipped %d entries without a usable <loc>", base_url, skipped)
@@ -138,9 +164,12 @@ def parse_sitemap(body: bytes, base_url: str, *, max_size: int = DEFAULT_MAX_SIZ
     if kind == "sitemapindex":
         refs: dict[str, SitemapRef] = {}
         for sitemap_el in children(root, "sitemap"):
+            if len(refs) >= max_entries:
+                _warn_truncated(base_url, max_entries)
+                break
             url = resolve_url(child_text(sitemap_el, "loc") or "", base_url)
             if url is not None and url not in refs:
-                lastmod = parse_w3c_datetime(child_text(sitemap_el, "lastmod"))
+                lastmod = parse_any_date(child_text(sitemap_el, "lastmod"))
                 refs[url] = SitemapRef(url=url, lastmod=lastmod)
         return Sitemap(kind="sitemapindex", sitemaps=tuple(refs.values()))
     hint = " (looks like an HTML page)" if kind == "html" else ""

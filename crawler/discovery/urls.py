@@ -77,10 +77,13 @@ def resolve_url(href: str, base_url: str, *, drop_fragment: bool = False) -> str
     href = href.strip()
     if not href or len(href) > _MAX_URL_LENGTH:
         return None
-    try:
-        absolute = urljoin(base_url, href)
-    except ValueError:
-        return None
+    if href[:8].lower().startswith(("http://", "https://")):
+        absolute = href  # what urljoin returns for an absolute URL, without its cost
+    else:
+        try:
+            absolute = urljoin(base_url, href)
+        except ValueError:
+            return None
     parts = safe_split(absolute)
     if parts is None:
         return None

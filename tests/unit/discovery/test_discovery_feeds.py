@@ -214,3 +214,18 @@ def test_empty_feed_body_is_a_discovery_error() -> None:
 def test_feed_with_unescaped_ampersand_is_recovered() -> None:
     body = b"<rss><channel><title>A & B</title><item><link>/a</link></item></channel></rss>"
     assert parse_feed(body, BASE).entries[0].url == "https://example.com/a"
+
+
+def test_windows_1251_feed_is_decoded() -> None:
+    body = (
+        '<?xml version="1.0" encoding="windows-1251"?><rss><channel><title>Новости</title>'
+        "<item><title>Далее</title><link>https://example.ru/a</link></item></channel></rss>"
+    ).encode("cp1251")
+    feed = parse_feed(body, BASE)
+    assert (feed.title, feed.entries[0].title) == ("Новости", "Далее")
+
+
+def test_feed_items_beyond_max_entries_are_dropped() -> None:
+    items = b"".join(b"<item><link>/%d</link></item>" % i for i in range(20))
+    body = b"<rss><channel>" + items + b"</channel></rss>"
+    assert len(parse_feed(body, BASE, max_entries=3).entries) == 3

@@ -90,6 +90,30 @@ def test_billion_laughs_in_utf16_is_rejected() -> None:
         parse_sitemap(body.encode("utf-16"), BASE)
 
 
+def test_utf7_billion_laughs_is_rejected_quickly() -> None:
+    markup = BILLION_LAUGHS.decode().split("?>", 1)[1]
+    hidden = markup.replace("<", "+ADw-").replace("&", "+ACY-").encode()
+    started = time.monotonic()
+    with pytest.raises(DiscoveryError, match="'UTF-7' is not supported"):
+        parse_sitemap(b'<?xml version="1.0" encoding="UTF-7"?>' + hidden, BASE)
+    assert time.monotonic() - started < 1.0
+
+
+def test_ebcdic_document_is_refused() -> None:
+    body = '<?xml version="1.0" encoding="cp037"?><urlset/>'.encode("cp037")
+    with pytest.raises(DiscoveryError, match="EBCDIC"):
+        parse_sitemap(body, BASE)
+
+
+def test_ascii_compatible_legacy_encodings_are_accepted() -> None:
+    for encoding in ("windows-1251", "koi8-r", "iso-8859-1", "shift_jis"):
+        body = (
+            f'<?xml version="1.0" encoding="{encoding}"?>'
+            "<urlset><url><loc>https://example.com/a</loc></url></urlset>"
+        ).encode(encoding)
+        assert parse_sitemap(body, BASE).entries[0].url == "https://example.com/a"
+
+
 def test_xxe_entity_is_rejected_and_never_reads_etc_passwd() -> None:
     with pytest.raises(DiscoveryError, match="declares XML entities") as info:
         parse_sitemap(_xxe("file:///etc/passwd"), BASE)

@@ -198,3 +198,20 @@ def test_other_xml_root_is_a_discovery_error() -> None:
 def test_slightly_broken_sitemap_is_recovered() -> None:
     body = b"<urlset><url><loc>https://example.com/a?x=1&y=2</loc></url></urlset>"
     assert parse_sitemap(body, BASE).entries[0].url.startswith("https://example.com/a?x=1")
+
+
+def test_entries_beyond_max_entries_are_dropped() -> None:
+    body = (
+        b"<urlset>"
+        + b"".join(b"<url><loc>https://example.com/%d</loc></url>" % i for i in range(20))
+        + b"</urlset>"
+    )
+    entries = parse_sitemap(body, BASE, max_entries=5).entries
+    assert [e.url for e in entries] == [f"https://example.com/{i}" for i in range(5)]
+
+
+def test_rfc822_lastmod_is_tolerated() -> None:
+    body = (
+        b"<urlset><url><loc>/a</loc><lastmod>Tue, 05 Mar 2024 10:00:00 GMT</lastmod></url></urlset>"
+    )
+    assert parse_sitemap(body, BASE).entries[0].lastmod == datetime(2024, 3, 5, 10, tzinfo=UTC)
