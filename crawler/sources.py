@@ -22,6 +22,11 @@ from typing import Any
 
 import yaml
 
+try:  # cssselect comes with lxml.cssselect/parsel; validation is skipped without it
+    from cssselect import HTMLTranslator, SelectorError
+except ImportError:  # pragma: no cover - depends on the environment
+    HTMLTranslator = None  # type: ignore[assignment,misc]
+
 from crawler.discovery.urls import normalize_host, resolve_url, safe_split, strip_www
 
 __all__ = [
@@ -349,6 +354,17 @@ class _SourceParser:
                 raise self.error(f"'{name}' has an invalid regex {item!r}: {exc}") from None
         return items
 
+    def css_selector(self, name: str, value: Any) -> str | None:
+        selector = self.optional_string(name, value, expected="a CSS selector")
+        if selector is not None and HTMLTranslator is not None:
+            try:
+                HTMLTranslator().css_to_xpath(selector)
+            except SelectorError as exc:
+                raise self.error(
+                    f"'{name}' is not a valid CSS selector {selector!r}: {exc}"
+                ) from None
+        return selector
+
     def home_url(self, value: Any) -> str:
         url = self.string("url", value, expected="an http(s) URL")
         parts = safe_split(url)
@@ -409,7 +425,7 @@ class _SourceParser:
         self.check_keys(extraction, _EXTRACTION_KEYS, "extraction.")
         hints = ExtractionHints(
             **{
-                name: self.optional_string(f"extraction.{name}", extraction.get(name))
+                name: self.css_selector(f"extraction.{name}", extraction.get(name))
                 for name in _EXTRACTION_KEYS
             }
         )

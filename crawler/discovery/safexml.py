@@ -146,7 +146,7 @@ def _check_no_entities(body: bytes) -> None:
 def _strip_bom_and_space(body: bytes) -> bytes:
     if body.startswith(codecs.BOM_UTF8):
         body = body[len(codecs.BOM_UTF8) :]
-    if body[:1].isspace():
+    if body[:1].isspace() and b"\x00" not in body[:8]:  # never misalign UTF-16/32
         body = body.lstrip()
     return body
 

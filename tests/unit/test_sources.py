@@ -138,6 +138,7 @@ def test_error_names_file_source_index_key_and_field() -> None:
         ({"article_urls": {"alow": ["x"]}}, "unknown key 'article_urls.alow'"),
         ({"extraction": {"byline": ".a"}}, "unknown key 'extraction.byline'"),
         ({"extraction": {"body_selector": 5}}, "'extraction.body_selector' must be"),
+        ({"extraction": {"date_selector": "div["}}, "'extraction.date_selector' is not a valid"),
     ],
 )
 def test_invalid_values_name_source_and_key(overrides: dict[str, Any], fragment: str) -> None:

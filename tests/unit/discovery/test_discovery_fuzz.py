@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,7 +15,9 @@ from crawler.discovery import (
     extract_links,
     pagination_links,
     parse_feed,
+    parse_rfc822,
     parse_sitemap,
+    parse_w3c_datetime,
     sitemaps_from_robots,
 )
 
@@ -91,3 +94,17 @@ def test_link_and_robots_parsers_never_raise(text: str) -> None:
     assert isinstance(extract_links(text, BASE), tuple)
     assert isinstance(pagination_links(text.encode("utf-8", "surrogatepass"), BASE), tuple)
     assert isinstance(sitemaps_from_robots(text, BASE), tuple)
+
+
+@FUZZ
+@given(
+    st.text(max_size=60)
+    | st.from_regex(
+        r"\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?"
+    )
+    | st.from_regex(r"(\w{3}, )?\d{1,2} \w{3} \d{2,4} \d{2}:\d{2}(:\d{2})? ([+-]\d{4}|\w{1,3})")
+)
+def test_date_parsers_give_aware_utc_or_none(text: str) -> None:
+    for parse in (parse_w3c_datetime, parse_rfc822):
+        value = parse(text)
+        assert value is None or value.utcoffset() == timedelta(0)
