@@ -98,6 +98,7 @@ def run_crawls(
         priority="cmdline",
     )
     process = CrawlerProcess(settings, install_root_handler=False)
+    logging.getLogger().setLevel(log_level)  # Scrapy resets the root level; keep ours
     crawlers = {}
     for key in keys:
         crawler = process.create_crawler("news")
@@ -111,12 +112,31 @@ def run_crawls(
     return results
 
 
+def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            click.echo(f"error: --set takes NAME=VALUE, got {pair!r}", err=True)
+            sys.exit(EXIT_USAGE)
+        out[name.strip()] = value
+    return out
+
+
 @main.command()
 @click.argument("keys", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Crawl every enabled source.")
 @click.option("--sources", "sources_path", type=click.Path(path_type=Path), help="Sources file.")
 @click.option("--refresh", is_flag=True, help="Fetch again articles already stored.")
 @click.option("--max-articles", default=0, show_default=True, help="Per source; 0: no limit.")
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy or NEWSINGEST_* setting for this run (repeatable).",
+)
 @click.pass_context
 def crawl(
     ctx: click.Context,
@@ -125,6 +145,7 @@ def crawl(
     sources_path: Path | None,
     refresh: bool,
     max_articles: int,
+    overrides: tuple[str, ...],
 ) -> None:
     """Crawl the sources named by KEYS (or --all) into the database."""
     cfg = _config(ctx)
@@ -138,6 +159,7 @@ def crawl(
     if unknown:
         click.echo(f"error: unknown source(s) in {path}: {', '.join(unknown)}", err=True)
         sys.exit(EXIT_USAGE)
+    extra = _parse_overrides(overrides)
     url = _database_url(cfg)
     results = run_crawls(
         cfg,
@@ -147,6 +169,7 @@ def crawl(
         log_level=ctx.meta["log_level"],
         refresh=refresh,
         max_articles=max_articles,
+        extra_settings=extra,
     )
     for key, status in results.items():
         click.echo(f"{key}: {status}")

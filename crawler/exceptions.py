@@ -7,3 +7,11 @@ from scrapy.exceptions import IgnoreRequest
 
 class AlreadyStored(IgnoreRequest):
     """An article request skipped because the URL is stored already (incremental crawl)."""
+
+
+class RedirectLoop(IgnoreRequest):
+    """A redirect that leads back to a URL already in the redirect chain."""
+
+
+class OffsiteRedirect(IgnoreRequest):
+    """A redirect that leaves the source's domains."""

@@ -1,8 +1,12 @@
-"""Downloader middlewares: the already-stored URL filter.
+"""Downloader middlewares: the already-stored URL filter and the redirect guard.
 
 `StoredUrlFilter` makes crawls incremental: an article request whose URL is stored
 (as canonical, requested or final URL) is dropped before download unless a refresh is
 asked for. The lookup runs in a thread, never on the reactor.
+
+`RedirectGuard` turns redirect loops and redirects that leave the source's domains into
+errors the spider records (Scrapy would drop both silently: the duplicate filter eats
+the loop, the off-site filter the redirect).
 """
 
 from __future__ import annotations
@@ -11,13 +15,16 @@ import asyncio
 import logging
 from pathlib import Path
 
+from urllib.parse import urljoin
+
 from scrapy import Request
+from scrapy.http import Response
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 from sqlalchemy import Engine
 
-from crawler.exceptions import AlreadyStored
+from crawler.exceptions import AlreadyStored, OffsiteRedirect, RedirectLoop
 from crawler.extraction.urls import canonicalize_url
 from storage import db, repository
 
@@ -66,3 +73,27 @@ class StoredUrlFilter:
             )
         with db.make_session_factory(self._engine)() as session:
             return bool(repository.stored_urls(session, urls))
+
+
+class RedirectGuard:
+    """Raises `RedirectLoop` / `OffsiteRedirect` for redirects Scrapy would drop silently."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RedirectGuard:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if not 300 <= response.status < 400 or b"Location" not in response.headers:
+            return response
+        location = (response.headers.get(b"Location") or b"").decode("latin-1")
+        target = urljoin(request.url, location.strip())
+        chain = [*request.meta.get("redirect_urls", []), request.url]
+        if target in chain:
+            raise RedirectLoop(f"redirect loop: {' -> '.join([*chain, target])}")
+        source = getattr(self.crawler.spider, "source", None)
+        if source is not None and not source.allows_domain(target):
+            raise OffsiteRedirect(f"redirect leaves the source's domains: {target}")
+        return response

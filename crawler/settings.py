@@ -59,6 +59,8 @@ LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.StoredUrlFilter": 450,
+    # after RedirectMiddleware (600) in the response path: sees 3xx responses first
+    "crawler.middlewares.RedirectGuard": 650,
 }
 
 ITEM_PIPELINES = {

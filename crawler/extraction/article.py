@@ -159,6 +159,7 @@ class _Dom:
     time_values: list[str] = field(default_factory=list)
     date_texts: list[str] = field(default_factory=list)
     published_time: list[str] = field(default_factory=list)
+    prefixed_bylines: list[str] = field(default_factory=list)
     has_video: bool = False
     text_chars: int = 0
     link_chars: int = 0
@@ -209,6 +210,22 @@ _MARKED = etree.XPath(
 """Elements whose class/id/itemprop/rel may mark a byline, date or lead (attribute tests in C)."""
 
 
+@cache
+def _prefix_xpath() -> Any:
+    """Text nodes that start with a byline prefix from the pattern files (``By``, ``Von``)."""
+    words = sorted({p.split()[0].rstrip(":") for p in bl.byline_prefixes()})
+    tests = " or ".join(f"starts-with(normalize-space(.), {w!r})" for w in words if "'" not in w)
+    return etree.XPath(f".//text()[{tests}]")
+
+
+def _in_comments(el: Any) -> bool:
+    for anc in el.iterancestors():
+        attrs = f"{anc.get('class') or ''} {anc.get('id') or ''}"
+        if _COMMENT_ATTR.search(attrs) or anc.tag in ("footer", "nav"):
+            return True
+    return False
+
+
 def _collapsed_len(text: str) -> int:
     return len(" ".join(text.split()))
 
@@ -238,9 +255,26 @@ def _scan_dom(tree: Any) -> _Dom:
                     dom.published_time.append(value)
                 elif len(dom.time_values) < 5:
                     dom.time_values.append(value)
+            elif len(dom.date_texts) < 5:
+                text = normalize_line(el.text_content())
+                if 6 <= len(text) <= 80:
+                    dom.date_texts.append(text)
         elif not dom.has_video:
             src = (el.get("src") or el.get("data-src") or "").lower()
             dom.has_video = tag == "video" or any(host in src for host in _VIDEO_HOSTS)
+    for node in _prefix_xpath()(body):
+        el = node.getparent()
+        if el is None:
+            continue
+        if el.tag in ("a", "b", "strong", "em", "i", "span") and el.getparent() is not None:
+            el = el.getparent()
+        if el.tag in _SKIP_TAGS or _in_comments(el):
+            continue
+        text = normalize_line(el.text_content())
+        if len(text) <= bl.MAX_BYLINE_CHARS:
+            dom.prefixed_bylines.append(text)
+            if len(dom.prefixed_bylines) >= 5:
+                break
     for el in _MARKED(body):
         tag = el.tag
         if tag in _SKIP_TAGS:
@@ -383,6 +417,12 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
             if printed_byline is None:
                 printed_byline = found_byline
             break
+    if printed_byline is None:
+        for text in dom.prefixed_bylines:
+            printed_byline = bl.parse_byline(text, strict=True)
+            if printed_byline and printed_byline.had_prefix:
+                break
+            printed_byline = None
     element_byline: bl.Byline | None = None
     for text in dom.byline_elements:
         element_byline = bl.parse_byline(text, strict=False)

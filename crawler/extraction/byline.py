@@ -71,6 +71,11 @@ def _lang_lists(key: str) -> tuple[str, ...]:
     return tuple(sorted(items, key=len, reverse=True))
 
 
+def byline_prefixes() -> tuple[str, ...]:
+    """All byline prefixes of all languages (``Von``, ``By``, ``Автор:`` ...)."""
+    return _lang_lists("prefixes")
+
+
 @cache
 def _prefix_re() -> re.Pattern[str]:
     alts = []

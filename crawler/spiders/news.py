@@ -66,6 +66,10 @@ def failure_reason(failure: Failure) -> tuple[str, int | None, str]:
         "DownloadCancelledError": "cancelled",
         "SSLError": "tls_error",
     }
+    if name == "RedirectLoop":
+        return "redirect_loop", status, detail
+    if name == "OffsiteRedirect":
+        return "offsite_redirect", status, detail
     if name == "IgnoreRequest":
         text = detail.lower()
         if "robots" in text:
@@ -284,7 +288,8 @@ class NewsSpider(scrapy.Spider):
     def _failed(self, failure: Failure, stage: str) -> FetchFailed:
         reason, status, detail = failure_reason(failure)
         request = getattr(failure, "request", None)
-        url = request.url if request is not None else "?"
+        # Record the URL discovery asked for, not where redirects ended.
+        url = (request.meta.get("redirect_urls") or [request.url])[0] if request else "?"
         self._inc(f"{stage}/failed/{reason}")
         logger.info("%s failed: %s (%s)", url, reason, detail)
         return FetchFailed(

@@ -1,0 +1,151 @@
+"""Integration fixtures: a real PostgreSQL and a real HTTP server on 127.0.0.1.
+
+PostgreSQL is the embedded server (started in a temporary folder for the session and
+stopped at its end) unless ``TEST_DATABASE_URL`` names another; then a scratch database
+is created on that server for the session and dropped afterwards. Migrations run once
+per session; every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.demo.server import SiteServer
+from storage import db, embedded, migrate
+
+SITE = Path(__file__).parent / "site"
+PROJECT = Path(__file__).resolve().parents[2]
+TABLES = "fetch_failures, pages, article_versions, articles, crawl_runs, sources"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+def _scratch_database(admin_url: str) -> Iterator[str]:
+    """A fresh database on the server of ``admin_url``, dropped afterwards."""
+    name = f"newsingest_test_{uuid.uuid4().hex[:10]}"
+    libpq = db.libpq_url(admin_url)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    head, sep, query = libpq.partition("?")
+    url = head.rsplit("/", 1)[0] + "/" + name + (sep + query if sep else "")
+    try:
+        yield url
+    finally:
+        with psycopg.connect(libpq, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """URL of a PostgreSQL server's maintenance database (embedded unless TEST_DATABASE_URL)."""
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    # Not under pytest's basetemp: pytest prunes old basetemps, which would pull the
+    # data directory from under a server still used by a concurrent session.
+    data_dir = Path(tempfile.mkdtemp(prefix="newsingest-test-pg-"))
+    url = embedded.start(data_dir, database="postgres")
+    try:
+        yield url
+    finally:
+        embedded.stop(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server: str) -> Iterator[str]:
+    """A migrated scratch database for this test session."""
+    for url in _scratch_database(pg_server):
+        migrate.upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = db.make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    """Session factory on empty tables."""
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    return db.make_session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+def site_server() -> Iterator[SiteServer]:
+    with SiteServer(SITE) as server:
+        yield server
+
+
+@pytest.fixture
+def site(site_server: SiteServer) -> SiteServer:
+    """The fixture news site on 127.0.0.1, with a fresh request log."""
+    site_server.reset()
+    return site_server
+
+
+@dataclass
+class Cli:
+    """Runs ``newsingest`` in a subprocess against the test database."""
+
+    database_url: str
+    data_dir: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSINGEST_")}
+        env.update(
+            NEWSINGEST_DATABASE_URL=self.database_url,
+            NEWSINGEST_DATA_DIR=str(self.data_dir),
+            **extra,
+        )
+        return env
+
+    def run(
+        self, *args: str, timeout: float = 180, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "crawler.cli", *args],
+            cwd=PROJECT,
+            env=self.env(**extra),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+
+@pytest.fixture
+def cli(database_url: str, sessions: sessionmaker[Session], tmp_path: Path) -> Cli:
+    """The CLI on empty tables, with its own data dir."""
+    return Cli(database_url=database_url, data_dir=tmp_path / "data")
+
+
+def write_sources(path: Path, base_url: str, **keys: object) -> Path:
+    """A sources file with one source ``site`` at ``base_url``."""
+    lines = ["sources:", "  - key: site", "    name: Fixture site", f"    url: {base_url}/"]
+    for key, value in keys.items():
+        lines.append(f"    {key}: {value}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,146 @@
+"""End to end: the fixture site crawled through the real Scrapy engine into PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.demo.server import SiteServer
+from storage.models import Article, CrawlRun, FetchFailure, Page
+from tests.integration.conftest import SITE, Cli, write_sources
+
+EXPECTED: dict[str, Any] = json.loads((SITE / "_expected.json").read_text(encoding="utf-8"))
+ARTICLE_PATHS = sorted(k for k in EXPECTED if k.startswith("/"))
+FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_MAXSIZE=2000000"]
+
+
+def _sources(tmp_path: Path, site: SiteServer) -> Path:
+    return write_sources(
+        tmp_path / "sources.yaml",
+        site.base_url,
+        feeds="[/feed.rss, /feed.atom, /broken-feed.rss]",
+        listings="[/, /aktuell/]",
+        listing_depth=3,
+        max_age_days=30,
+    )
+
+
+def _path(url: str, site: SiteServer) -> str:
+    return url.removeprefix(site.base_url)
+
+
+def _crawl(cli: Cli, sources: Path, *extra: str) -> Any:
+    result = cli.run("crawl", "site", "--sources", str(sources), *FAST, *extra)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+@pytest.fixture
+def crawled(
+    cli: Cli, site: SiteServer, tmp_path: Path, sessions: sessionmaker[Session]
+) -> dict[str, Any]:
+    sources = _sources(tmp_path, site)
+    _crawl(cli, sources)
+    with sessions() as session:
+        pages = {
+            _path(p.requested_url, site): (p, a)
+            for p, a in session.execute(
+                select(Page, Article).join(Article, Article.id == Page.article_id)
+            )
+        }
+        failures = {
+            _path(f.url, site): f for f in session.execute(select(FetchFailure)).scalars()
+        }
+        runs = list(session.execute(select(CrawlRun)).scalars())
+    return {
+        "pages": pages,
+        "failures": failures,
+        "runs": runs,
+        "requested": site.requested_paths(),
+        "sources": sources,
+    }
+
+
+def test_every_article_of_the_site_is_stored(crawled: dict[str, Any]) -> None:
+    stored = set(crawled["pages"])
+    redirects = EXPECTED.get("redirects", {})
+    for path in ARTICLE_PATHS:
+        assert path in stored or path in redirects.values(), f"{path} not stored"
+    for old, new in redirects.items():
+        assert old in stored or new in stored
+
+
+def test_stored_articles_carry_the_pages_facts(crawled: dict[str, Any]) -> None:
+    by_path = crawled["pages"]
+    for path in ARTICLE_PATHS:
+        _, article = by_path[path]
+        facts = EXPECTED[path]
+        assert article.title == facts["title"], path
+        assert article.language == facts["language"], path
+        assert article.translation_source_language == facts.get("translation_source_language")
+        if facts.get("authors"):
+            assert article.authors == facts["authors"], path
+        if facts.get("published_precision"):
+            assert article.published_precision == facts["published_precision"], path
+        assert article.version == 1
+        assert article.content_hash and len(article.content_hash) == 64
+
+
+def test_non_articles_are_not_stored_as_articles(crawled: dict[str, Any]) -> None:
+    for path in EXPECTED["non_articles"]:
+        assert path not in crawled["pages"], f"{path} was stored as an article"
+
+
+def test_disallowed_old_and_offsite_urls_are_never_requested(
+    crawled: dict[str, Any], site: SiteServer
+) -> None:
+    requested = set(crawled["requested"])
+    for path in EXPECTED["never_requested"]:
+        assert path not in requested, f"{path} was requested"
+    assert site.offsite_requests == []
+
+
+def test_failed_fetches_are_recorded_with_their_reason(crawled: dict[str, Any]) -> None:
+    failures = crawled["failures"]
+    assert failures["/gone.html"].reason == "http_404"
+    assert failures["/gone.html"].stage == "fetch"
+    assert failures["/broken/500.html"].reason == "http_500"
+    assert failures["/files/report.pdf"].reason == "not_html"
+    assert failures["/big.html"].reason == "too_large"
+    assert failures["/loop-a"].reason == "redirect_loop"
+    assert failures["/offsite"].reason == "offsite_redirect"
+    assert failures["/video/hafen-zeitraffer.html"].reason == "video_only"
+    assert failures["/video/hafen-zeitraffer.html"].stage == "extract"
+    assert failures["/plus/interview-buergermeisterin.html"].reason == "paywall"
+    assert failures["/broken-feed.rss"].stage == "discovery"
+    assert failures["/broken-feed.rss"].reason == "bad_feed"
+    assert all(f.run_id == crawled["runs"][0].id for f in failures.values())
+
+
+def test_the_run_is_recorded_as_succeeded_with_its_stats(crawled: dict[str, Any]) -> None:
+    (run,) = crawled["runs"]
+    assert run.status == "succeeded"
+    assert run.trigger == "cli"
+    assert run.finished_at is not None
+    assert run.stats["newsingest/store/inserted"] == len(crawled["pages"])
+
+
+def test_second_crawl_fetches_no_article_again(
+    crawled: dict[str, Any], cli: Cli, site: SiteServer, sessions: sessionmaker[Session]
+) -> None:
+    site.clear_requests()
+    _crawl(cli, crawled["sources"])
+    again = set(site.requested_paths())
+    assert again, "the second crawl requested nothing at all (discovery missing)"
+    assert not (again & set(crawled["pages"])), again & set(crawled["pages"])
+    with sessions() as session:
+        runs = list(session.execute(select(CrawlRun).order_by(CrawlRun.id)).scalars())
+        count = session.execute(select(Article.id)).all()
+    assert [r.status for r in runs] == ["succeeded", "succeeded"]
+    assert runs[1].stats.get("newsingest/store/inserted", 0) == 0
+    assert len(count) == len(crawled["pages"])
