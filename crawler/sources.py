@@ -372,8 +372,6 @@ class _SourceParser:
             raise self.error(
                 f"'url' must be an absolute http(s) URL without credentials, got {value!r}"
             )
-        if "." not in parts.hostname.strip("."):
-            raise self.error(f"'url' must have a domain name, got {value!r}")
         return url
 
     def parse(self) -> Source:

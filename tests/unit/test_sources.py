@@ -177,7 +177,6 @@ def test_invalid_regex_is_an_error_naming_the_pattern() -> None:
         ({"key": "x", "url": "de.rt.com"}, "'url' must be an absolute http(s) URL"),
         ({"key": "x", "url": "ftp://de.rt.com/"}, "'url' must be an absolute http(s) URL"),
         ({"key": "x", "url": "https://u:p@de.rt.com/"}, "without credentials"),
-        ({"key": "x", "url": "http://localhost/"}, "'url' must have a domain name"),
     ],
 )
 def test_required_keys_and_url_are_checked(source: dict[str, Any], fragment: str) -> None:
@@ -271,6 +270,14 @@ def test_domain_is_lower_case_host_without_www() -> None:
 )
 def test_allows_domain(url: str, allowed: bool) -> None:
     assert _source().allows_domain(url) is allowed
+
+
+def test_loopback_source_with_port_allows_its_own_port() -> None:
+    source = _source("http://127.0.0.1:8123/")
+    assert source.domain == "127.0.0.1"
+    assert source.allows_domain("http://127.0.0.1:8123/news/a.html")
+    assert not source.allows_domain("http://127.0.0.1:22/")
+    assert not source.allows_domain("http://127.0.0.2:8123/")
 
 
 def test_subdomain_source_does_not_allow_parent_or_sibling() -> None:
