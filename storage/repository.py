@@ -187,7 +187,7 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
         url: content_hash
         for url, content_hash in session.execute(
             select(Article.url, Article.content_hash).where(Article.url.in_(list(by_url)))
-        ).tuples()
+        )
     }
     for url, item in by_url.items():
         if url not in known:
@@ -207,7 +207,7 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
     stmt = ins.on_conflict_do_update(index_elements=[Article.url], set_=set_).returning(
         Article.url, Article.id
     )
-    result.ids = {url: article_id for url, article_id in session.execute(stmt).tuples()}
+    result.ids = {url: article_id for url, article_id in session.execute(stmt)}
 
     pages = [
         _page_row(item, result.ids[url])
@@ -333,7 +333,7 @@ def recent_runs(session: Session, *, source_key: str | None = None, limit: int =
     )
     if source_key:
         stmt = stmt.where(Source.key == source_key)
-    return list(session.execute(stmt).tuples())
+    return list(session.execute(stmt))
 
 
 def mark_abandoned(session: Session, host: str, is_alive: Callable[[int], bool]) -> int:
@@ -371,7 +371,7 @@ def latest_articles(
     )
     if source_key:
         stmt = stmt.where(Source.key == source_key)
-    return list(session.execute(stmt).tuples())
+    return list(session.execute(stmt))
 
 
 def ping(session: Session) -> None:
