@@ -387,3 +387,46 @@ def test_bundled_rt_de_patterns_classify_urls() -> None:
     assert not rt.is_article_url("https://de.rt.com/international/")
     assert not rt.is_article_url("https://de.rt.com/tag/123456-x/")
     assert not rt.is_article_url("https://rt.com/international/123456-ein-titel/")
+
+
+@pytest.mark.parametrize(
+    ("key", "url", "is_article"),
+    [
+        ("tagesschau", "https://www.tagesschau.de/inland/haushalt-bundestag-100.html", True),
+        ("tagesschau", "https://www.tagesschau.de/multimedia/video/video-1234.html", False),
+        (
+            "spiegel",
+            "https://www.spiegel.de/politik/x-a-5f1c3e2d-1234-4abc-8def-0123456789ab",
+            True,
+        ),
+        ("zeit", "https://www.zeit.de/politik/deutschland/2024-03/haushalt-bundestag", True),
+        ("dw-de", "https://www.dw.com/de/ein-titel/a-68512345", True),
+        ("dw-de", "https://www.dw.com/en/a-title/a-68512345", False),
+        ("bbc-news", "https://www.bbc.com/news/articles/c4ngk17zzkpo?at_medium=RSS", True),
+        ("bbc-news", "https://www.bbc.com/news/world-europe-68512345", True),
+        ("bbc-news", "https://www.bbc.co.uk/news/live/world-68512345", False),
+        ("guardian", "https://www.theguardian.com/world/2024/mar/05/a-story", True),
+        ("guardian", "https://www.theguardian.com/world/live/2024/mar/05/a-story", False),
+        (
+            "le-monde",
+            "https://www.lemonde.fr/international/article/2024/03/05/t_6220123_3210.html",
+            True,
+        ),
+        ("france24-fr", "https://www.france24.com/fr/europe/20240305-un-titre", True),
+        ("el-pais", "https://elpais.com/internacional/2024-03-05/un-titulo.html", True),
+        (
+            "el-mundo",
+            "https://www.elmundo.es/espana/2024/03/05/65e6f1a2fc6c83d2128b4578.html",
+            True,
+        ),
+        ("ria", "https://ria.ru/20240305/slug-1931234567.html", True),
+        ("tass", "https://tass.ru/politika/20123456", True),
+        ("lenta", "https://lenta.ru/news/2024/03/05/slug/", True),
+        ("meduza", "https://meduza.io/news/2024/03/05/slug", True),
+        ("interfax", "https://www.interfax.ru/world/950123", True),
+        ("interfax", "https://www.interfax.ru/world/", False),
+    ],
+)
+def test_bundled_patterns_classify_typical_urls(key: str, url: str, is_article: bool) -> None:
+    source = {s.key: s for s in load_sources(REPO_ROOT / "sources.yaml")}[key]
+    assert source.is_article_url(url) is is_article
