@@ -152,10 +152,7 @@ class Source:
     @property
     def domain(self) -> str:
         """Host of ``url``, lower case (IDNA), without a leading ``www.``."""
-        parts = safe_split(self.url)
-        if parts is None or parts.hostname is None:
-            return ""
-        return strip_www(normalize_host(parts.hostname))
+        return _home(self.url)[0]
 
     def allows_domain(self, url: str) -> bool:
         """True when ``url`` is http(s), has no credentials, and its host is the
@@ -173,10 +170,8 @@ class Source:
         port = parts.port
         if port is None:
             return True
-        own = safe_split(self.url)
-        own_port = own.port if own is not None else None
         default = 443 if parts.scheme.lower() == "https" else 80
-        return port in (default, own_port)
+        return port in (default, _home(self.url)[1])
 
     def is_article_url(self, url: str) -> bool:
         """True when ``url`` is on-site, matches an ``allow`` regex (or none are given)
@@ -222,6 +217,15 @@ class Source:
     def discovery_urls(self) -> tuple[str, ...]:
         """All sitemap, feed and listing URLs, in that order, de-duplicated."""
         return tuple(dict.fromkeys(self.sitemap_urls + self.feed_urls + self.listing_urls))
+
+
+@lru_cache(maxsize=1024)
+def _home(url: str) -> tuple[str, int | None]:
+    """Domain (lower case, IDNA, no ``www.``) and explicit port of a home page URL."""
+    parts = safe_split(url)
+    if parts is None or parts.hostname is None:
+        return "", None
+    return strip_www(normalize_host(parts.hostname)), parts.port
 
 
 @lru_cache(maxsize=4096)

@@ -39,8 +39,8 @@ def normalize_host(host: str) -> str:
 
 
 def strip_www(host: str) -> str:
-    """``host`` without one leading ``www.``."""
-    return host[4:] if host.startswith("www.") else host
+    """``host`` without one leading ``www.`` (kept when nothing dotted would remain)."""
+    return host[4:] if host.startswith("www.") and "." in host[4:] else host
 
 
 def safe_split(url: str) -> SplitResult | None:

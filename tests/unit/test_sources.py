@@ -240,6 +240,7 @@ def _source(url: str = "https://www.example.com/", **overrides: Any) -> Source:
 def test_domain_is_lower_case_host_without_www() -> None:
     assert _source("https://WWW.Example.COM:443/news/").domain == "example.com"
     assert _source("https://de.rt.com/").domain == "de.rt.com"
+    assert _source("https://www.com/").domain == "www.com"
 
 
 @pytest.mark.parametrize(
