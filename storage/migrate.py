@@ -30,3 +30,8 @@ def upgrade(url: str, revision: str = "head") -> None:
 def check(url: str) -> None:
     """Raise when the models and the migrated database disagree (``alembic check``)."""
     command.check(alembic_config(url))
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Revert migrations down to ``revision`` (``base`` empties the schema)."""
+    command.downgrade(alembic_config(url), revision)

@@ -25,7 +25,6 @@ from crawler.discovery import (
     DiscoveryError,
     extract_links,
     is_fresh,
-    maybe_gunzip,
     pagination_links,
     parse_feed,
     parse_sitemap,
@@ -146,7 +145,7 @@ class NewsSpider(scrapy.Spider):
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         maxsize = int(self.settings.getint("DOWNLOAD_MAXSIZE") or 50 * 1024 * 1024)
         try:
-            sitemap = parse_sitemap(maybe_gunzip(response.body, maxsize), response.url)
+            sitemap = parse_sitemap(response.body, response.url, max_size=maxsize)
         except DiscoveryError as exc:
             yield self._bad_discovery(response, "bad_sitemap", str(exc))
             return
@@ -170,7 +169,7 @@ class NewsSpider(scrapy.Spider):
     def parse_feed(self, response: Response) -> Iterator[Any]:
         maxsize = int(self.settings.getint("DOWNLOAD_MAXSIZE") or 50 * 1024 * 1024)
         try:
-            feed = parse_feed(maybe_gunzip(response.body, maxsize), response.url)
+            feed = parse_feed(response.body, response.url, max_size=maxsize)
         except DiscoveryError as exc:
             yield self._bad_discovery(response, "bad_feed", str(exc))
             return

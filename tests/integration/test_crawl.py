@@ -53,9 +53,7 @@ def crawled(
                 select(Page, Article).join(Article, Article.id == Page.article_id)
             )
         }
-        failures = {
-            _path(f.url, site): f for f in session.execute(select(FetchFailure)).scalars()
-        }
+        failures = {_path(f.url, site): f for f in session.execute(select(FetchFailure)).scalars()}
         runs = list(session.execute(select(CrawlRun)).scalars())
     return {
         "pages": pages,

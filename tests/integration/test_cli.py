@@ -1,0 +1,106 @@
+"""The newsingest command and `scrapy crawl` end to end, in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.demo import DEMO_SITE
+from crawler.demo.server import SiteServer
+from storage.models import Article, CrawlRun, Source
+from tests.integration.conftest import PROJECT, Cli, write_sources
+
+DEMO_EXPECTED = json.loads((DEMO_SITE / "_expected.json").read_text(encoding="utf-8"))
+DEMO_ARTICLES = [k for k in DEMO_EXPECTED if k.startswith("/")]
+
+
+def test_demo_stores_the_sample_sites_articles(cli: Cli, sessions: sessionmaker[Session]) -> None:
+    result = cli.run("demo")
+    assert result.returncode == 0, result.stdout + result.stderr
+    with sessions() as session:
+        titles = set(session.execute(select(Article.title)).scalars())
+        run = session.execute(select(CrawlRun)).scalar_one()
+        source = session.execute(select(Source)).scalar_one()
+    assert {DEMO_EXPECTED[p]["title"] for p in DEMO_ARTICLES} <= titles
+    assert source.key == "demo"
+    assert run.status == "succeeded"
+    assert f"{len(titles)} articles from the demo site" in result.stdout
+
+
+def test_unknown_source_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
+    sources = write_sources(tmp_path / "s.yaml", "http://127.0.0.1:9")
+    result = cli.run("crawl", "nope", "--sources", str(sources))
+    assert result.returncode == 2
+    assert "unknown source" in result.stderr
+
+
+def test_invalid_sources_file_names_the_source_and_key(cli: Cli, tmp_path: Path) -> None:
+    bad = write_sources(tmp_path / "s.yaml", "http://127.0.0.1:9", max_age_days="seven")
+    result = cli.run("sources", "check", "--sources", str(bad))
+    assert result.returncode == 2
+    assert "site" in result.stderr and "max_age_days" in result.stderr
+
+
+def test_db_url_prints_a_url_psql_accepts(cli: Cli) -> None:
+    result = cli.run("db", "url")
+    assert result.returncode == 0, result.stderr
+    url = result.stdout.strip()
+    assert url.startswith("postgresql://")
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select 1").fetchone() == (1,)
+
+
+def test_unreachable_site_makes_a_failed_run_and_exit_code_1(
+    cli: Cli, tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    # port 9 (discard) on loopback: nothing listens, connections are refused at once
+    sources = write_sources(tmp_path / "s.yaml", "http://127.0.0.1:9")
+    result = cli.run("crawl", "site", "--sources", str(sources), "-s", "RETRY_ENABLED=False")
+    assert result.returncode == 1, result.stdout + result.stderr
+    with sessions() as session:
+        run = session.execute(select(CrawlRun)).scalar_one()
+    assert run.status == "failed"
+    assert "discovery" in (run.error or "")
+
+
+def test_scrapy_crawl_news_works_with_the_project_settings(
+    cli: Cli, site: SiteServer, tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    sources = write_sources(tmp_path / "s.yaml", site.base_url, max_age_days=30)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "news",
+            "-a",
+            "source=site",
+            "-s",
+            f"NEWSINGEST_SOURCES={sources}",
+            "-s",
+            "AUTOTHROTTLE_ENABLED=False",
+            "-s",
+            "LOG_LEVEL=WARNING",
+        ],
+        cwd=PROJECT,
+        env=cli.env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    with sessions() as session:
+        run = session.execute(select(CrawlRun)).scalar_one()
+        count = len(session.execute(select(Article.id)).all())
+    assert run.trigger == "scrapy"
+    assert run.status == "succeeded"
+    assert count >= 5

@@ -1,0 +1,92 @@
+"""Migrations: an empty database upgrades to head and matches the models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import inspect
+
+from storage import db, migrate
+from tests.integration.conftest import _scratch_database
+
+
+@pytest.fixture
+def empty_database(pg_server: str) -> Iterator[str]:
+    yield from _scratch_database(pg_server)
+
+
+def test_empty_database_upgrades_to_head_and_passes_alembic_check(empty_database: str) -> None:
+    migrate.upgrade(empty_database)
+    migrate.check(empty_database)  # raises when models and schema disagree
+    engine = db.make_engine(empty_database, pool_size=1)
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert {
+        "sources",
+        "articles",
+        "article_versions",
+        "pages",
+        "crawl_runs",
+        "fetch_failures",
+    } <= tables
+
+
+def test_downgrade_to_base_and_upgrade_again_round_trips(empty_database: str) -> None:
+    migrate.upgrade(empty_database)
+    migrate.downgrade(empty_database, "base")
+    engine = db.make_engine(empty_database, pool_size=1)
+    try:
+        assert "articles" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    migrate.upgrade(empty_database)
+    migrate.check(empty_database)
+
+
+def test_articles_has_exactly_the_contract_columns(database_url: str) -> None:
+    contract = [
+        "id",
+        "source_id",
+        "url",
+        "title",
+        "lead",
+        "text",
+        "authors",
+        "byline",
+        "published_at",
+        "published_precision",
+        "published_raw",
+        "modified_at",
+        "language",
+        "language_confidence",
+        "declared_language",
+        "translation_source_language",
+        "translation_original_outlet",
+        "translation_original_published_at",
+        "translation_note",
+        "site_name",
+        "section",
+        "tags",
+        "image_url",
+        "word_count",
+        "content_hash",
+        "simhash",
+        "extractor_version",
+        "version",
+        "first_seen_at",
+        "last_seen_at",
+    ]
+    engine = db.make_engine(database_url, pool_size=1)
+    try:
+        columns = {c["name"]: c for c in inspect(engine).get_columns("articles")}
+    finally:
+        engine.dispose()
+    assert set(contract) <= set(columns)
+    assert str(columns["simhash"]["type"]) == "BIGINT"
+    assert type(columns["authors"]["type"]).__name__ == "ARRAY"
+    assert type(columns["tags"]["type"]).__name__ == "ARRAY"
+    for name in ("published_at", "modified_at", "first_seen_at", "last_seen_at"):
+        assert getattr(columns[name]["type"], "timezone", False), f"{name} is not timestamptz"
