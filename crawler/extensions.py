@@ -22,7 +22,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 
-from storage import db, migrate, repository
+from storage import db, ledger, migrate, repository
 from storage.repository import SourceRow
 
 logger = logging.getLogger(__name__)
@@ -129,10 +129,10 @@ class CrawlLedger:
                             enabled=source.enabled,
                         ),
                     )
-                abandoned = repository.mark_abandoned(session, socket.gethostname(), _pid_alive)
+                abandoned = ledger.mark_abandoned(session, socket.gethostname(), _pid_alive)
                 if abandoned:
                     logger.warning("marked %d runs whose process is gone as abandoned", abandoned)
-                return repository.start_run(
+                return ledger.start_run(
                     session,
                     source_id=source_id,
                     trigger=self.trigger,
@@ -157,6 +157,6 @@ class CrawlLedger:
         engine = db.make_engine(self._url, pool_size=1)
         try:
             with db.transaction(db.make_session_factory(engine)) as session:
-                repository.finish_run(session, run_id, status=status, stats=stats, error=error)
+                ledger.finish_run(session, run_id, status=status, stats=stats, error=error)
         finally:
             engine.dispose()

@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-
 from urllib.parse import urljoin
 
 from scrapy import Request
-from scrapy.http import Response
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 from sqlalchemy import Engine
 

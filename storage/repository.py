@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from crawler.extraction.record import ArticleRecord
-from storage.models import Article, CrawlRun, FetchFailure, Page, Source
+from storage.models import Article, FetchFailure, Page, Source
 
 logger = logging.getLogger(__name__)
 
@@ -281,74 +281,6 @@ def stored_urls(session: Session, urls: Sequence[str]) -> set[str]:
         session.execute(select(Page.final_url).where(Page.final_url.in_(wanted))).scalars()
     )
     return found
-
-
-def start_run(
-    session: Session,
-    *,
-    source_id: int | None,
-    trigger: str,
-    host: str,
-    pid: int,
-    crawl_id: str | None = None,
-) -> int:
-    """Open a ``crawl_runs`` row with status ``running``; returns its id."""
-    run = CrawlRun(
-        source_id=source_id,
-        trigger=trigger,
-        host=host,
-        pid=pid,
-        crawl_id=crawl_id,
-        status="running",
-        stats={},
-    )
-    session.add(run)
-    session.flush()
-    return run.id
-
-
-def finish_run(
-    session: Session, run_id: int, *, status: str, stats: dict[str, Any], error: str | None = None
-) -> None:
-    """Close a run with its final status and stats."""
-    session.execute(
-        update(CrawlRun)
-        .where(CrawlRun.id == run_id)
-        .values(status=status, stats=stats, error=error, finished_at=func.now())
-    )
-
-
-def get_run(session: Session, run_id: int) -> CrawlRun | None:
-    """The run with ``run_id``."""
-    return session.get(CrawlRun, run_id)
-
-
-def recent_runs(session: Session, *, source_key: str | None = None, limit: int = 20) -> list[Any]:
-    """Latest runs, newest first, with their source key."""
-    stmt = (
-        select(CrawlRun, Source.key)
-        .outerjoin(Source, Source.id == CrawlRun.source_id)
-        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
-        .limit(limit)
-    )
-    if source_key:
-        stmt = stmt.where(Source.key == source_key)
-    return list(session.execute(stmt))
-
-
-def mark_abandoned(session: Session, host: str, is_alive: Callable[[int], bool]) -> int:
-    """Mark ``running`` runs of ``host`` whose process is gone as ``abandoned``."""
-    rows = session.execute(
-        select(CrawlRun.id, CrawlRun.pid).where(CrawlRun.status == "running", CrawlRun.host == host)
-    ).all()
-    dead = [rid for rid, pid in rows if not is_alive(pid)]
-    if dead:
-        session.execute(
-            update(CrawlRun)
-            .where(CrawlRun.id.in_(dead))
-            .values(status="abandoned", finished_at=func.now(), error="process gone")
-        )
-    return len(dead)
 
 
 def article_count(session: Session, source_key: str | None = None) -> int:

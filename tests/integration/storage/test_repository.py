@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extraction.record import ArticleRecord, TranslationNote
-from storage import db, repository
+from storage import db, ledger, repository
 from storage.models import Article, ArticleVersion, CrawlRun, FetchFailure
 from storage.repository import FailureRow, SourceRow, StoredArticle, StoredPage
 
@@ -136,7 +136,7 @@ def test_page_html_is_stored_compressed_and_found_by_requested_url(
 
 def test_failures_are_recorded_with_stage_reason_and_run(sessions: sessionmaker[Session]) -> None:
     with db.transaction(sessions) as session:
-        run_id = repository.start_run(session, source_id=None, trigger="cli", host="h", pid=1)
+        run_id = ledger.start_run(session, source_id=None, trigger="cli", host="h", pid=1)
         repository.insert_failures(
             session,
             [
@@ -152,10 +152,10 @@ def test_failures_are_recorded_with_stage_reason_and_run(sessions: sessionmaker[
 
 def test_running_run_of_a_dead_process_is_marked_abandoned(sessions: sessionmaker[Session]) -> None:
     with db.transaction(sessions) as session:
-        dead = repository.start_run(session, source_id=None, trigger="cli", host="h", pid=111)
-        alive = repository.start_run(session, source_id=None, trigger="cli", host="h", pid=222)
-        other_host = repository.start_run(session, source_id=None, trigger="cli", host="x", pid=111)
-        assert repository.mark_abandoned(session, "h", lambda pid: pid == 222) == 1
+        dead = ledger.start_run(session, source_id=None, trigger="cli", host="h", pid=111)
+        alive = ledger.start_run(session, source_id=None, trigger="cli", host="h", pid=222)
+        other_host = ledger.start_run(session, source_id=None, trigger="cli", host="x", pid=111)
+        assert ledger.mark_abandoned(session, "h", lambda pid: pid == 222) == 1
     with sessions() as session:
         status = dict(session.execute(select(CrawlRun.id, CrawlRun.status)).all())
     assert status == {dead: "abandoned", alive: "running", other_host: "running"}

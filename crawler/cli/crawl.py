@@ -1,8 +1,4 @@
-"""The ``newsingest`` command: crawl, demo, sources, runs and database chores.
-
-Exit codes: 0 all requested sources succeeded; 1 some failed; 2 usage or configuration
-error.
-"""
+"""`newsingest crawl` and `newsingest demo`: run crawls in this process."""
 
 from __future__ import annotations
 
@@ -14,57 +10,20 @@ from typing import Any
 
 import click
 
+from crawler.cli.main import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    config_of,
+    database_url,
+    load_sources_or_exit,
+    main,
+)
 from crawler.config import Config
-from crawler.sources import Source, SourcesError, load_sources
 
 logger = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-
-def _config(ctx: click.Context) -> Config:
-    cfg = ctx.find_object(Config)
-    assert cfg is not None
-    return cfg
-
-
-def _database_url(cfg: Config, *, migrate: bool = True) -> str:
-    from storage import db
-    from storage import migrate as migrations
-
-    url = db.resolve_url(cfg.database_url, cfg.data_dir)
-    if migrate:
-        migrations.upgrade(url)
-    return url
-
-
-def _load_sources(path: Path) -> list[Source]:
-    try:
-        return load_sources(path)
-    except SourcesError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-
-
-@click.group()
-@click.option(
-    "--log-level",
-    default="WARNING",
-    show_default=True,
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
-    help="Log level of the crawl and of this command.",
-)
-@click.pass_context
-def main(ctx: click.Context, log_level: str) -> None:
-    """newsingest: crawl news sources into PostgreSQL."""
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    ctx.obj = Config.from_env()
-    ctx.meta["log_level"] = log_level.upper()
-
-
-# --- crawl ----------------------------------------------------------------------------
 def run_crawls(
     cfg: Config,
     sources_path: Path,
@@ -148,9 +107,9 @@ def crawl(
     overrides: tuple[str, ...],
 ) -> None:
     """Crawl the sources named by KEYS (or --all) into the database."""
-    cfg = _config(ctx)
+    cfg = config_of(ctx)
     path = sources_path or cfg.sources_path
-    sources = {s.key: s for s in _load_sources(path)}
+    sources = {s.key: s for s in load_sources_or_exit(path)}
     wanted = [k for k, s in sources.items() if s.enabled] if all_ else list(dict.fromkeys(keys))
     if not wanted:
         click.echo("error: name sources to crawl, or use --all", err=True)
@@ -160,7 +119,7 @@ def crawl(
         click.echo(f"error: unknown source(s) in {path}: {', '.join(unknown)}", err=True)
         sys.exit(EXIT_USAGE)
     extra = _parse_overrides(overrides)
-    url = _database_url(cfg)
+    url = database_url(cfg)
     results = run_crawls(
         cfg,
         path,
@@ -185,8 +144,8 @@ def demo(ctx: click.Context, limit: int) -> None:
     from crawler.demo.server import SiteServer
     from storage import db, repository
 
-    cfg = _config(ctx)
-    url = _database_url(cfg)
+    cfg = config_of(ctx)
+    url = database_url(cfg)
     with SiteServer(DEMO_SITE) as server, tempfile.TemporaryDirectory() as tmp:
         sources_file = Path(tmp) / "sources.yaml"
         sources_file.write_text(
@@ -223,93 +182,3 @@ def demo(ctx: click.Context, limit: int) -> None:
     engine.dispose()
     click.echo('see them with: psql "$(newsingest db url)" -c "select count(*) from articles"')
     sys.exit(EXIT_OK if results["demo"] == "succeeded" else EXIT_FAILED)
-
-
-# --- sources --------------------------------------------------------------------------
-@main.group()
-def sources() -> None:
-    """Inspect the sources file."""
-
-
-@sources.command("list")
-@click.option("--sources", "sources_path", type=click.Path(path_type=Path), help="Sources file.")
-@click.pass_context
-def sources_list(ctx: click.Context, sources_path: Path | None) -> None:
-    """List the configured sources."""
-    path = sources_path or _config(ctx).sources_path
-    for s in _load_sources(path):
-        flag = "" if s.enabled else " (disabled)"
-        click.echo(f"{s.key:20} {s.language or '--':3} {s.country or '--':3} {s.url}{flag}")
-
-
-@sources.command("check")
-@click.option("--sources", "sources_path", type=click.Path(path_type=Path), help="Sources file.")
-@click.pass_context
-def sources_check(ctx: click.Context, sources_path: Path | None) -> None:
-    """Validate the sources file; exit 2 with a message naming the source and key."""
-    path = sources_path or _config(ctx).sources_path
-    found = _load_sources(path)
-    click.echo(f"{path}: {len(found)} sources, {sum(s.enabled for s in found)} enabled: OK")
-
-
-# --- runs -----------------------------------------------------------------------------
-@main.command()
-@click.option("--source", "source_key", help="Only runs of this source.")
-@click.option("--limit", default=20, show_default=True)
-@click.pass_context
-def runs(ctx: click.Context, source_key: str | None, limit: int) -> None:
-    """List recent crawl runs."""
-    from storage import db, repository
-
-    url = _database_url(_config(ctx))
-    engine = db.make_engine(url, pool_size=1)
-    with db.make_session_factory(engine)() as session:
-        for run, key in repository.recent_runs(session, source_key=source_key, limit=limit):
-            stored = run.stats.get("newsingest/store/inserted", 0)
-            failed = run.stats.get("newsingest/store/failures", 0)
-            click.echo(
-                f"{run.id:6} {key or '-':16} {run.status:11} {run.started_at:%Y-%m-%d %H:%M:%S}"
-                f"  new={stored} failures={failed}  {run.error or ''}"
-            )
-    engine.dispose()
-
-
-# --- db -------------------------------------------------------------------------------
-@main.group("db")
-def db_group() -> None:
-    """Database chores: url, upgrade, stop."""
-
-
-@db_group.command("url")
-@click.pass_context
-def db_url(ctx: click.Context) -> None:
-    """Print a URL psql and downstream tools can use (starts the embedded server)."""
-    from storage.db import libpq_url
-
-    click.echo(libpq_url(_database_url(_config(ctx), migrate=False)))
-
-
-@db_group.command("upgrade")
-@click.pass_context
-def db_upgrade(ctx: click.Context) -> None:
-    """Apply pending migrations."""
-    _database_url(_config(ctx), migrate=True)
-    click.echo("database is at the latest schema")
-
-
-@db_group.command("stop")
-@click.pass_context
-def db_stop(ctx: click.Context) -> None:
-    """Stop the embedded PostgreSQL server."""
-    from storage import embedded
-
-    cfg = _config(ctx)
-    if cfg.database_url:
-        click.echo("NEWSINGEST_DATABASE_URL is set: no embedded server to stop")
-        return
-    stopped = embedded.stop(cfg.data_dir)
-    click.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

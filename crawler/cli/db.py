@@ -1,0 +1,47 @@
+"""`newsingest db url|upgrade|stop`: database chores."""
+
+from __future__ import annotations
+
+import click
+
+from crawler.cli.main import (
+    config_of,
+    database_url,
+    main,
+)
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database chores: url, upgrade, stop."""
+
+
+@db_group.command("url")
+@click.pass_context
+def db_url(ctx: click.Context) -> None:
+    """Print a URL psql and downstream tools can use (starts the embedded server)."""
+    from storage.db import libpq_url
+
+    click.echo(libpq_url(database_url(config_of(ctx), migrate=False)))
+
+
+@db_group.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply pending migrations."""
+    database_url(config_of(ctx), migrate=True)
+    click.echo("database is at the latest schema")
+
+
+@db_group.command("stop")
+@click.pass_context
+def db_stop(ctx: click.Context) -> None:
+    """Stop the embedded PostgreSQL server."""
+    from storage import embedded
+
+    cfg = config_of(ctx)
+    if cfg.database_url:
+        click.echo("NEWSINGEST_DATABASE_URL is set: no embedded server to stop")
+        return
+    stopped = embedded.stop(cfg.data_dir)
+    click.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")

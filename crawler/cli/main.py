@@ -1,0 +1,64 @@
+"""The ``newsingest`` command group and what its subcommands share.
+
+Each subcommand lives in a module of this package (``crawl``, ``sources``, ``runs``,
+``db``, ...) that registers itself on `main` when imported; `crawler.cli` imports them
+all. Exit codes: 0 all requested sources succeeded; 1 some failed; 2 usage or configuration
+error.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from crawler.config import Config
+from crawler.sources import Source, SourcesError, load_sources
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def config_of(ctx: click.Context) -> Config:
+    cfg = ctx.find_object(Config)
+    assert cfg is not None
+    return cfg
+
+
+def database_url(cfg: Config, *, migrate: bool = True) -> str:
+    from storage import db
+    from storage import migrate as migrations
+
+    url = db.resolve_url(cfg.database_url, cfg.data_dir)
+    if migrate:
+        migrations.upgrade(url)
+    return url
+
+
+def load_sources_or_exit(path: Path) -> list[Source]:
+    try:
+        return load_sources(path)
+    except SourcesError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+@click.group()
+@click.option(
+    "--log-level",
+    default="WARNING",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Log level of the crawl and of this command.",
+)
+@click.pass_context
+def main(ctx: click.Context, log_level: str) -> None:
+    """newsingest: crawl news sources into PostgreSQL."""
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    ctx.obj = Config.from_env()
+    ctx.meta["log_level"] = log_level.upper()
