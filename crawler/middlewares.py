@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from urllib.parse import urljoin
 
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
@@ -96,3 +96,107 @@ class RedirectGuard:
         if source is not None and not source.allows_domain(target):
             raise OffsiteRedirect(f"redirect leaves the source's domains: {target}")
         return response
+
+
+class ConditionalRequests:
+    """Conditional GETs for discovery URLs (feeds, sitemaps, listing pages).
+
+    ETag and Last-Modified of discovery responses are remembered in ``url_state`` when
+    the crawl finishes successfully (so a crawl that died half-way asks again in full)
+    and sent back as If-None-Match / If-Modified-Since by the next crawl; a 304 reaches
+    the spider, which then skips that document. Sitemap indexes are never answered from
+    validators: the spider flags them, since their children can change on their own.
+    """
+
+    def __init__(self, stats: StatsCollector, database_url: str | None, data_dir: Path) -> None:
+        self.stats = stats
+        self.database_url = database_url
+        self.data_dir = data_dir
+        self._engine: Engine | None = None
+        self._seen: list[tuple[dict[str, object], repository.Validators]] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ConditionalRequests:
+        s = crawler.settings
+        if not s.getbool("NEWSINGEST_CONDITIONAL_REQUESTS", True) or not s.getbool(
+            "NEWSINGEST_STORE_ENABLED", True
+        ):
+            raise NotConfigured("conditional requests are off")
+        assert crawler.stats is not None
+        mw = cls(
+            crawler.stats, s.get("NEWSINGEST_DATABASE_URL") or None, Path(s["NEWSINGEST_DATA_DIR"])
+        )
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        return mw
+
+    @staticmethod
+    def _key(request: Request) -> str:
+        return str((request.meta.get("redirect_urls") or [request.url])[0])
+
+    def _engine_for_thread(self) -> Engine:
+        if self._engine is None:
+            url = db.resolve_url(self.database_url, self.data_dir)
+            self._engine = db.make_engine(url, pool_size=1)
+        return self._engine
+
+    def _lookup(self, url: str) -> repository.Validators | None:
+        with db.make_session_factory(self._engine_for_thread())() as session:
+            return repository.get_validators(session, [url]).get(url)
+
+    async def process_request(self, request: Request) -> None:
+        meta = request.meta
+        if meta.get("newsingest_kind") != "discovery" or not meta.get("newsingest_conditional"):
+            return None
+        try:
+            found = await asyncio.to_thread(self._lookup, self._key(request))
+        except Exception as exc:
+            logger.warning("validator lookup failed (%s); plain GET of %s", exc, request.url)
+            return None
+        if found is not None:
+            if found.etag:
+                request.headers[b"If-None-Match"] = found.etag.encode("latin-1")
+            if found.last_modified:
+                request.headers[b"If-Modified-Since"] = found.last_modified.encode("latin-1")
+        return None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        meta = request.meta
+        if meta.get("newsingest_kind") != "discovery" or not meta.get("newsingest_conditional"):
+            return response
+        if response.status == 304:
+            self.stats.inc_value("newsingest/discovery/not_modified")
+            return response
+        if response.status == 200:
+            etag = response.headers.get(b"ETag")
+            modified = response.headers.get(b"Last-Modified")
+            if etag or modified:
+                self._seen.append(
+                    (
+                        meta,
+                        repository.Validators(
+                            url=self._key(request),
+                            etag=etag.decode("latin-1") if etag else None,
+                            last_modified=modified.decode("latin-1") if modified else None,
+                            status=200,
+                        ),
+                    )
+                )
+        return response
+
+    async def spider_closed(self, spider: object, reason: str) -> None:
+        keep = [v for meta, v in self._seen if not meta.get("newsingest_no_validators")]
+        if reason != "finished" or not keep:
+            return
+        try:
+            await asyncio.to_thread(self._save, keep)
+            self.stats.inc_value("newsingest/discovery/validators_saved", len(keep))
+        except Exception as exc:
+            logger.warning("could not remember validators: %s", exc)
+
+    def _save(self, rows: list[repository.Validators]) -> None:
+        engine = self._engine_for_thread()
+        try:
+            with db.transaction(db.make_session_factory(engine)) as session:
+                repository.save_validators(session, rows)
+        finally:
+            engine.dispose()

@@ -30,6 +30,7 @@ NEWSINGEST_STORE_BATCH_SIZE = 100
 NEWSINGEST_STORE_FLUSH_SECONDS = 2.0
 NEWSINGEST_REFRESH = False  # True: fetch again articles already stored
 NEWSINGEST_MAX_ARTICLES = 0  # 0: no limit per crawl of a source
+NEWSINGEST_CONDITIONAL_REQUESTS = True  # If-None-Match/If-Modified-Since on feeds, sitemaps
 
 # --- politeness and guards ------------------------------------------------------------
 USER_AGENT = f"newsingest/0.1 (+{_config.contact})"
@@ -59,6 +60,7 @@ LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.StoredUrlFilter": 450,
+    "crawler.middlewares.ConditionalRequests": 460,
     # after RedirectMiddleware (600) in the response path: sees 3xx responses first
     "crawler.middlewares.RedirectGuard": 650,
 }

@@ -245,3 +245,16 @@ class FetchFailure(Base):
     status: Mapped[int | None] = mapped_column(SmallInteger)
     detail: Mapped[str | None]
     occurred_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class UrlState(Base):
+    """HTTP validators remembered per discovery URL (feeds, sitemaps) for conditional GETs."""
+
+    __tablename__ = "url_state"
+
+    url: Mapped[str] = mapped_column(primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    etag: Mapped[str | None]
+    last_modified: Mapped[str | None]
+    status: Mapped[int | None] = mapped_column(SmallInteger)
+    checked_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -41,6 +41,8 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 KIND = "newsingest_kind"
 HINTS = "newsingest_hints"
 DEPTH = "newsingest_depth"
+CONDITIONAL = "newsingest_conditional"
+NO_VALIDATORS = "newsingest_no_validators"
 
 
 def failure_reason(failure: Failure) -> tuple[str, int | None, str]:
@@ -120,29 +122,49 @@ class NewsSpider(scrapy.Spider):
             for url in sitemaps:
                 yield self._discovery(url, self.parse_sitemap)
         else:
-            yield self._discovery(urljoin(src.url, "/robots.txt"), self.parse_robots)
+            yield self._discovery(
+                urljoin(src.url, "/robots.txt"), self.parse_robots, conditional=False
+            )
         for url in src.feed_urls:
             yield self._discovery(url, self.parse_feed)
         listings = src.listing_urls or ((src.url,) if not src.feed_urls else ())
         for url in listings:
             yield self._discovery(url, self.parse_listing, depth=0)
 
-    def _discovery(self, url: str, callback: Any, depth: int = 0) -> scrapy.Request:
+    def _discovery(
+        self, url: str, callback: Any, depth: int = 0, *, conditional: bool = True
+    ) -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=callback,
             errback=self.discovery_failed,
-            meta={KIND: "discovery", DEPTH: depth},
+            meta={
+                KIND: "discovery",
+                DEPTH: depth,
+                CONDITIONAL: conditional,
+                "handle_httpstatus_list": [304],
+            },
             priority=10,
         )
 
+    def _not_modified(self, response: Response) -> bool:
+        """A 304 to a conditional request: the document is unchanged since the last crawl."""
+        if response.status != 304:
+            return False
+        self._discovered_ok()
+        return True
+
     def parse_robots(self, response: Response) -> Iterator[Any]:
+        if self._not_modified(response):
+            return
         self._discovered_ok()
         for url in sitemaps_from_robots(response.text, response.url):
             if self.source.allows_domain(url):
                 yield self._discovery(url, self.parse_sitemap)
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        if self._not_modified(response):
+            return
         maxsize = int(self.settings.getint("DOWNLOAD_MAXSIZE") or 50 * 1024 * 1024)
         try:
             sitemap = parse_sitemap(response.body, response.url, max_size=maxsize)
@@ -150,6 +172,8 @@ class NewsSpider(scrapy.Spider):
             yield self._bad_discovery(response, "bad_sitemap", str(exc))
             return
         self._discovered_ok()
+        if sitemap.kind == "sitemapindex":
+            response.meta[NO_VALIDATORS] = True  # children may change on their own
         now = datetime.now(UTC)
         for ref in sitemap.sitemaps:
             if not self.source.allows_domain(ref.url):
@@ -167,6 +191,8 @@ class NewsSpider(scrapy.Spider):
             yield from self._article(entry.url, entry.published_at, hints, now)
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
+        if self._not_modified(response):
+            return
         maxsize = int(self.settings.getint("DOWNLOAD_MAXSIZE") or 50 * 1024 * 1024)
         try:
             feed = parse_feed(response.body, response.url, max_size=maxsize)
@@ -185,6 +211,8 @@ class NewsSpider(scrapy.Spider):
             yield from self._article(entry.url, entry.published_at or entry.updated_at, hints, now)
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
+        if self._not_modified(response):
+            return
         self._discovered_ok()
         if not self._is_html(response):
             yield self._bad_discovery(response, "not_html", "listing page is not HTML")

@@ -142,3 +142,14 @@ def test_second_crawl_fetches_no_article_again(
     assert [r.status for r in runs] == ["succeeded", "succeeded"]
     assert runs[1].stats.get("newsingest/store/inserted", 0) == 0
     assert len(count) == len(crawled["pages"])
+
+
+def test_second_crawl_asks_feeds_conditionally_and_gets_304(
+    crawled: dict[str, Any], cli: Cli, site: SiteServer
+) -> None:
+    site.clear_requests()
+    _crawl(cli, crawled["sources"])
+    status = {path: code for _, path, code in site.requests}
+    assert status["/feed.rss"] == 304
+    assert status["/feed.atom"] == 304
+    assert status["/robots.txt"] == 200  # robots.txt is always read in full
