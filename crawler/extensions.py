@@ -1,4 +1,4 @@
-"""Extensions: the crawl-run ledger.
+"""Extensions: the crawl-run ledger and the terminal progress line.
 
 `CrawlLedger` writes a ``crawl_runs`` row when a crawl of a source opens (status
 ``running``) and finishes it when the spider closes, in every case: ``succeeded``,
@@ -13,14 +13,16 @@ import asyncio
 import logging
 import os
 import socket
+import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TextIO
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.statscollectors import StatsCollector
+from sqlalchemy import Connection, Engine
 
 from storage import db, ledger, migrate, repository
 from storage.repository import SourceRow
@@ -83,7 +85,10 @@ class CrawlLedger:
         self.auto_migrate = auto_migrate
         self.crawl_id = crawl_id
         self.run_id: int | None = None
+        self.source_key: str | None = None
         self._url: str | None = None
+        self._lock: Connection | None = None
+        self._engine: Engine | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlLedger:
@@ -105,47 +110,72 @@ class CrawlLedger:
 
     async def spider_opened(self, spider: Spider) -> None:
         source = getattr(spider, "source", None)
+        self.source_key = getattr(source, "key", None)
         self.run_id = await asyncio.to_thread(self._open, source)
+        if self.run_id is None:
+            self.stats.set_value("newsingest/run_status", "skipped")
+            logger.warning(
+                "source %s is being crawled by another process right now; skipping it",
+                self.source_key,
+            )
+            raise CloseSpider("source_locked")
         self.stats.set_value("newsingest/run_id", self.run_id)
-        logger.info("crawl run %s opened for source %s", self.run_id, getattr(source, "key", "?"))
+        logger.info("crawl run %s opened for source %s", self.run_id, self.source_key)
 
-    def _open(self, source: Any) -> int:
+    def _open(self, source: Any) -> int | None:
+        """Runs in a thread: migrate, lock the source, register it, open the run row."""
         self._url = db.resolve_url(self.database_url, self.data_dir)
-        if self.auto_migrate:
+        if self.auto_migrate and migrate.available():
             migrate.upgrade(self._url)
-        engine = db.make_engine(self._url, pool_size=1)
-        try:
-            with db.transaction(db.make_session_factory(engine)) as session:
-                source_id = None
-                if source is not None:
-                    source_id = repository.upsert_source(
-                        session,
-                        SourceRow(
-                            key=source.key,
-                            name=source.name,
-                            url=source.url,
-                            language=source.language,
-                            country=source.country,
-                            enabled=source.enabled,
-                        ),
-                    )
-                abandoned = ledger.mark_abandoned(session, socket.gethostname(), _pid_alive)
-                if abandoned:
-                    logger.warning("marked %d runs whose process is gone as abandoned", abandoned)
-                return ledger.start_run(
+        self._engine = db.make_engine(self._url, pool_size=1)
+        if self.source_key is not None:
+            self._lock = ledger.try_lock_source(self._engine, self.source_key)
+            if self._lock is None:
+                self._engine.dispose()
+                return None
+        with db.transaction(db.make_session_factory(self._engine)) as session:
+            source_id = None
+            if source is not None:
+                source_id = repository.upsert_source(
                     session,
-                    source_id=source_id,
-                    trigger=self.trigger,
-                    host=socket.gethostname(),
-                    pid=os.getpid(),
-                    crawl_id=self.crawl_id,
+                    SourceRow(
+                        key=source.key,
+                        name=source.name,
+                        url=source.url,
+                        language=source.language,
+                        country=source.country,
+                        enabled=source.enabled,
+                    ),
                 )
-        finally:
-            engine.dispose()
+            abandoned = ledger.mark_abandoned(session, socket.gethostname(), _pid_alive)
+            if source_id is not None and self._lock is not None:
+                # We hold the source's lock: no live process is crawling it.
+                abandoned += ledger.mark_source_runs_abandoned(session, source_id)
+            if abandoned:
+                logger.warning("marked %d runs whose process is gone as abandoned", abandoned)
+            return ledger.start_run(
+                session,
+                source_id=source_id,
+                trigger=self.trigger,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                crawl_id=self.crawl_id,
+            )
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.run_id is None:
             return
+        try:
+            await self._finish(reason)
+        finally:
+            if self._lock is not None and self.source_key is not None:
+                await asyncio.to_thread(ledger.unlock_source, self._lock, self.source_key)
+                self._lock = None
+            if self._engine is not None:
+                self._engine.dispose()
+
+    async def _finish(self, reason: str) -> None:
+        assert self.run_id is not None
         stats = json_stats(self.stats.get_stats())
         status, error = run_status(reason, stats)
         self.stats.set_value("newsingest/run_status", status)
@@ -153,10 +183,77 @@ class CrawlLedger:
         logger.info("crawl run %s finished: %s", self.run_id, status)
 
     def _close(self, run_id: int, status: str, stats: dict[str, Any], error: str | None) -> None:
-        assert self._url is not None
-        engine = db.make_engine(self._url, pool_size=1)
-        try:
-            with db.transaction(db.make_session_factory(engine)) as session:
-                ledger.finish_run(session, run_id, status=status, stats=stats, error=error)
-        finally:
-            engine.dispose()
+        assert self._engine is not None
+        with db.transaction(db.make_session_factory(self._engine)) as session:
+            ledger.finish_run(session, run_id, status=status, stats=stats, error=error)
+
+
+class Progress:
+    """Live progress on the terminal for interactive ``newsingest crawl`` runs.
+
+    Off unless ``NEWSINGEST_PROGRESS`` is set (the CLI sets it when stderr is a
+    terminal), so scheduled and piped runs print no progress lines. One line per
+    refresh covers every crawl running in the process.
+    """
+
+    _crawls: ClassVar[dict[str, StatsCollector]] = {}
+    _task: ClassVar[asyncio.Task[None] | None] = None
+
+    def __init__(self, stats: StatsCollector, interval: float, stream: TextIO) -> None:
+        self.stats = stats
+        self.interval = interval
+        self.stream = stream
+        self.key = "?"
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Progress:
+        if not crawler.settings.getbool("NEWSINGEST_PROGRESS"):
+            raise NotConfigured("progress display is off")
+        assert crawler.stats is not None
+        ext = cls(
+            crawler.stats, crawler.settings.getfloat("NEWSINGEST_PROGRESS_SECONDS", 1.0), sys.stderr
+        )
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.key = getattr(spider, "source_key", None) or spider.name
+        Progress._crawls[self.key] = self.stats
+        if Progress._task is None:
+            Progress._task = asyncio.ensure_future(self._loop())
+
+    def spider_closed(self, spider: Spider) -> None:
+        self.stream.write("\r" + self.line() + "\n")
+        self.stream.flush()
+        Progress._crawls.pop(self.key, None)
+        if not Progress._crawls and Progress._task is not None:
+            Progress._task.cancel()
+            Progress._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            self.stream.write("\r" + self.line()[:200] + "\x1b[K")
+            self.stream.flush()
+
+    @staticmethod
+    def describe(key: str, stats: dict[str, Any]) -> str:
+        """One source's progress: pages, stored new/updated/unchanged, rejected, failed."""
+
+        def total(prefix: str) -> int:
+            return sum(int(v) for k, v in stats.items() if k.startswith(prefix))
+
+        g = stats.get
+        return (
+            f"{key}: {g('newsingest/fetch/articles', 0)} pages,"
+            f" {g('newsingest/store/inserted', 0)} new, {g('newsingest/store/updated', 0)} updated,"
+            f" {g('newsingest/store/unchanged', 0)} unchanged,"
+            f" {total('newsingest/extract/rejected/')} rejected,"
+            f" {total('newsingest/fetch/failed/') + total('newsingest/discovery/failed/')} failed"
+        )
+
+    def line(self) -> str:
+        return " | ".join(
+            self.describe(key, stats.get_stats()) for key, stats in sorted(Progress._crawls.items())
+        ) or self.describe(self.key, self.stats.get_stats())

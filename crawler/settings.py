@@ -23,13 +23,15 @@ NEWSINGEST_DATABASE_URL = _config.database_url  # None: the embedded server
 NEWSINGEST_DATA_DIR = str(_config.data_dir)
 NEWSINGEST_SOURCES = str(_config.sources_path)
 NEWSINGEST_CONTACT = _config.contact
-NEWSINGEST_TRIGGER = "scrapy"  # who started the run: cli, schedule, scrapyd, scrapy
+# who started the run: cli, schedule (crawl --due), scrapyd, scrapy (scrapy crawl)
+NEWSINGEST_TRIGGER = "scrapyd" if _config.scrapyd_job else "scrapy"
 NEWSINGEST_AUTO_MIGRATE = True  # apply migrations when a crawl opens
 NEWSINGEST_EXTRACT_WORKERS = os.cpu_count() or 1  # 0: extract inline (debugging only)
 NEWSINGEST_STORE_BATCH_SIZE = 100
 NEWSINGEST_STORE_FLUSH_SECONDS = 2.0
 NEWSINGEST_REFRESH = False  # True: fetch again articles already stored
 NEWSINGEST_MAX_ARTICLES = 0  # 0: no limit per crawl of a source
+NEWSINGEST_PROGRESS = False  # live progress line on stderr (the CLI turns it on for a tty)
 NEWSINGEST_CONDITIONAL_REQUESTS = True  # If-None-Match/If-Modified-Since on feeds, sitemaps
 
 # --- politeness and guards ------------------------------------------------------------
@@ -72,4 +74,5 @@ ITEM_PIPELINES = {
 
 EXTENSIONS = {
     "crawler.extensions.CrawlLedger": 100,
+    "crawler.extensions.Progress": 500,
 }

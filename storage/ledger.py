@@ -1,14 +1,20 @@
-"""The crawl-run ledger: ``crawl_runs`` rows. Functions take a session, never commit."""
+"""The crawl-run ledger: ``crawl_runs`` rows, per-source advisory locks, health facts.
+
+Functions take a session and never commit, except the lock helpers, which own a
+dedicated connection for as long as a crawl holds the lock.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
-from storage.models import CrawlRun, Source
+from storage.models import Article, CrawlRun, FetchFailure, Source
 
 
 def start_run(
@@ -77,3 +83,129 @@ def mark_abandoned(session: Session, host: str, is_alive: Callable[[int], bool])
             .values(status="abandoned", finished_at=func.now(), error="process gone")
         )
     return len(dead)
+
+
+# --- advisory locks: one crawl of a source at a time -------------------------------------
+LOCK_NAMESPACE = "newsingest:source:"
+
+
+def try_lock_source(engine: Engine, key: str) -> Connection | None:
+    """Take the session-level advisory lock of source ``key`` on a dedicated connection.
+
+    Returns the connection holding the lock (keep it open for the crawl's duration and
+    pass it to `unlock_source`), or None when another session holds it. The lock dies
+    with the connection, so a killed crawler never leaves a stale lock behind.
+    """
+    conn = engine.connect()
+    try:
+        got = conn.execute(
+            text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"),
+            {"k": LOCK_NAMESPACE + key},
+        ).scalar_one()
+        conn.commit()
+    except Exception:
+        conn.close()
+        raise
+    if not got:
+        conn.close()
+        return None
+    return conn
+
+
+def unlock_source(conn: Connection, key: str) -> None:
+    """Release a lock taken by `try_lock_source` and close its connection."""
+    try:
+        conn.execute(
+            text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"),
+            {"k": LOCK_NAMESPACE + key},
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+
+# --- scheduling and health -----------------------------------------------------------------
+def mark_source_runs_abandoned(session: Session, source_id: int) -> int:
+    """Mark every ``running`` run of a source abandoned (call while holding its lock)."""
+    result = session.execute(
+        update(CrawlRun)
+        .where(CrawlRun.source_id == source_id, CrawlRun.status == "running")
+        .values(status="abandoned", finished_at=func.now(), error="process gone")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def last_success_starts(session: Session) -> dict[str, datetime]:
+    """Start time of the last succeeded run of each source, by source key."""
+    rows = session.execute(
+        select(Source.key, func.max(CrawlRun.started_at))
+        .join(CrawlRun, CrawlRun.source_id == Source.id)
+        .where(CrawlRun.status == "succeeded")
+        .group_by(Source.key)
+    )
+    return {key: started for key, started in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """What `newsingest status` reports for one source."""
+
+    key: str
+    last_run_id: int | None
+    last_run_status: str | None
+    last_run_started_at: datetime | None
+    last_run_failures: int
+    last_success_at: datetime | None
+    articles_24h: int
+    articles_7d: int
+
+
+def source_health(session: Session, keys: Sequence[str], now: datetime) -> list[SourceHealth]:
+    """Ledger facts for each of ``keys`` (sources never crawled included)."""
+    ids = {
+        key: sid
+        for key, sid in session.execute(
+            select(Source.key, Source.id).where(Source.key.in_(list(keys)))
+        )
+    }
+    out: list[SourceHealth] = []
+    for key in keys:
+        sid = ids.get(key)
+        if sid is None:
+            out.append(SourceHealth(key, None, None, None, 0, None, 0, 0))
+            continue
+        last = session.execute(
+            select(CrawlRun)
+            .where(CrawlRun.source_id == sid, CrawlRun.status != "running")
+            .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        success = session.execute(
+            select(func.max(CrawlRun.finished_at)).where(
+                CrawlRun.source_id == sid, CrawlRun.status == "succeeded"
+            )
+        ).scalar_one()
+        failures = 0
+        if last is not None:
+            failures = session.execute(
+                select(func.count()).select_from(FetchFailure).where(FetchFailure.run_id == last.id)
+            ).scalar_one()
+        counts = session.execute(
+            select(
+                func.count().filter(Article.first_seen_at > now - timedelta(days=1)),
+                func.count().filter(Article.first_seen_at > now - timedelta(days=7)),
+            ).where(Article.source_id == sid)
+        ).one()
+        out.append(
+            SourceHealth(
+                key=key,
+                last_run_id=last.id if last else None,
+                last_run_status=last.status if last else None,
+                last_run_started_at=last.started_at if last else None,
+                last_run_failures=int(failures),
+                last_success_at=success,
+                articles_24h=int(counts[0]),
+                articles_7d=int(counts[1]),
+            )
+        )
+    return out

@@ -22,6 +22,11 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
+def available() -> bool:
+    """Whether the migration scripts are at hand (not so inside a scrapyd egg)."""
+    return ALEMBIC_INI.is_file() and (PROJECT_ROOT / "migrations").is_dir()
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (idempotent)."""
     command.upgrade(alembic_config(url), revision)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from crawler.cli.main import (
     main,
 )
 from crawler.config import Config
+from crawler.health import is_due
+from crawler.sources import Source
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +37,15 @@ def run_crawls(
     trigger: str = "cli",
     refresh: bool = False,
     max_articles: int = 0,
+    parallel: int = 4,
+    progress: bool = False,
     extra_settings: dict[str, Any] | None = None,
 ) -> dict[str, str]:
-    """Crawl ``keys`` in this process (one Scrapy crawler each); returns key -> run status."""
+    """Crawl ``keys`` in this process, ``parallel`` sources at a time.
+
+    Returns each key's run status (``succeeded``, ``failed``, ``interrupted``, or
+    ``skipped`` when another process was crawling that source).
+    """
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
@@ -51,18 +60,27 @@ def run_crawls(
             "NEWSINGEST_AUTO_MIGRATE": False,
             "NEWSINGEST_REFRESH": refresh,
             "NEWSINGEST_MAX_ARTICLES": max_articles,
+            "NEWSINGEST_PROGRESS": progress,
             "LOG_LEVEL": log_level,
+            "LOG_INSTALL_ROOT_HANDLER": False,  # our handler (text or JSON) is installed
             **(extra_settings or {}),
         },
         priority="cmdline",
     )
-    process = CrawlerProcess(settings, install_root_handler=False)
+    process = CrawlerProcess(settings)
     logging.getLogger().setLevel(log_level)  # Scrapy resets the root level; keep ours
-    crawlers = {}
-    for key in keys:
-        crawler = process.create_crawler("news")
-        crawlers[key] = crawler
-        process.crawl(crawler, source=key)
+    crawlers = {key: process.create_crawler("news") for key in keys}
+    pending = list(keys)
+
+    def launch(_: object = None) -> object:
+        # At most `parallel` sources at once; each finished crawl starts the next one.
+        if pending:
+            key = pending.pop(0)
+            process.crawl(crawlers[key], source=key).addBoth(launch)
+        return _
+
+    for _ in range(max(1, min(parallel, len(keys)))):
+        launch()
     process.start()
     results: dict[str, str] = {}
     for key, crawler in crawlers.items():
@@ -85,6 +103,13 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
 @main.command()
 @click.argument("keys", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Crawl every enabled source.")
+@click.option(
+    "--due",
+    is_flag=True,
+    help="Only sources whose last successful run started more than their interval ago "
+    "(all enabled ones unless KEYS are given); for cron and timers.",
+)
+@click.option("--parallel", default=4, show_default=True, help="How many sources to crawl at once.")
 @click.option("--sources", "sources_path", type=click.Path(path_type=Path), help="Sources file.")
 @click.option("--refresh", is_flag=True, help="Fetch again articles already stored.")
 @click.option("--max-articles", default=0, show_default=True, help="Per source; 0: no limit.")
@@ -101,38 +126,74 @@ def crawl(
     ctx: click.Context,
     keys: tuple[str, ...],
     all_: bool,
+    due: bool,
+    parallel: int,
     sources_path: Path | None,
     refresh: bool,
     max_articles: int,
     overrides: tuple[str, ...],
 ) -> None:
-    """Crawl the sources named by KEYS (or --all) into the database."""
+    """Crawl the sources named by KEYS (or --all, or --due) into the database.
+
+    Prints one line per source with its run status. Exit code 0 when every crawled
+    source succeeded (sources skipped because another process is crawling them do
+    not count as failures), 1 when some failed, 2 on usage or configuration errors.
+    """
     cfg = config_of(ctx)
     path = sources_path or cfg.sources_path
     sources = {s.key: s for s in load_sources_or_exit(path)}
-    wanted = [k for k, s in sources.items() if s.enabled] if all_ else list(dict.fromkeys(keys))
-    if not wanted:
-        click.echo("error: name sources to crawl, or use --all", err=True)
+    if all_ or (due and not keys):
+        wanted = [k for k, s in sources.items() if s.enabled]
+    else:
+        wanted = list(dict.fromkeys(keys))
+    if not wanted and not due:
+        click.echo("error: name sources to crawl, or use --all or --due", err=True)
         sys.exit(EXIT_USAGE)
     unknown = [k for k in wanted if k not in sources]
     if unknown:
         click.echo(f"error: unknown source(s) in {path}: {', '.join(unknown)}", err=True)
         sys.exit(EXIT_USAGE)
+    if parallel < 1:
+        click.echo("error: --parallel must be at least 1", err=True)
+        sys.exit(EXIT_USAGE)
     extra = _parse_overrides(overrides)
     url = database_url(cfg)
+    if due:
+        wanted = _due_sources(url, [sources[k] for k in wanted])
+        if not wanted:
+            click.echo("no source is due")
+            sys.exit(EXIT_OK)
     results = run_crawls(
         cfg,
         path,
         wanted,
         database_url=url,
         log_level=ctx.meta["log_level"],
+        trigger="schedule" if due else "cli",
         refresh=refresh,
         max_articles=max_articles,
+        parallel=parallel,
+        progress=sys.stderr.isatty(),
         extra_settings=extra,
     )
     for key, status in results.items():
-        click.echo(f"{key}: {status}")
-    sys.exit(EXIT_OK if all(s == "succeeded" for s in results.values()) else EXIT_FAILED)
+        note = " (another process is crawling it)" if status == "skipped" else ""
+        click.echo(f"{key}: {status}{note}")
+    ok = all(s in ("succeeded", "skipped") for s in results.values())
+    sys.exit(EXIT_OK if ok else EXIT_FAILED)
+
+
+def _due_sources(url: str, candidates: list[Source]) -> list[str]:
+    from storage import db, ledger
+
+    engine = db.make_engine(url, pool_size=1)
+    try:
+        with db.make_session_factory(engine)() as session:
+            last = ledger.last_success_starts(session)
+    finally:
+        engine.dispose()
+    now = datetime.now(UTC)
+    return [s.key for s in candidates if is_due(last.get(s.key), s.interval, now)]
 
 
 @main.command()

@@ -45,3 +45,20 @@ def db_stop(ctx: click.Context) -> None:
         return
     stopped = embedded.stop(cfg.data_dir)
     click.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+
+
+@db_group.command("shell")
+@click.pass_context
+def db_shell(ctx: click.Context) -> None:
+    """Open psql on the database (the system's psql, else the embedded server's)."""
+    import os
+    import shutil
+
+    from storage.db import libpq_url
+    from storage.embedded import bundled_psql
+
+    url = libpq_url(database_url(config_of(ctx), migrate=False))
+    psql = shutil.which("psql") or bundled_psql()
+    if psql is None:
+        raise click.ClickException("no psql found")
+    os.execv(psql, [psql, url])

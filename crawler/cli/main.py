@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from crawler import logs
 from crawler.config import Config
 from crawler.sources import Source, SourcesError, load_sources
 
@@ -54,11 +55,22 @@ def load_sources_or_exit(path: Path) -> list[Source]:
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
     help="Log level of the crawl and of this command.",
 )
+@click.option(
+    "--log-format",
+    default="text",
+    show_default=True,
+    type=click.Choice(["text", "json"]),
+    help="Human-readable log lines, or one JSON object per line.",
+)
 @click.pass_context
-def main(ctx: click.Context, log_level: str) -> None:
-    """newsingest: crawl news sources into PostgreSQL."""
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def main(ctx: click.Context, log_level: str, log_format: str) -> None:
+    """newsingest: crawl news sources into PostgreSQL.
+
+    Configuration comes from the environment (NEWSINGEST_DATABASE_URL,
+    NEWSINGEST_DATA_DIR, NEWSINGEST_SOURCES, NEWSINGEST_CONTACT); see README.
+    Exit codes: 0 all requested sources succeeded, 1 some failed, 2 usage or
+    configuration error.
+    """
+    logs.configure(log_level.upper(), log_format)
     ctx.obj = Config.from_env()
     ctx.meta["log_level"] = log_level.upper()

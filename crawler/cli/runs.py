@@ -1,32 +1,125 @@
-"""`newsingest runs`: the crawl-run ledger."""
+"""`newsingest runs` and `newsingest status`: the crawl-run ledger and source health."""
 
 from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import click
 
 from crawler.cli.main import (
+    EXIT_FAILED,
+    EXIT_OK,
     config_of,
     database_url,
+    load_sources_or_exit,
     main,
 )
+from crawler.health import BAD_VERDICTS, verdict
+
+
+def _total(stats: dict[str, Any], prefix: str) -> int:
+    return sum(int(v) for k, v in stats.items() if k.startswith(prefix) and isinstance(v, int))
+
+
+def run_summary(stats: dict[str, Any]) -> str:
+    """A run's stats in one short phrase."""
+    g = stats.get
+    failed = _total(stats, "newsingest/fetch/failed/") + _total(
+        stats, "newsingest/discovery/failed/"
+    )
+    return (
+        f"pages={g('newsingest/fetch/articles', 0)} new={g('newsingest/store/inserted', 0)}"
+        f" updated={g('newsingest/store/updated', 0)}"
+        f" unchanged={g('newsingest/store/unchanged', 0)}"
+        f" rejected={_total(stats, 'newsingest/extract/rejected/')} failed={failed}"
+        f" secs={round(float(g('elapsed_time_seconds', 0) or 0))}"
+    )
 
 
 @main.command()
 @click.option("--source", "source_key", help="Only runs of this source.")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, help="How many runs.")
 @click.pass_context
 def runs(ctx: click.Context, source_key: str | None, limit: int) -> None:
-    """List recent crawl runs."""
+    """List recent crawl runs, newest first."""
     from storage import db, ledger
 
     url = database_url(config_of(ctx))
     engine = db.make_engine(url, pool_size=1)
-    with db.make_session_factory(engine)() as session:
-        for run, key in ledger.recent_runs(session, source_key=source_key, limit=limit):
-            stored = run.stats.get("newsingest/store/inserted", 0)
-            failed = run.stats.get("newsingest/store/failures", 0)
+    try:
+        with db.make_session_factory(engine)() as session:
+            for run, key in ledger.recent_runs(session, source_key=source_key, limit=limit):
+                click.echo(
+                    f"{run.id:6} {key or '-':16} {run.status:11} {run.trigger:8}"
+                    f" {run.started_at:%Y-%m-%d %H:%M:%S}  {run_summary(run.stats)}"
+                    + (f"  error: {run.error}" if run.error else "")
+                )
+    finally:
+        engine.dispose()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document for monitoring.")
+@click.option("--sources", "sources_path", type=click.Path(path_type=Path), help="Sources file.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool, sources_path: Path | None) -> None:
+    """Health of every enabled source; exit 1 when any is failing or late.
+
+    Verdicts: ok; late (no success within 3 x its interval); failing (its last
+    finished run did not succeed); never-run.
+    """
+    from storage import db, ledger
+
+    cfg = config_of(ctx)
+    sources = [s for s in load_sources_or_exit(sources_path or cfg.sources_path) if s.enabled]
+    url = database_url(cfg)
+    now = datetime.now(UTC)
+    engine = db.make_engine(url, pool_size=1)
+    try:
+        with db.make_session_factory(engine)() as session:
+            health = ledger.source_health(session, [s.key for s in sources], now)
+    finally:
+        engine.dispose()
+    rows = []
+    for source, h in zip(sources, health, strict=True):
+        v = verdict(
+            last_run_status=h.last_run_status,
+            last_success_at=h.last_success_at,
+            interval=source.interval,
+            now=now,
+        )
+        rows.append(
+            {
+                "source": source.key,
+                "verdict": v,
+                "last_run_id": h.last_run_id,
+                "last_run_status": h.last_run_status,
+                "last_run_started_at": _iso(h.last_run_started_at),
+                "last_run_failures": h.last_run_failures,
+                "last_success_at": _iso(h.last_success_at),
+                "articles_24h": h.articles_24h,
+                "articles_7d": h.articles_7d,
+                "interval_seconds": int(source.interval.total_seconds()),
+            }
+        )
+    bad = [r for r in rows if r["verdict"] in BAD_VERDICTS]
+    if as_json:
+        click.echo(json.dumps({"ok": not bad, "checked_at": now.isoformat(), "sources": rows}))
+    else:
+        for r in rows:
             click.echo(
-                f"{run.id:6} {key or '-':16} {run.status:11} {run.started_at:%Y-%m-%d %H:%M:%S}"
-                f"  new={stored} failures={failed}  {run.error or ''}"
+                f"{r['source']:20} {r['verdict']:9} last run: {r['last_run_status'] or '-':11}"
+                f" {r['last_run_started_at'] or '-':25}"
+                f" last success: {r['last_success_at'] or '-':25}"
+                f" 24h: {r['articles_24h']:5} 7d: {r['articles_7d']:6}"
+                f" failures in last run: {r['last_run_failures']}"
             )
-    engine.dispose()
+    sys.exit(EXIT_FAILED if bad else EXIT_OK)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None

@@ -1,0 +1,41 @@
+"""Health verdicts of sources for `newsingest status` and monitoring (pure).
+
+A source is ``never-run`` when no run of it has finished, ``failing`` when its last
+finished run did not succeed, ``late`` when its last success is older than
+`LATE_FACTOR` times its interval, else ``ok``. ``failing`` and ``late`` make
+``newsingest status`` exit non-zero.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+Verdict = Literal["ok", "late", "failing", "never-run"]
+
+LATE_FACTOR = 3
+"""A source is late when it has not succeeded within this many intervals."""
+
+BAD_VERDICTS: frozenset[Verdict] = frozenset({"late", "failing"})
+
+
+def verdict(
+    *,
+    last_run_status: str | None,
+    last_success_at: datetime | None,
+    interval: timedelta,
+    now: datetime,
+) -> Verdict:
+    """The verdict of one source from its ledger facts."""
+    if last_run_status is None:
+        return "never-run"
+    if last_run_status != "succeeded":
+        return "failing"
+    if last_success_at is None or now - last_success_at > LATE_FACTOR * interval:
+        return "late"
+    return "ok"
+
+
+def is_due(last_success_start: datetime | None, interval: timedelta, now: datetime) -> bool:
+    """Whether a scheduled crawl should run a source now."""
+    return last_success_start is None or now - last_success_start >= interval
