@@ -33,9 +33,10 @@ import re
 import sys
 import time
 import unicodedata
+from email.utils import parsedate_to_datetime
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,20 @@ def author_set(values: list[str] | str | None) -> set[str]:
     return out
 
 
+def raw_offset(raw: str | None) -> tzinfo | None:
+    """The UTC offset printed in a machine date string, if any."""
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return parsed.tzinfo
+
+
 def set_f1(pred: set[str], gold: set[str]) -> float:
     if not pred and not gold:
         return 1.0
@@ -83,7 +98,7 @@ def set_f1(pred: set[str], gold: set[str]) -> float:
     return 2 * p * r / (p + r)
 
 
-def same_day(pred: datetime | str | None, gold: str) -> bool:
+def same_day(pred: datetime | str | None, gold: str, local: tzinfo | None = None) -> bool:
     if pred is None:
         return False
     try:
@@ -99,6 +114,10 @@ def same_day(pred: datetime | str | None, gold: str) -> bool:
         pred_dt = pred
     if pred_dt.tzinfo is not None and gold_dt.tzinfo is not None:
         pred_dt = pred_dt.astimezone(gold_dt.tzinfo)
+    elif pred_dt.tzinfo is not None and local is not None:
+        # Ground truth without offset is the page's local day: compare in the offset
+        # the page printed (our record stores UTC).
+        pred_dt = pred_dt.astimezone(local)
     return pred_dt.date() == gold_dt.date()
 
 
@@ -138,7 +157,9 @@ class Score:
         if row.get("authors"):
             self.authors.append(set_f1(author_set(out.get("authors")), author_set(row["authors"])))
         if row.get("published"):
-            self.published.append(same_day(out.get("published"), str(row["published"])))
+            self.published.append(
+                same_day(out.get("published"), str(row["published"]), out.get("local_tz"))
+            )
         if row.get("language"):
             self.language.append((out.get("language") or "") == row["language"])
 
@@ -168,6 +189,7 @@ def ours(html: bytes, url: str) -> tuple[dict[str, Any], dict[str, Any]]:
         "title": rec.title,
         "authors": list(rec.authors),
         "published": rec.published_at,
+        "local_tz": raw_offset(rec.published_raw),
         "language": rec.language,
     }
     printed = False

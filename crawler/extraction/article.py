@@ -30,6 +30,7 @@ from functools import cache
 from typing import Any
 
 import lxml.html  # type: ignore[import-untyped]
+from htmldate import find_date
 from lxml import etree
 from trafilatura import bare_extraction
 
@@ -61,7 +62,11 @@ PAYWALL_MAX_CHARS = 1500
 """A body this short with a paywall phrasing on the page is a paywall stub."""
 
 VIDEO_MAX_WORDS = 150
-"""A video page with fewer body words than this is ``video_only``."""
+"""A page typed as video (``og:type video.*``, JSON-LD VideoObject) with fewer words
+is ``video_only``."""
+
+VIDEO_MIN_WORDS = 40
+"""Any page with an embedded player and fewer body words than this is ``video_only``."""
 
 HEAD_PARAGRAPHS = 4
 TAIL_PARAGRAPHS = 3
@@ -97,6 +102,7 @@ _LEAD_CLASSES = frozenset(
         "kicker-text",
     }
 )
+_STRONG_BYLINE_CLASSES = frozenset({"byline", "author", "vcard", "byline-author", "author-name"})
 _BYLINE_ATTR = re.compile(r"byline|author|autor|verfasser", re.I)
 _DATE_ATTR = re.compile(
     r"(^|[-_\s])(date|dateline|published|pubdate|timestamp|datum)([-_\s]|$)", re.I
@@ -154,15 +160,19 @@ def parse_document(html: str | bytes) -> tuple[Any, str | None]:
 @dataclass
 class _Dom:
     h1: list[str] = field(default_factory=list)
-    byline_elements: list[str] = field(default_factory=list)
+    byline_elements: list[tuple[str, bool]] = field(default_factory=list)
+    """Texts of elements marked as author/byline, with whether the mark is strong."""
     lead_elements: list[str] = field(default_factory=list)
     time_values: list[str] = field(default_factory=list)
     date_texts: list[str] = field(default_factory=list)
     published_time: list[str] = field(default_factory=list)
     prefixed_bylines: list[str] = field(default_factory=list)
+    strong_bylines: int = 0
     has_video: bool = False
     text_chars: int = 0
     link_chars: int = 0
+    anchors: dict[str, set[str]] = field(default_factory=dict)
+    """Anchor texts on the page, by first word."""
     body: Any = None
     _page_text: str | None = None
 
@@ -241,7 +251,11 @@ def _scan_dom(tree: Any) -> _Dom:
     for el in body.iter(*_SKIP_TAGS):
         if el.text:
             dom.text_chars -= _collapsed_len(el.text)
-    dom.link_chars = sum(_collapsed_len(a.text_content()) for a in body.iter("a"))
+    for a in body.iter("a"):
+        anchor = normalize_line(a.text_content())
+        dom.link_chars += len(anchor)
+        if len(anchor) >= 3:
+            dom.anchors.setdefault(anchor.split(" ", 1)[0], set()).add(anchor)
     for el in body.iter("h1", "time", "video", "iframe", "embed"):
         tag = el.tag
         if tag == "h1":
@@ -266,8 +280,8 @@ def _scan_dom(tree: Any) -> _Dom:
         el = node.getparent()
         if el is None:
             continue
-        if el.tag in ("a", "b", "strong", "em", "i", "span") and el.getparent() is not None:
-            el = el.getparent()
+        if len(normalize_line(el.text_content()).split()) <= 2 and el.getparent() is not None:
+            el = el.getparent()  # "<span>By</span> <a>Name</a>": the prefix alone
         if el.tag in _SKIP_TAGS or _in_comments(el):
             continue
         text = normalize_line(el.text_content())
@@ -294,7 +308,14 @@ def _scan_dom(tree: Any) -> _Dom:
         ):
             text = normalize_line(el.text_content())
             if text and len(text) <= bl.MAX_BYLINE_CHARS:
-                dom.byline_elements.append(text)
+                tokens = set((el.get("class") or "").lower().split())
+                strong = el.get("itemprop") == "author" or "author" in (el.get("rel") or "")
+                strong = strong or bool(tokens & _STRONG_BYLINE_CLASSES)
+                if strong:
+                    dom.byline_elements.insert(dom.strong_bylines, (text, True))
+                    dom.strong_bylines += 1
+                else:
+                    dom.byline_elements.append((text, False))
         if len(dom.lead_elements) < 3:
             classes = {c.lower() for c in (el.get("class") or "").split()}
             if classes & _LEAD_CLASSES or (el.get("itemprop") == "description" and tag != "meta"):
@@ -424,8 +445,8 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
                 break
             printed_byline = None
     element_byline: bl.Byline | None = None
-    for text in dom.byline_elements:
-        element_byline = bl.parse_byline(text, strict=False)
+    for text, strong in dom.byline_elements:
+        element_byline = bl.parse_byline(text, strict=False, lenient=strong)
         if element_byline and element_byline.persons:
             break
     raw_bylines = {b.raw for b in (printed_byline, element_byline) if b}
@@ -463,7 +484,7 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
     text = join_paragraphs(paragraphs)
 
     # rejections ------------------------------------------------------------------
-    rejection = _classify(url, meta, dom, text, tree)
+    rejection = _classify(url, meta, dom, paragraphs, text)
     if rejection is not None:
         return rejection
 
@@ -625,14 +646,12 @@ def _authors(
         return printed.persons, byline_text
     persons: list[str] = []
     if meta.article:
-        persons, _orgs = ld_people(meta.article.get("author") or meta.article.get("creator"))
-    names = bl.clean_names(persons, exclude=generic)
+        persons, _orgs = ld_people(
+            meta.article.get("author") or meta.article.get("creator"), meta.ids
+        )
+    names = bl.clean_names(persons, exclude=generic, lenient=True)
     if names:
         return names, byline_text
-    if element and element.persons:
-        names = bl.clean_names(element.persons, exclude=generic)
-        if names:
-            return names, byline_text
     meta_values = [
         v
         for v in meta.all(
@@ -643,13 +662,20 @@ def _authors(
             "dcterms.creator",
             "sailthru.author",
             "byl",
+            "article:author_name",
+            "author_name",
+            "shareaholic:article_author_name",
         )
         if not v.startswith(("http://", "https://", "www."))
     ]
-    names = bl.clean_names(meta_values, exclude=generic)
+    names = bl.clean_names(meta_values, exclude=generic, lenient=True)
     if names:
         return names, byline_text
-    return tuple(bl.clean_names(hints.authors)), byline_text
+    if element and element.persons:
+        names = bl.clean_names(element.persons, exclude=generic, lenient=True)
+        if names:
+            return names, byline_text
+    return tuple(bl.clean_names(hints.authors, lenient=True)), byline_text
 
 
 _PUBLISHED_META = (
@@ -733,6 +759,10 @@ def _dates(
     for value in dom.time_values[:1]:
         add(dates.parse_machine_date(value))
     add(dates.date_from_url(url))
+    best = dates.choose(candidates)
+    if best is None or dates.PRECISION_RANK[best.precision] < dates.PRECISION_RANK["day"]:
+        # Nothing, or only a month: let htmldate search the page for a consistent day.
+        add(_htmldate_fallback(tree, url))
     if hints.published_at is not None and not candidates:
         value = hints.published_at
         if value.tzinfo is None:
@@ -750,6 +780,25 @@ def _dates(
             if modified:
                 break
     return published, modified
+
+
+def _htmldate_fallback(tree: Any, url: str) -> dates.ParsedDate | None:
+    """Last resort when no structured source or header gave a date: htmldate's search.
+
+    htmldate (trafilatura's date library) scans the whole page for date expressions;
+    its result is taken as day precision, and ``published_raw`` is its ISO date.
+    """
+    try:
+        found = find_date(tree, extensive_search=True, original_date=True, url=url)
+    except Exception:
+        logger.debug("htmldate failed", exc_info=True)
+        return None
+    if not found:
+        return None
+    parsed = dates.parse_machine_date(str(found))
+    if parsed is None:
+        return None
+    return dates.ParsedDate(parsed.value, "day", parsed.raw)
 
 
 def _section(meta: PageMeta) -> str | None:
@@ -812,13 +861,30 @@ def _paywall_regex() -> re.Pattern[str]:
     return re.compile("|".join(alts) or r"(?!x)x", re.IGNORECASE)
 
 
-def _classify(url: str, meta: PageMeta, dom: _Dom, text: str, tree: Any) -> Rejection | None:
+def _link_share(paragraphs: list[str], dom: _Dom) -> float:
+    """Share of body characters in paragraphs that are (mostly) the text of a page link."""
+    total = linked = 0
+    for para in paragraphs:
+        total += len(para)
+        first = para.split(" ", 1)[0]
+        covered = max((len(a) for a in dom.anchors.get(first, ()) if para.startswith(a)), default=0)
+        if covered >= 0.6 * len(para):
+            linked += len(para)
+    return linked / total if total else 0.0
+
+
+def _classify(
+    url: str, meta: PageMeta, dom: _Dom, paragraphs: list[str], text: str
+) -> Rejection | None:
+    """Decide whether the page is not an article (returns the rejection) or None."""
     og_type = (meta.first("og:type") or "").lower()
     is_article_typed = (
         bool(meta.article) or og_type == "article" or bool(meta.first("article:published_time"))
     )
     words = word_count(text)
     link_density = dom.link_chars / dom.text_chars if dom.text_chars else 0.0
+    link_share = _link_share(paragraphs, dom)
+    long_paragraphs = sum(1 for p in paragraphs if len(p) >= 200)
 
     if len(text) < PAYWALL_MAX_CHARS:
         free = meta.article.get("isAccessibleForFree") if meta.article else None
@@ -828,14 +894,21 @@ def _classify(url: str, meta: PageMeta, dom: _Dom, text: str, tree: Any) -> Reje
         if _paywall_regex().search(page_text):
             return _reject(url, "paywall", "paywall phrasing with a short body")
     is_video = og_type.startswith("video") or ("videoobject" in meta.types and not meta.article)
-    if (is_video or dom.has_video) and words < VIDEO_MAX_WORDS:
+    if (is_video and words < VIDEO_MAX_WORDS) or (dom.has_video and words < VIDEO_MIN_WORDS):
         return _reject(url, "video_only", f"video page with {words} words of text")
     if not text:
         return _reject(url, "empty", "no main text")
-    if not is_article_typed and (og_type == "website" or not og_type) and link_density >= 0.5:
-        return _reject(url, "not_article", f"index page: link density {link_density:.2f}")
-    if link_density >= 0.65 and words < 400:
-        return _reject(url, "link_page", f"link density {link_density:.2f}, {words} words")
+    if (
+        not is_article_typed
+        and og_type in ("website", "")
+        and link_density >= 0.5
+        and (link_share >= 0.35 or long_paragraphs == 0)
+    ):
+        return _reject(
+            url, "not_article", f"index page: link density {link_density:.2f}, no article text"
+        )
+    if link_share >= 0.5:
+        return _reject(url, "link_page", f"{link_share:.0%} of the body is link text")
     if len(text) < MIN_TEXT_CHARS:
         return _reject(url, "too_short", f"{len(text)} chars of text")
     return None

@@ -81,8 +81,16 @@ def _prefix_re() -> re.Pattern[str]:
     alts = []
     for prefix in _lang_lists("prefixes"):
         esc = re.escape(prefix.rstrip(":").strip())
-        alts.append(esc + (r"\s*:\s*" if prefix.endswith(":") else r"\s*:?\s+"))
+        alts.append(esc + (r"\s*:\s*" if prefix.endswith(":") else r"(?:\s*:?\s+|\s*:?$)"))
     return re.compile(rf"^(?:{'|'.join(alts)})", re.IGNORECASE)
+
+
+@cache
+def _inner_prefix_re() -> re.Pattern[str]:
+    """A single-word prefix inside a text ("Disko Von Ernst Lohoff")."""
+    words = {p.rstrip(":").strip() for p in _lang_lists("prefixes")}
+    singles = sorted((w for w in words if " " not in w), key=len, reverse=True)
+    return re.compile(rf"\b(?:{'|'.join(map(re.escape, singles))})\s*:?\s+(?=\w)", re.IGNORECASE)
 
 
 @cache
@@ -165,10 +173,40 @@ def _is_role(part: str) -> bool:
     return bool(words) and all(w in stop or w in _PARTICLES for w in words)
 
 
+@cache
+def _prefix_words() -> frozenset[str]:
+    words = {p.rstrip(":").strip().lower() for p in _lang_lists("prefixes")}
+    words |= {c.lower() for c in _lang_lists("conjunctions")}
+    return frozenset(words)
+
+
+def is_plausible_author(name: str) -> bool:
+    """Lenient check for names from metadata (user names like ``tlow`` pass).
+
+    Rejects URLs, e-mail-like strings, very long strings, digits-only strings, desk or
+    agency credits (``patterns/common.yaml``) and byline prefixes alone.
+    """
+    name = name.strip()
+    low = name.lower()
+    if not name or len(name) > MAX_NAME_CHARS or len(name.split()) > 6:
+        return False
+    if "://" in name or low.startswith("www.") or "@" in name or not any(c.isalpha() for c in name):
+        return False
+    if " " not in name and ("." in name or "_" in name):
+        return False  # a slug or handle such as "jane.doe"
+    if not name[0].isalpha() or not _AUTHOR_CHARS.match(name):
+        return False
+    if low in _non_person_words() or low in _prefix_words():
+        return False
+    return not any(tok.strip(".,") in _non_person_words() for tok in low.split())
+
+
 def is_person_name(name: str) -> bool:
     """Heuristic: 1-5 capitalised words (particles allowed), no digits, not a desk or role."""
     name = name.strip()
     if not name or len(name) > MAX_NAME_CHARS or any(ch.isdigit() for ch in name):
+        return False
+    if name.lower() in _prefix_words():
         return False
     if any(ch in name for ch in '@|:/\\()[]{}<>=#*?!"“”„«»'):
         return False
@@ -191,27 +229,37 @@ def is_person_name(name: str) -> bool:
     return capitals >= 1
 
 
+_AUTHOR_CHARS = re.compile(r"^[^\W\d_][^\W\d_\s.'’-]*(?:[\s.'’-]+[^\W\d_]*)*\.?$")
 _PAREN = re.compile(r"\(([^()]{1,60})\)")
 _TRAILING_CUT = re.compile(r"\s+(?:[|·•—–]|-\s)\s*.*$")
 
 
-def parse_byline(text: str, *, strict: bool = True) -> Byline | None:
+def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> Byline | None:
     """Parse a printed byline.
 
     ``strict`` (for body paragraphs): every comma/conjunction-separated part must be a
     person name, and without a prefix at least two names or a parenthesised credit
     are needed. Non-strict (for byline elements): invalid parts are dropped.
+    ``lenient`` (non-strict only; strongly marked elements such as ``itemprop=author``)
+    accepts user names (:func:`is_plausible_author`) as well as personal names.
     """
+    valid = is_plausible_author if lenient and not strict else is_person_name
     raw = normalize_line(text)
     if not raw or len(raw) > MAX_BYLINE_CHARS or is_photo_credit(raw) or is_teaser(raw):
         return None
-    body = raw
-    prefix = _prefix_re().match(body)
+    prefix = _prefix_re().match(raw)
+    if prefix is None and not strict:
+        inner = _inner_prefix_re().search(raw)
+        if inner:
+            raw = raw[inner.start() :]
+            prefix = _prefix_re().match(raw)
     had_prefix = bool(prefix)
-    if prefix:
-        body = body[prefix.end() :]
+    body = raw[prefix.end() :] if prefix else raw
     credits = tuple(normalize_line(c) for c in _PAREN.findall(body) if normalize_line(c))
     body = _PAREN.sub(" ", body)
+    cut = _TRAILING_CUT.search(raw)
+    if cut and cut.start() > (prefix.end() if prefix else 0):
+        raw = raw[: cut.start()].rstrip(" ,;")
     body = _TRAILING_CUT.sub("", body)
     body = normalize_line(body).strip(" ,;.")
     if not strict:
@@ -219,7 +267,7 @@ def parse_byline(text: str, *, strict: bool = True) -> Byline | None:
     parts = [p.strip(" .,;") for p in _split_re().split(body) if p and p.strip(" .,;")]
     persons: list[str] = []
     for part in parts:
-        if is_person_name(part):
+        if valid(part):
             if part not in persons:
                 persons.append(part)
         elif strict and not (had_prefix and _is_role(part)):
@@ -234,8 +282,15 @@ def parse_byline(text: str, *, strict: bool = True) -> Byline | None:
     return Byline(raw=raw, persons=tuple(persons), credits=credits, had_prefix=had_prefix)
 
 
-def clean_names(values: Iterable[str], exclude: Iterable[str] = ()) -> tuple[str, ...]:
-    """Split and filter author strings from metadata into person names (order kept)."""
+def clean_names(
+    values: Iterable[str], exclude: Iterable[str] = (), *, lenient: bool = False
+) -> tuple[str, ...]:
+    """Split and filter author strings into person names (order kept).
+
+    ``lenient`` (metadata values) accepts any plausible author string, e.g. user names;
+    otherwise names must look like personal names (:func:`is_person_name`).
+    """
+    check = is_plausible_author if lenient else is_person_name
     excluded = {e.strip().lower() for e in exclude if e}
     out: list[str] = []
     for original in values:
@@ -250,7 +305,7 @@ def clean_names(values: Iterable[str], exclude: Iterable[str] = ()) -> tuple[str
         value = _PAREN.sub(" ", value)
         for piece in _split_re().split(value):
             part = normalize_line(piece).strip(" .,;")
-            if part.lower() in excluded or not is_person_name(part):
+            if part.lower() in excluded or not check(part):
                 continue
             if part not in out:
                 out.append(part)

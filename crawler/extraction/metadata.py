@@ -58,6 +58,9 @@ class PageMeta:
     types: set[str] = field(default_factory=set)
     """All JSON-LD ``@type`` values seen, lower-cased."""
 
+    ids: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """JSON-LD objects by ``@id``, to resolve references such as ``"author": {"@id": ...}``."""
+
     html_lang: str | None = None
     canonical: list[str] = field(default_factory=list)
     title_tag: str | None = None
@@ -134,6 +137,9 @@ def collect(tree: Any) -> PageMeta:
                 continue
             data = _load_json(el.text or "")
             for obj in _flatten(data):
+                ident = obj.get("@id")
+                if isinstance(ident, str) and len(obj) > 1:
+                    page.ids.setdefault(ident, obj)
                 kinds = _types(obj)
                 page.types |= kinds
                 if not page.article and kinds & ARTICLE_TYPES:
@@ -165,12 +171,22 @@ def ld_text(value: Any) -> str | None:
     return None
 
 
-def ld_people(value: Any) -> tuple[list[str], list[str]]:
-    """Split a JSON-LD ``author`` value into (person names, organization names)."""
+def ld_people(
+    value: Any, ids: dict[str, dict[str, Any]] | None = None
+) -> tuple[list[str], list[str]]:
+    """Split a JSON-LD ``author`` value into (person names, organization names).
+
+    ``{"@id": ...}`` references are resolved through ``ids`` (objects of the page's graph).
+    """
     persons: list[str] = []
     orgs: list[str] = []
     items = value if isinstance(value, list) else [value]
-    for item in items:
+    for entry in items:
+        item = entry
+        if isinstance(entry, dict) and "name" not in entry and ids:
+            ref = entry.get("@id")
+            if isinstance(ref, str) and ref in ids:
+                item = ids[ref]
         if isinstance(item, str):
             name = normalize_line(item)
             if name and not name.startswith(("http://", "https://")):
