@@ -1,19 +1,30 @@
 """Item pipelines: extraction in a process pool, storage in batches off the reactor.
 
 `ExtractPipeline` sends each `FetchedPage` to a process pool running the pure
-`extract_article` and replaces it with `ExtractedArticle` or `Rejected`.
+`extract_article` and replaces it with `ExtractedArticle` or `Rejected`. A page whose
+extraction takes longer than ``NEWSINGEST_EXTRACT_TIMEOUT`` seconds is rejected
+(``parse_error``, "extraction timed out") and the pool is replaced, killing the stuck
+worker; pages that were in the killed pool (or in a pool whose worker crashed) are
+extracted again on the new pool, and a page that breaks a pool twice is rejected.
+
 `StorePipeline` buffers articles and failures and writes them in one transaction per
-batch from a single database thread; a batch that cannot be written is spooled to
-``<data_dir>/spool`` so no extracted record is lost.
+batch from a single database thread (`storage.spool_replay.write_entries`). A batch the
+database cannot take because it is unreachable goes to the local spool
+(`crawler.spool`); the spool is written to the database at the next successful flush
+and when the crawl closes. When the spool cannot be written either (disk full), the
+crawl stops (close reason ``spool_failed``) and the batch is kept in memory for a last
+attempt at close.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -22,33 +33,54 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import _schedule_coro
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import spool
-from crawler.extraction.record import ArticleRecord, Rejection
+from crawler.extraction.record import ArticleRecord, Hints, Rejection
 from crawler.items import ExtractedArticle, FetchedPage, FetchFailed, Rejected
 from crawler.workers import extract_timed, warm_up
-from storage import db, repository
+from storage import db
 from storage.repository import FailureRow, StoredArticle, StoredPage
+from storage.spool_replay import PendingArticle, PendingFailure, is_transient, write_entries
 
 logger = logging.getLogger(__name__)
 
+ExtractFn = Callable[[bytes, str, Hints | None], tuple[ArticleRecord | Rejection, float]]
+"""What runs in a worker: ``(body, url, hints) -> (record or rejection, milliseconds)``."""
+
 
 class _SharedPool:
-    """One process pool per crawler process, shared by the crawls running in it."""
+    """One process pool per crawler process, shared by the crawls running in it.
+
+    At most ``workers`` pages are submitted at a time (`slots`), so the extraction
+    timeout measures a page's own run time, not time spent waiting in the queue.
+    """
 
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
         self._users = 0
         self._workers = 0
+        self._slots: asyncio.Semaphore | None = None
 
-    def acquire(self, workers: int) -> ProcessPoolExecutor:
+    def acquire(self, workers: int) -> None:
         if self._pool is None:
             self._workers = workers
             self._pool = self._new()
+            self._slots = asyncio.Semaphore(workers)
         self._users += 1
+
+    @property
+    def pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = self._new()
         return self._pool
+
+    @property
+    def slots(self) -> asyncio.Semaphore:
+        assert self._slots is not None, "acquire() first"
+        return self._slots
 
     def _new(self) -> ProcessPoolExecutor:
         # forkserver: workers do not inherit the reactor's threads and sockets.
@@ -56,18 +88,27 @@ class _SharedPool:
         ctx.set_forkserver_preload(["crawler.workers"])
         return ProcessPoolExecutor(max_workers=self._workers, mp_context=ctx, initializer=warm_up)
 
-    def replace_broken(self, broken: Executor) -> ProcessPoolExecutor:
-        """After a worker died: a fresh pool (once per broken pool)."""
-        if self._pool is broken or self._pool is None:
+    def replace(self, old: ProcessPoolExecutor, *, kill: bool) -> None:
+        """A fresh pool instead of ``old`` (once per old pool); ``kill`` its workers first."""
+        if self._pool is not old:
+            return
+        if kill:
+            logger.error("an extraction timed out; killing the extraction workers")
+            processes: dict[int, Any] = getattr(old, "_processes", None) or {}
+            for process in list(processes.values()):
+                with contextlib.suppress(OSError, ValueError, AttributeError):  # gone
+                    process.kill()
+        else:
             logger.error("an extraction worker died; starting a new process pool")
-            self._pool = self._new()
-        return self._pool
+        old.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new()
 
     def release(self) -> None:
         self._users -= 1
         if self._users <= 0 and self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            self._slots = None
             self._users = 0
 
 
@@ -77,32 +118,42 @@ _POOL = _SharedPool()
 class ExtractPipeline:
     """Turns fetched pages into records (or rejections) in a process pool."""
 
-    def __init__(self, stats: StatsCollector, workers: int) -> None:
+    def __init__(
+        self,
+        stats: StatsCollector,
+        workers: int,
+        timeout: float = 30.0,
+        extract: ExtractFn = extract_timed,
+    ) -> None:
         self.stats = stats
         self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
+        self.timeout = timeout
+        self.extract = extract
+        self._open = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        workers = crawler.settings.getint("NEWSINGEST_EXTRACT_WORKERS", os.cpu_count() or 1)
+        s = crawler.settings
+        workers = s.getint("NEWSINGEST_EXTRACT_WORKERS", os.cpu_count() or 1)
         assert crawler.stats is not None
-        return cls(crawler.stats, max(0, workers))
+        return cls(crawler.stats, max(0, workers), s.getfloat("NEWSINGEST_EXTRACT_TIMEOUT", 30.0))
 
     async def open_spider(self) -> None:
         if self.workers > 0:
-            self._pool = _POOL.acquire(self.workers)
+            _POOL.acquire(self.workers)
+            self._open = True
 
     async def close_spider(self) -> None:
-        if self._pool is not None:
+        if self._open:
             _POOL.release()
-            self._pool = None
+            self._open = False
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
             return item
         try:
             result, millis = await self._run(item)
-        except Exception as exc:  # a crashed worker or an unpicklable result
+        except Exception as exc:  # extraction raised, or an unpicklable result
             logger.exception("extraction failed for %s", item.final_url)
             result = Rejection(url=item.final_url, reason="parse_error", detail=repr(exc)[:500])
             millis = 0.0
@@ -115,14 +166,32 @@ class ExtractPipeline:
         return ExtractedArticle(page=item, record=replace(result, fetched_at=item.fetched_at))
 
     async def _run(self, page: FetchedPage) -> tuple[ArticleRecord | Rejection, float]:
-        if self._pool is None:
-            return extract_timed(page.body, page.final_url, page.hints)
-        try:
-            fut = self._pool.submit(extract_timed, page.body, page.final_url, page.hints)
-            return await asyncio.wrap_future(fut)
-        except BrokenProcessPool:
-            self._pool = _POOL.replace_broken(self._pool)
-            raise
+        if not self._open:
+            return self.extract(page.body, page.final_url, page.hints)
+        broken = 0
+        while True:
+            async with _POOL.slots:
+                pool = _POOL.pool
+                try:
+                    fut = pool.submit(self.extract, page.body, page.final_url, page.hints)
+                    return await asyncio.wait_for(asyncio.wrap_future(fut), self.timeout)
+                except TimeoutError:
+                    _POOL.replace(pool, kill=True)
+                    self.stats.inc_value("newsingest/extract/timeouts")
+                    logger.warning(
+                        "extraction of %s took longer than %g s", page.final_url, self.timeout
+                    )
+                    detail = f"extraction timed out after {self.timeout:g} s"
+                    return Rejection(page.final_url, "parse_error", detail), self.timeout * 1000
+                except BrokenProcessPool:
+                    _POOL.replace(pool, kill=False)
+                    broken += 1
+            if broken >= 2:
+                self.stats.inc_value("newsingest/extract/worker_crashes")
+                logger.error("extraction of %s crashed a worker twice", page.final_url)
+                detail = "the extraction worker crashed on this page"
+                return Rejection(page.final_url, "parse_error", detail), 0.0
+            # once: another page may have broken (or timed out in) that pool
 
 
 class StorePipeline:
@@ -135,19 +204,22 @@ class StorePipeline:
         data_dir: Path,
         batch_size: int = 100,
         flush_seconds: float = 2.0,
+        stop: Callable[[str], None] | None = None,
     ) -> None:
         self.stats = stats
         self.database_url = database_url
         self.data_dir = data_dir
         self.batch_size = max(1, batch_size)
         self.flush_seconds = flush_seconds
-        self._articles: list[ExtractedArticle] = []
-        self._failures: list[FetchFailed | Rejected] = []
+        self.stop = stop
+        self._articles: list[PendingArticle] = []
+        self._failures: list[PendingFailure] = []
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsingest-db")
         self._ticker: asyncio.Task[None] | None = None
-        self._source_ids: dict[str, int | None] = {}
+        self._lock = asyncio.Lock()
+        self._stopping = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -155,12 +227,18 @@ class StorePipeline:
         if not s.getbool("NEWSINGEST_STORE_ENABLED", True):
             raise NotConfigured("NEWSINGEST_STORE_ENABLED is off")
         assert crawler.stats is not None
+
+        def stop(reason: str) -> None:
+            if crawler.engine is not None and crawler.engine.spider is not None:
+                _schedule_coro(crawler.engine.close_spider_async(reason=reason))
+
         return cls(
             crawler.stats,
             s.get("NEWSINGEST_DATABASE_URL") or None,
             Path(s.get("NEWSINGEST_DATA_DIR")),
             batch_size=s.getint("NEWSINGEST_STORE_BATCH_SIZE", 100),
             flush_seconds=s.getfloat("NEWSINGEST_STORE_FLUSH_SECONDS", 2.0),
+            stop=stop,
         )
 
     async def open_spider(self) -> None:
@@ -175,113 +253,189 @@ class StorePipeline:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.flush_seconds)
-            await self._flush()
+            try:
+                await self._flush()
+            except Exception:
+                logger.exception("periodic flush failed")
 
     async def close_spider(self) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
-        await self._flush()
+        await self._flush(closing=True)
+        lost_articles, lost_failures = len(self._articles), len(self._failures)
+        if lost_articles or lost_failures:
+            self.stats.set_value("newsingest/store/lost_articles", lost_articles)
+            self.stats.set_value("newsingest/store/lost_failures", lost_failures)
+            logger.critical(
+                "%d articles and %d failures could be neither stored nor spooled and are lost: %s",
+                lost_articles,
+                lost_failures,
+                ", ".join(a.article.record.url for a in self._articles[:10]),
+            )
         if self._engine is not None:
             self._engine.dispose()
         self._db_thread.shutdown(wait=True)
 
     async def process_item(self, item: Any) -> Any:
+        run_id = self.stats.get_value("newsingest/run_id")
         if isinstance(item, ExtractedArticle):
-            self._articles.append(item)
+            self._articles.append(_pending_article(item, run_id))
         elif isinstance(item, (Rejected, FetchFailed)):
-            self._failures.append(item)
+            self._failures.append(_pending_failure(item, run_id))
         else:
             return item
-        if len(self._articles) + len(self._failures) >= self.batch_size:
+        if len(self._articles) + len(self._failures) >= self.batch_size and not self._stopping:
             await self._flush()
         return item
 
-    async def _flush(self) -> None:
-        articles, self._articles = self._articles, []
-        failures, self._failures = self._failures, []
-        if not articles and not failures:
-            return
-        run_id = self.stats.get_value("newsingest/run_id")
+    async def _flush(self, *, closing: bool = False) -> None:
+        async with self._lock:
+            articles, self._articles = self._articles, []
+            failures, self._failures = self._failures, []
+            if (articles or failures) and not await self._store(articles, failures):
+                return
+            if articles or failures or closing:
+                await self._replay()
+
+    async def _store(self, articles: list[PendingArticle], failures: list[PendingFailure]) -> bool:
+        """Write a batch, or spool it; False when the database could not take it."""
+        assert self._sessions is not None
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(
-                self._db_thread, self._write, articles, failures, run_id
+                self._db_thread, write_entries, self._sessions, articles, failures
             )
         except Exception as exc:
-            logger.error(
-                "could not store a batch of %d articles and %d failures: %s; spooling it",
-                len(articles),
-                len(failures),
-                exc,
-            )
-            path = spool.write_batch(self.data_dir, articles, failures, run_id, str(exc))
-            self.stats.inc_value("newsingest/store/spooled_articles", len(articles))
-            self.stats.inc_value("newsingest/store/spooled_failures", len(failures))
-            self.stats.set_value("newsingest/store/last_error", str(exc)[:500])
-            logger.warning("spooled to %s", path)
-            return
-        self.stats.inc_value("newsingest/store/inserted", result.inserted)
-        self.stats.inc_value("newsingest/store/updated", result.updated)
-        self.stats.inc_value("newsingest/store/unchanged", result.unchanged)
-        self.stats.inc_value("newsingest/store/merged", result.merged)
-        self.stats.inc_value("newsingest/store/failures", len(failures))
-        self.stats.inc_value("newsingest/store/batches")
+            if not is_transient(exc):
+                logger.exception("unexpected error storing a batch; spooling it")
+            await self._spool(articles, failures, exc)
+            return False
+        s = self.stats
+        s.inc_value("newsingest/store/inserted", result.upsert.inserted)
+        s.inc_value("newsingest/store/updated", result.upsert.updated)
+        s.inc_value("newsingest/store/unchanged", result.upsert.unchanged)
+        s.inc_value("newsingest/store/merged", result.upsert.merged)
+        s.inc_value("newsingest/store/failures", result.failures)
+        if result.rejected:
+            s.inc_value("newsingest/store/rejected", result.rejected)
+        s.inc_value("newsingest/store/batches")
+        return True
 
-    def _write(
-        self,
-        articles: list[ExtractedArticle],
-        failures: list[FetchFailed | Rejected],
-        run_id: int | None,
-    ) -> repository.UpsertResult:
-        """Runs on the database thread: one transaction for the whole batch."""
-        assert self._sessions is not None
-        with db.transaction(self._sessions) as session:
-            stored = [
-                StoredArticle(
-                    record=a.record,
-                    source_id=self._source_id(session, a.page.source_key),
-                    page=StoredPage(
-                        requested_url=a.page.requested_url,
-                        final_url=a.page.final_url,
-                        status=a.page.status,
-                        content_type=a.page.content_type,
-                        html=a.page.body,
-                        fetched_at=a.page.fetched_at,
-                    ),
-                    run_id=run_id,
+    async def _spool(
+        self, articles: list[PendingArticle], failures: list[PendingFailure], exc: BaseException
+    ) -> None:
+        logger.error(
+            "could not store a batch of %d articles and %d failures: %s; spooling it",
+            len(articles),
+            len(failures),
+            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+        )
+        self.stats.set_value("newsingest/store/last_error", str(exc)[:500])
+        entries: list[spool.Entry] = [*articles, *failures]
+        loop = asyncio.get_running_loop()
+        try:
+            path = await loop.run_in_executor(
+                self._db_thread,
+                spool.write_batch,
+                self.data_dir,
+                entries,
+                f"{type(exc).__name__}: {exc}",
+            )
+        except spool.SpoolError as err:
+            self._articles[:0] = articles
+            self._failures[:0] = failures
+            self.stats.set_value("newsingest/store/spool_error", str(err)[:500])
+            if not self._stopping:
+                self._stopping = True
+                logger.critical(
+                    "the database is unreachable and the spool cannot be written (%s); "
+                    "stopping the crawl. %d articles and %d failures are kept in memory "
+                    "for a last attempt when the crawl closes",
+                    err,
+                    len(self._articles),
+                    len(self._failures),
                 )
-                for a in articles
-            ]
-            result = repository.upsert_articles(session, stored)
-            repository.insert_failures(
-                session, [self._failure_row(session, f, run_id) for f in failures]
+                if self.stop is not None:
+                    self.stop("spool_failed")
+            return
+        self.stats.inc_value("newsingest/store/spooled_articles", len(articles))
+        self.stats.inc_value("newsingest/store/spooled_failures", len(failures))
+        self.stats.inc_value("newsingest/store/spooled_total_articles", len(articles))
+        self.stats.inc_value("newsingest/store/spool_files")
+        logger.warning("spooled to %s", path)
+
+    async def _replay(self) -> None:
+        """Write pending spool files (ours and other crawls') now that the database answers."""
+        assert self._sessions is not None
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(self._db_thread, spool.pending, self.data_dir):
+            return
+        try:
+            report = await loop.run_in_executor(
+                self._db_thread, spool.replay, self.data_dir, self._sessions
             )
-        return result
+        except Exception as exc:
+            logger.warning("spool replay failed (%s); it stays pending", exc)
+            return
+        run_id = self.stats.get_value("newsingest/run_id")
+        arts, fails = report.by_run.get(run_id, (0, 0)) if run_id is not None else (0, 0)
+        if arts or fails:
+            # this crawl's own spooled records are stored now: no longer pending
+            self.stats.inc_value("newsingest/store/spooled_articles", -arts)
+            self.stats.inc_value("newsingest/store/spooled_failures", -fails)
+        self.stats.inc_value("newsingest/store/replayed_files", report.files)
+        self.stats.inc_value("newsingest/store/replayed_articles", report.articles)
+        self.stats.inc_value("newsingest/store/replayed_failures", report.failures)
+        if report.files:
+            logger.warning(
+                "replayed %d spool file(s): %d articles, %d failures",
+                report.files,
+                report.articles,
+                report.failures,
+            )
 
-    def _source_id(self, session: Session, key: str) -> int | None:
-        if key not in self._source_ids:
-            self._source_ids[key] = repository.source_id(session, key)
-        return self._source_ids[key]
 
-    def _failure_row(
-        self, session: Session, item: FetchFailed | Rejected, run_id: int | None
-    ) -> FailureRow:
-        if isinstance(item, Rejected):
-            return FailureRow(
+def _pending_article(item: ExtractedArticle, run_id: int | None) -> PendingArticle:
+    page = item.page
+    return PendingArticle(
+        source_key=page.source_key,
+        article=StoredArticle(
+            record=item.record,
+            source_id=None,
+            page=StoredPage(
+                requested_url=page.requested_url,
+                final_url=page.final_url,
+                status=page.status,
+                content_type=page.content_type,
+                html=page.body,
+                fetched_at=page.fetched_at,
+            ),
+            run_id=run_id,
+        ),
+    )
+
+
+def _pending_failure(item: FetchFailed | Rejected, run_id: int | None) -> PendingFailure:
+    if isinstance(item, Rejected):
+        return PendingFailure(
+            source_key=item.page.source_key,
+            failure=FailureRow(
                 url=item.page.final_url,
                 stage="extract",
                 reason=item.rejection.reason,
                 status=item.page.status,
                 detail=item.rejection.detail or None,
-                source_id=self._source_id(session, item.page.source_key),
                 run_id=run_id,
-            )
-        return FailureRow(
+            ),
+        )
+    return PendingFailure(
+        source_key=item.source_key,
+        failure=FailureRow(
             url=item.url,
             stage=item.stage,
             reason=item.reason,
             status=item.status,
             detail=item.detail,
-            source_id=self._source_id(session, item.source_key),
             run_id=run_id,
-        )
+        ),
+    )
