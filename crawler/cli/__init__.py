@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "crawler.cli.sources",
     "crawler.cli.runs",
     "crawler.cli.db",
+    "crawler.cli.spool",
 )
 
 for _module in COMMAND_MODULES:
