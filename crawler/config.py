@@ -7,7 +7,6 @@ Everything else receives plain values from a `Config`. Variables:
   default: the user's data directory (``~/.local/share/newsingest`` on Linux).
 - ``NEWSINGEST_SOURCES``: path of the sources file; default: the bundled ``sources.yaml``.
 - ``NEWSINGEST_CONTACT``: contact (URL or e-mail) put in the User-Agent.
-- ``SCRAPY_JOB`` (set by scrapyd): marks runs started by scrapyd.
 """
 
 from __future__ import annotations
@@ -44,9 +43,6 @@ class Config:
     contact: str
     """Contact put into the User-Agent so site operators can reach us."""
 
-    scrapyd_job: str | None = None
-    """The scrapyd job id when scrapyd started this process."""
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
         """Build the configuration from ``environ`` (default: ``os.environ``)."""
@@ -58,5 +54,4 @@ class Config:
             data_dir=Path(data_dir).expanduser(),
             sources_path=Path(sources).expanduser(),
             contact=env.get("NEWSINGEST_CONTACT") or DEFAULT_CONTACT,
-            scrapyd_job=env.get("SCRAPY_JOB") or None,
         )

@@ -111,6 +111,8 @@ class CrawlLedger:
     async def spider_opened(self, spider: Spider) -> None:
         source = getattr(spider, "source", None)
         self.source_key = getattr(source, "key", None)
+        if getattr(spider, "_job", None):  # scrapyd passes its job id as spider argument
+            self.trigger = "scrapyd"
         self.run_id = await asyncio.to_thread(self._open, source)
         if self.run_id is None:
             self.stats.set_value("newsingest/run_status", "skipped")

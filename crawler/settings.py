@@ -23,8 +23,9 @@ NEWSINGEST_DATABASE_URL = _config.database_url  # None: the embedded server
 NEWSINGEST_DATA_DIR = str(_config.data_dir)
 NEWSINGEST_SOURCES = str(_config.sources_path)
 NEWSINGEST_CONTACT = _config.contact
-# who started the run: cli, schedule (crawl --due), scrapyd, scrapy (scrapy crawl)
-NEWSINGEST_TRIGGER = "scrapyd" if _config.scrapyd_job else "scrapy"
+# who started the run: cli, schedule (crawl --due), scrapy (scrapy crawl); runs of a
+# scrapyd job (spider argument _job) are recorded as scrapyd whatever this says
+NEWSINGEST_TRIGGER = "scrapy"
 NEWSINGEST_AUTO_MIGRATE = True  # apply migrations when a crawl opens
 NEWSINGEST_EXTRACT_WORKERS = os.cpu_count() or 1  # 0: extract inline (debugging only)
 NEWSINGEST_STORE_BATCH_SIZE = 100
