@@ -152,7 +152,7 @@ def test_a_failed_write_leaves_no_file_and_raises_spool_error(
             return real_write(fd, bytes(data[:10]))  # a short write, then the disk is full
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(spool.os, "write", short_then_full)
+    monkeypatch.setattr(os, "write", short_then_full)
     with pytest.raises(spool.SpoolError, match="No space left"):
         spool.write_batch(tmp_path, [_article()], "db down")
     monkeypatch.undo()
