@@ -63,6 +63,13 @@ PRECISIONS = ("year", "month", "day", "minute")
 RUN_STATUSES = ("running", "succeeded", "failed", "interrupted", "abandoned")
 FAILURE_STAGES = ("discovery", "fetch", "extract", "store")
 
+SIMHASH_BANDS = 4
+"""The 64-bit simhash is indexed as this many 16-bit bands (``simhash_band0`` .. ``3``)."""
+
+NEAR_DUPLICATE_DISTANCE = 3
+"""Two simhashes at most this many bits apart (of 64) are the same story; with four bands,
+any such pair shares at least one band exactly (pigeonhole), so the band indexes find it."""
+
 
 def _ts_config_sql() -> str:
     whens = " ".join(
@@ -79,6 +86,11 @@ def search_vector_sql() -> str:
         f"setweight(to_tsvector({cfg}, coalesce(lead, '')), 'B') || "
         f"setweight(to_tsvector({cfg}, coalesce(text, '')), 'C')"
     )
+
+
+def simhash_band_sql(band: int) -> str:
+    """The generated ``articles.simhash_band<band>`` expression: bits 16*band .. 16*band+15."""
+    return f"((simhash >> {16 * band}) & 65535)::integer"
 
 
 class Base(DeclarativeBase):
@@ -119,6 +131,11 @@ class Article(Base):
         Index(None, "language"),
         Index(None, "content_hash"),
         Index(None, "search_vector", postgresql_using="gin"),
+        Index(None, "duplicate_of"),
+        Index(None, "simhash_band0"),
+        Index(None, "simhash_band1"),
+        Index(None, "simhash_band2"),
+        Index(None, "simhash_band3"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -154,6 +171,23 @@ class Article(Base):
     fetched_at: Mapped[datetime | None]
     search_vector: Mapped[Any] = mapped_column(
         TSVECTOR, Computed(search_vector_sql(), persisted=True), deferred=True
+    )
+    duplicate_of: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("articles.id", ondelete="SET NULL")
+    )
+    """The earliest article with the same ``content_hash`` or a simhash within
+    `NEAR_DUPLICATE_DISTANCE` bits (set at insert time by ``upsert_articles``)."""
+    simhash_band0: Mapped[int] = mapped_column(
+        Integer, Computed(simhash_band_sql(0), persisted=True), deferred=True
+    )
+    simhash_band1: Mapped[int] = mapped_column(
+        Integer, Computed(simhash_band_sql(1), persisted=True), deferred=True
+    )
+    simhash_band2: Mapped[int] = mapped_column(
+        Integer, Computed(simhash_band_sql(2), persisted=True), deferred=True
+    )
+    simhash_band3: Mapped[int] = mapped_column(
+        Integer, Computed(simhash_band_sql(3), persisted=True), deferred=True
     )
 
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from crawler.extraction.record import ArticleRecord
-from storage.models import Article, FetchFailure, Page, Source, UrlState
+from storage.models import NEAR_DUPLICATE_DISTANCE, Article, FetchFailure, Page, Source, UrlState
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,46 @@ ARTICLE_RECORD_COLUMNS = (
     "fetched_at",
 )
 """``articles`` columns filled from an `ArticleRecord` (besides ``url``)."""
+
+ARTICLES_WRITE_LOCK = (0x6E657773, 1)
+"""Transaction-level advisory lock (two-int key space, apart from the per-source crawl
+locks) that serializes article writers from their first read until commit, so that
+near-duplicate links see every committed article and ``first_seen_at`` follows the
+order in which articles were stored."""
+
+_MATCHES = f"""
+    (b.simhash_band0 = t.simhash_band0 OR b.simhash_band1 = t.simhash_band1
+     OR b.simhash_band2 = t.simhash_band2 OR b.simhash_band3 = t.simhash_band3
+     OR b.content_hash = t.content_hash)
+    AND b.id <> t.id
+    AND (b.content_hash = t.content_hash
+         OR bit_count((b.simhash # t.simhash)::bit(64)) <= {NEAR_DUPLICATE_DISTANCE})
+"""
+# Candidates share a 16-bit band (index lookups; pigeonhole: 4 bands, <= 3 differing
+# bits) or the content hash; the exact Hamming distance then filters them.
+
+_RELINK = text(f"""
+UPDATE articles AS a SET duplicate_of = m.match
+FROM (
+    SELECT t.id, (
+        SELECT b.id FROM articles AS b
+        WHERE {_MATCHES} AND (b.first_seen_at, b.id) < (t.first_seen_at, t.id)
+        ORDER BY b.first_seen_at, b.id
+        LIMIT 1
+    ) AS match
+    FROM articles AS t
+    WHERE t.id = ANY(CAST(:ids AS bigint[]))
+) AS m
+WHERE a.id = m.id AND a.duplicate_of IS DISTINCT FROM m.match
+""")
+
+_AFFECTED_BY_CHANGE = text(f"""
+SELECT b.id FROM articles AS t JOIN articles AS b
+    ON {_MATCHES} AND (b.first_seen_at, b.id) > (t.first_seen_at, t.id)
+WHERE t.id = ANY(CAST(:ids AS bigint[]))
+UNION
+SELECT b.id FROM articles AS b WHERE b.duplicate_of = ANY(CAST(:ids AS bigint[]))
+""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +147,8 @@ class UpsertResult:
     updated: int = 0
     unchanged: int = 0
     merged: int = 0
+    linked: int = 0
+    """Articles whose ``duplicate_of`` was set or changed by this call."""
     ids: dict[str, int] = field(default_factory=dict)
 
 
@@ -172,7 +214,9 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
     A changed ``content_hash`` bumps ``version`` and archives the previous content in
     ``article_versions`` (database trigger, same transaction); an unchanged one keeps
     its version and only moves ``last_seen_at``. Several items with one URL in a batch
-    are merged (the last wins) and counted in ``merged``.
+    are merged (the last wins) and counted in ``merged``. New and changed articles are
+    linked to the earliest near-duplicate (`link_duplicates`); writers are serialized by
+    `ARTICLES_WRITE_LOCK` until the caller commits.
     """
     result = UpsertResult()
     by_url: dict[str, StoredArticle] = {}
@@ -182,6 +226,7 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
         by_url[item.record.url] = item
     if not by_url:
         return result
+    lock_articles(session)
     # Results have keys(), so dict(result) would treat them as mappings: build explicitly.
     known = {
         url: content_hash
@@ -198,7 +243,13 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
             result.unchanged += 1
 
     rows = [
-        {**record_columns(item.record), "source_id": item.source_id} for item in by_url.values()
+        {
+            **record_columns(item.record),
+            "source_id": item.source_id,
+            # after the lock, so first_seen_at orders articles as they were stored
+            "first_seen_at": func.statement_timestamp(),
+        }
+        for item in by_url.values()
     ]
     ins = insert(Article).values(rows)
     set_: dict[str, Any] = {col: ins.excluded[col] for col in ARTICLE_RECORD_COLUMNS}
@@ -208,6 +259,13 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
         Article.url, Article.id
     )
     result.ids = {url: article_id for url, article_id in session.execute(stmt)}
+    new_ids = [result.ids[url] for url in by_url if url not in known]
+    changed_ids = [
+        result.ids[url]
+        for url, item in by_url.items()
+        if url in known and known[url] != item.record.content_hash
+    ]
+    result.linked = link_duplicates(session, new_ids, changed=changed_ids)
 
     pages = [
         _page_row(item, result.ids[url])
@@ -221,6 +279,78 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
             set_={k: pstmt.excluded[k] for k in pages[0] if k != "article_id"},
         )
         session.execute(pstmt)
+    return result
+
+
+def lock_articles(session: Session) -> None:
+    """Take `ARTICLES_WRITE_LOCK` for the rest of the session's transaction."""
+    session.execute(select(func.pg_advisory_xact_lock(*ARTICLES_WRITE_LOCK)))
+
+
+def link_duplicates(session: Session, ids: Sequence[int], *, changed: Sequence[int] = ()) -> int:
+    """Point ``duplicate_of`` of ``ids`` and ``changed`` at their earliest near-duplicate.
+
+    Earliest means smallest ``(first_seen_at, id)`` among the articles stored before;
+    a near-duplicate has the same ``content_hash`` or a simhash at most
+    `NEAR_DUPLICATE_DISTANCE` bits away. Links always point back in time, so they never
+    form cycles. For ``changed`` articles (new content), the later articles that match
+    their new content or pointed at them are linked again too. Returns how many
+    ``duplicate_of`` values changed. Call it holding `lock_articles`.
+    """
+    targets = set(ids) | set(changed)
+    if changed:
+        targets.update(
+            session.execute(_AFFECTED_BY_CHANGE, {"ids": sorted(set(changed))}).scalars()
+        )
+    if not targets:
+        return 0
+    cursor = session.execute(_RELINK, {"ids": sorted(targets)})
+    return int(cursor.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class ReextractResult:
+    """Counts of one `apply_reextraction` call."""
+
+    changed: int = 0
+    """Articles whose content changed: a new version was archived."""
+    unchanged: int = 0
+    """Articles whose content stayed; their metadata and ``extractor_version`` were refreshed."""
+    linked: int = 0
+
+
+def apply_reextraction(
+    session: Session, records: Sequence[tuple[int, ArticleRecord]]
+) -> ReextractResult:
+    """Overwrite articles by id with records re-extracted from their stored pages.
+
+    The stored ``url`` and ``last_seen_at`` stay (nothing was crawled); every other
+    record column is replaced, so a changed ``content_hash`` archives the previous
+    content as a version (trigger) and links duplicates again.
+    """
+    result = ReextractResult()
+    if not records:
+        return result
+    lock_articles(session)
+    by_id = dict(records)
+    old = {
+        article_id: content_hash
+        for article_id, content_hash in session.execute(
+            select(Article.id, Article.content_hash).where(Article.id.in_(list(by_id)))
+        )
+    }
+    params = []
+    for article_id, record in by_id.items():
+        if article_id not in old:
+            continue
+        cols = record_columns(record)
+        params.append({"id": article_id, **{c: cols[c] for c in ARTICLE_RECORD_COLUMNS}})
+    if params:
+        session.execute(update(Article), params)
+    changed = [i for i, r in by_id.items() if i in old and old[i] != r.content_hash]
+    result.changed = len(changed)
+    result.unchanged = len(params) - len(changed)
+    result.linked = link_duplicates(session, (), changed=changed)
     return result
 
 
