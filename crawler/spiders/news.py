@@ -45,28 +45,89 @@ CONDITIONAL = "newsingest_conditional"
 NO_VALIDATORS = "newsingest_no_validators"
 
 
+_NETWORK_REASONS = (
+    # (reason, exception class names anywhere in the cause chain), first match wins
+    ("tls_error", ("SSLError", "SSL.Error", "Error@OpenSSL.SSL", "CertificateError")),
+    ("dns_error", ("DNSLookupError", "CannotResolveHostError", "gaierror")),
+    ("timeout", ("DownloadTimeoutError", "TimeoutError", "TCPTimedOutError")),
+    ("truncated", ("ResponseDataLossError", "_DataLoss", "PotentialDataLoss")),
+    ("bad_response", ("ParseError", "BadStatusLine", "BadHttpHeaderError")),
+    ("connection_refused", ("DownloadConnectionRefusedError", "ConnectionRefusedError")),
+    ("connection_reset", ("ConnectionResetError",)),
+    ("connection_closed", ("ConnectionDone",)),
+    ("connection_lost", ("ConnectionLost", "ConnectionAborted", "BrokenPipeError")),
+    ("cancelled", ("CancelledError", "DownloadCancelledError")),
+    ("unsupported_scheme", ("UnsupportedURLSchemeError", "NotSupported")),
+)
+"""Network failure reasons by the exception types that cause them (Scrapy 2.19 wraps
+Twisted's errors in its own ``Download*Error`` types, with the original as the cause)."""
+
+
+def _cause_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it: ``__cause__``/``__context__`` and Twisted's ``reasons``."""
+    out: list[BaseException] = []
+    todo: list[object] = [exc]
+    while todo and len(out) < 20:
+        item = todo.pop(0)
+        value = getattr(item, "value", item) if isinstance(item, Failure) else item
+        if not isinstance(value, BaseException) or any(value is seen for seen in out):
+            continue
+        out.append(value)
+        todo.extend(getattr(value, "reasons", None) or [])
+        todo.extend(x for x in (value.__cause__, value.__context__) if x is not None)
+    return out
+
+
+def _class_keys(exc: BaseException) -> set[str]:
+    keys: set[str] = set()
+    for cls in type(exc).__mro__:
+        keys.add(cls.__name__)
+        keys.add(f"{cls.__name__}@{cls.__module__}")
+        keys.add(f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}")
+    return keys
+
+
+_DESCRIPTIONS = {
+    "tls_error": "TLS handshake failed",
+    "dns_error": "the host name does not resolve",
+    "timeout": "no complete answer in time",
+    "truncated": "the body ended before its announced length (connection closed early)",
+    "bad_response": "the answer is not valid HTTP",
+    "connection_refused": "connection refused",
+    "connection_reset": "the connection was reset",
+    "connection_closed": "the server closed the connection without answering",
+    "connection_lost": "the connection was lost",
+    "cancelled": "the download was cancelled",
+    "unsupported_scheme": "the URL scheme is not supported",
+    "download_failed": "the download failed",
+}
+
+
+def _detail(reason: str, chain: list[BaseException]) -> str:
+    """What happened in words, then the innermost cause (Scrapy's wrappers repeat it)."""
+    if not chain:
+        return _DESCRIPTIONS.get(reason, reason)
+    inner = chain[-1]
+    text = " ".join(str(inner).split())
+    cause = f"{type(inner).__name__}: {text}" if text else type(inner).__name__
+    return f"{_DESCRIPTIONS.get(reason, reason)} ({cause})"
+
+
 def failure_reason(failure: Failure) -> tuple[str, int | None, str]:
-    """A short reason, the HTTP status if any, and a detail for a failed request."""
+    """A short reason, the HTTP status if any, and a detail for a failed request.
+
+    Network errors are classified by every exception in their cause chain, so a reset,
+    a cut-off body, a stalled server, a TLS handshake with a plain-HTTP server, a name
+    that does not resolve or a non-HTTP answer each get their own reason (see
+    `_NETWORK_REASONS`); an unknown error keeps its class name as the reason.
+    """
     exc = failure.value
     response = getattr(exc, "response", None)
     status = getattr(response, "status", None)
     name = type(exc).__name__
-    detail = str(exc) or name
+    detail = " ".join(str(exc).split()) or name
     if name == "HttpError" and status is not None:
         return f"http_{status}", status, f"HTTP {status}"
-    reasons = {
-        "DNSLookupError": "dns_error",
-        "TimeoutError": "timeout",
-        "TCPTimedOutError": "timeout",
-        "ConnectionRefusedError": "connection_refused",
-        "ConnectionLost": "connection_lost",
-        "ConnectionDone": "connection_lost",
-        "ResponseNeverReceived": "connection_lost",
-        "ResponseFailed": "response_failed",
-        "CancelledError": "cancelled",
-        "DownloadCancelledError": "cancelled",
-        "SSLError": "tls_error",
-    }
     if name == "RedirectLoop":
         return "redirect_loop", status, detail
     if name == "OffsiteRedirect":
@@ -80,7 +141,18 @@ def failure_reason(failure: Failure) -> tuple[str, int | None, str]:
         return "ignored", status, detail
     if "maxsize" in detail.lower() or "max size" in detail.lower():
         return "too_large", status, detail
-    return reasons.get(name, name), status, detail
+    chain = _cause_chain(exc) if exc is not None else []
+    keys: set[str] = set().union(*(_class_keys(e) for e in chain))
+    texts = " ".join(str(e) for e in chain)
+    for reason, names in _NETWORK_REASONS:
+        if keys.intersection(names):
+            found = reason
+            if found == "connection_lost" and "non-clean" in texts:
+                found = "connection_reset"  # how Twisted reports a TCP reset
+            return found, status, _detail(found, chain)
+    if name == "DownloadFailedError":
+        return "download_failed", status, _detail("download_failed", chain)
+    return name, status, detail
 
 
 class NewsSpider(scrapy.Spider):
@@ -88,9 +160,14 @@ class NewsSpider(scrapy.Spider):
 
     name = "news"
 
-    def __init__(self, source: str | None = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, source: str | None = None, seed: str | bool = True, *args: Any, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.source_key = source
+        # In a distributed crawl only the seeding worker yields the discovery requests;
+        # the others take theirs from the shared queue.
+        self.seed = seed not in (False, "0", "false", "no")
         self.source: Source
         self.max_articles = 0
         self.articles_requested = 0
@@ -116,6 +193,8 @@ class NewsSpider(scrapy.Spider):
 
     # --- discovery --------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
+        if not self.seed:
+            return
         src = self.source
         sitemaps = src.sitemap_urls
         if sitemaps:

@@ -1,0 +1,57 @@
+"""Network faults from a local fault server: each one becomes a fetch_failures row with a
+clear reason, and the crawl finishes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import Article, CrawlRun, FetchFailure
+from tests.integration.conftest import Cli, write_sources
+from tests.integration.faults import FaultServer
+
+SETTINGS = [
+    "-s", "DOWNLOAD_TIMEOUT=2",
+    "-s", "RETRY_TIMES=1",
+    "-s", "AUTOTHROTTLE_ENABLED=False",
+    "-s", "TWISTED_DNS_RESOLVER=tests.integration.faults.LoopbackOnlyResolver",
+]  # fmt: skip
+
+
+def test_every_network_fault_is_recorded_with_a_clear_reason_and_the_crawl_finishes(
+    cli: Cli, tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    with FaultServer() as faults:
+        sources = write_sources(
+            tmp_path / "sources.yaml", faults.base_url, listings="[/]", listing_depth=0
+        )
+        result = cli.run("crawl", "site", "--sources", str(sources), *SETTINGS, timeout=120)
+        base = faults.base_url
+        assert "<tls>" in faults.requests, result.stderr[-3000:]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "loopback-only resolver: refusing to resolve dns-fail.127.0.0.1" in result.stderr
+    with sessions() as session:
+        (run,) = session.execute(select(CrawlRun)).scalars()
+        failures = {f.url: f for f in session.execute(select(FetchFailure)).scalars()}
+        articles = session.execute(select(Article.url)).scalars().all()
+    reasons = {url.replace(base, "").replace(str(faults.port), "PORT"): f.reason
+               for url, f in failures.items()}  # fmt: skip
+    assert run.status == "succeeded"
+    assert articles == [base + "/ok.html"]
+    assert reasons == {
+        "/reset.html": "connection_reset",
+        "/robots.txt": "http_404",
+        "/empty.html": "connection_closed",
+        "/truncated.html": "truncated",
+        "/stall.html": "timeout",
+        "/garbage.html": "bad_response",
+        "/loop-1.html": "redirect_loop",
+        "https://127.0.0.1:PORT/tls.html": "tls_error",
+        "http://dns-fail.127.0.0.1:PORT/dns.html": "dns_error",
+    }
+    robots = failures.pop(base + "/robots.txt")
+    assert robots.stage == "discovery"
+    assert all(f.stage == "fetch" and f.run_id == run.id for f in failures.values())
+    assert all(f.detail for f in failures.values())
