@@ -15,6 +15,10 @@ COMMAND_MODULES = (
     "crawler.cli.sources",
     "crawler.cli.runs",
     "crawler.cli.db",
+    "crawler.cli.worker",
+    "crawler.cli.export",
+    "crawler.cli.search",
+    "crawler.cli.reextract",
     "crawler.cli.spool",
 )
 

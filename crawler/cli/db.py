@@ -62,3 +62,27 @@ def db_shell(ctx: click.Context) -> None:
     if psql is None:
         raise click.ClickException("no psql found")
     os.execv(psql, [psql, url])
+
+
+@db_group.command("grant-readonly")
+@click.argument("role")
+@click.option(
+    "--password",
+    help="Set this login password (sent SCRAM-hashed); without it an existing one stays.",
+)
+@click.pass_context
+def db_grant_readonly(ctx: click.Context, role: str, password: str | None) -> None:
+    """Create or update ROLE as a read-only login for downstream tools.
+
+    CONNECT on the database, USAGE on the schema, SELECT on every table and view
+    (article_feed among them) and on those later migrations create.
+    """
+    from storage import db, queries
+
+    engine = db.make_engine(database_url(config_of(ctx)), pool_size=1)
+    try:
+        with db.transaction(db.make_session_factory(engine)) as session:
+            created = queries.grant_readonly(session, role, password)
+    finally:
+        engine.dispose()
+    click.echo(f"read-only role {role} {'created' if created else 'updated'}")

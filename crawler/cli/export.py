@@ -1,0 +1,121 @@
+"""`newsingest export`: stream stored articles out as JSON lines, CSV or plain text.
+
+Also the filter options `export` and `search` share (``--source``, ``--language``,
+``--since``, ``--until``).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler.cli.main import EXIT_USAGE, config_of, database_url, main
+
+F = Callable[..., Any]
+
+
+def filter_options(func: F) -> F:
+    """The ``--source/--language/--since/--until`` options."""
+    date = click.DateTime(["%Y-%m-%d"])
+    for option in reversed(
+        [
+            click.option("--source", "source_key", metavar="KEY", help="Only this source."),
+            click.option("--language", metavar="CODE", help="Only articles in this language."),
+            click.option(
+                "--since",
+                type=date,
+                metavar="YYYY-MM-DD",
+                help="Published on or after this day (UTC).",
+            ),
+            click.option(
+                "--until",
+                type=date,
+                metavar="YYYY-MM-DD",
+                help="Published on or before this day (UTC).",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def article_filter(
+    source_key: str | None, language: str | None, since: datetime | None, until: datetime | None
+) -> Any:
+    """A `storage.queries.ArticleFilter`; ``until`` includes its whole day."""
+    from storage.queries import ArticleFilter
+
+    return ArticleFilter(
+        source_key=source_key,
+        language=language.lower() if language else None,
+        since=since.replace(tzinfo=UTC) if since else None,
+        until=(until.replace(tzinfo=UTC) + timedelta(days=1)) if until else None,
+    )
+
+
+@main.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "text"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: one JSON object per article; csv: one row each; text: the plain-text layout.",
+)
+@filter_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="File to write (jsonl, csv) or directory of <id>.txt files (text); default stdout.",
+)
+@click.pass_context
+def export(
+    ctx: click.Context,
+    fmt: str,
+    source_key: str | None,
+    language: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    output: Path | None,
+) -> None:
+    """Export stored articles (the article_feed view), oldest id first, streamed."""
+    from storage import db
+    from storage import export as exports
+
+    filters = article_filter(source_key, language, since, until)
+    if output is not None and fmt != "text" and output.is_dir():
+        click.echo(f"error: {output} is a directory; -o takes a file for {fmt}", err=True)
+        sys.exit(EXIT_USAGE)
+    if output is not None and fmt == "text" and output.exists() and not output.is_dir():
+        click.echo(f"error: {output} is a file; -o takes a directory for text", err=True)
+        sys.exit(EXIT_USAGE)
+    engine = db.make_engine(database_url(config_of(ctx)), pool_size=1)
+    try:
+        # A read-only transaction: the server-side cursor lives inside it.
+        with db.make_session_factory(engine)() as session, session.begin():
+            rows = exports.iter_feed(session, filters)
+            if output is None:
+                out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+                try:
+                    count = exports.write_stream(fmt, rows, out)
+                finally:
+                    out.flush()
+                    out.detach()
+            elif fmt == "text":
+                count = exports.write_text_files(rows, output)
+            else:
+                partial = output.with_name(output.name + ".part")
+                with partial.open("w", encoding="utf-8", newline="") as out:
+                    count = exports.write_stream(fmt, rows, out)
+                partial.replace(output)
+    finally:
+        engine.dispose()
+    if output is not None:
+        click.echo(f"exported {count} articles to {output}", err=True)

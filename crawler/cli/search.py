@@ -1,0 +1,52 @@
+"""`newsingest search`: ranked full-text search over stored articles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from crawler.cli.export import article_filter, filter_options
+from crawler.cli.main import config_of, database_url, main
+
+
+@main.command()
+@click.argument("query")
+@filter_options
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.pass_context
+def search(
+    ctx: click.Context,
+    query: str,
+    source_key: str | None,
+    language: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> None:
+    """Search articles: words, "quoted phrases", OR, -excluded (web-search syntax).
+
+    Without --language each article is matched in its own language; with it, only
+    articles in that language, and the query is stemmed for it. Best match first.
+    """
+    from storage import db, queries
+
+    filters = article_filter(source_key, language, since, until)
+    engine = db.make_engine(database_url(config_of(ctx)), pool_size=1)
+    try:
+        with db.make_session_factory(engine)() as session:
+            hits = queries.search(session, query, filters, limit=limit)
+    finally:
+        engine.dispose()
+    for hit in hits:
+        date = f"{hit.published_at:%Y-%m-%d}" if hit.published_at else "----------"
+        click.echo(
+            f"{hit.id}  {date}  {hit.source_key or '-'}  {hit.language or '-'}  "
+            f"rank={hit.rank:.3f}  {hit.url}"
+        )
+        if hit.title:
+            click.echo(f"    {hit.title}")
+        click.echo(f"    {hit.headline}")
+        click.echo("")
+    if not hits:
+        click.echo("no matching articles", err=True)

@@ -1,0 +1,159 @@
+"""Exports of ``article_feed``: JSON lines, CSV and the plain-text article layout.
+
+Rows are streamed from a server-side cursor (`iter_feed`), so memory stays flat however
+many articles match. Serialization is shared by every format: datetimes as ISO 8601 in
+UTC (``2025-02-14T07:30:00Z``), ``authors``/``tags`` as arrays (JSON-encoded in CSV
+cells). Writers return how many articles they wrote.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy.orm import Session
+
+from storage.queries import ARTICLE_FEED_COLUMNS, ArticleFilter, feed_select
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("jsonl", "csv", "text")
+
+STREAM_BATCH = 1000
+"""Rows fetched per round trip from the server-side cursor."""
+
+TEXT_FIRST_LINE_PREFIX = " "
+"""The text layout's first line starts with a space, exactly as the user's sample corpus
+(`` date 2025-02 <lead>``); tools that diff against that corpus rely on it."""
+
+
+def iter_feed(
+    session: Session, filters: ArticleFilter | None = None, *, batch_size: int = STREAM_BATCH
+) -> Iterator[dict[str, Any]]:
+    """``article_feed`` rows matching ``filters`` (by id) from a server-side cursor.
+
+    ``yield_per`` makes psycopg declare a named (server-side) cursor and fetch
+    ``batch_size`` rows at a time; the session's transaction stays open while iterating.
+    """
+    result = session.execute(
+        feed_select(filters or ArticleFilter()).execution_options(
+            yield_per=batch_size, stream_results=True
+        )
+    )
+    try:
+        for row in result:
+            yield dict(row._mapping)
+    finally:
+        result.close()
+
+
+def iso_utc(value: datetime) -> str:
+    """``value`` as ISO 8601 in UTC with a ``Z`` suffix."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def json_value(value: Any) -> Any:
+    """A column value as JSON: datetimes as ISO 8601 UTC, arrays as lists."""
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    return value
+
+
+def json_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One exported article as a JSON object (every ``article_feed`` column)."""
+    return {name: json_value(row[name]) for name in ARTICLE_FEED_COLUMNS}
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """One JSON object per line (UTF-8, not ASCII-escaped)."""
+    count = 0
+    for row in rows:
+        out.write(json.dumps(json_row(row), ensure_ascii=False))
+        out.write("\n")
+        count += 1
+    return count
+
+
+def csv_value(value: Any) -> str:
+    """A CSV cell: empty for NULL, JSON arrays for lists, ISO 8601 UTC for datetimes."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return json.dumps(json_value(value), ensure_ascii=False)
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    return str(value)
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """A header row of the ``article_feed`` columns, then one row per article (RFC 4180)."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(ARTICLE_FEED_COLUMNS)
+    count = 0
+    for row in rows:
+        writer.writerow([csv_value(row[name]) for name in ARTICLE_FEED_COLUMNS])
+        count += 1
+    return count
+
+
+def render_text(row: dict[str, Any]) -> str:
+    """One article in the plain-text layout of the user's sample corpus.
+
+    Blocks, each followed by one blank line: `` date YYYY-MM <lead>`` (publication month
+    in UTC, then the lead), the byline, every body paragraph, the translation note.
+    Empty parts are left out (no date: the first line holds the lead alone).
+    """
+    first: list[str] = []
+    published = row.get("published_at")
+    if published is not None:
+        first.append(f"date {published.astimezone(UTC):%Y-%m}")
+    if row.get("lead"):
+        first.append(row["lead"].strip())
+    blocks = [TEXT_FIRST_LINE_PREFIX + " ".join(first)] if first else []
+    if row.get("byline"):
+        blocks.append(row["byline"].strip())
+    blocks += [p.strip() for p in (row.get("text") or "").split("\n\n") if p.strip()]
+    if row.get("translation_note"):
+        blocks.append(row["translation_note"].strip())
+    return "".join(block + "\n\n" for block in blocks)
+
+
+def write_text(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """Articles in the text layout, one after another."""
+    count = 0
+    for row in rows:
+        out.write(render_text(row))
+        count += 1
+    return count
+
+
+def write_text_files(rows: Iterable[dict[str, Any]], directory: Path) -> int:
+    """One ``<id>.txt`` per article in ``directory`` (created; existing files replaced)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for row in rows:
+        target = directory / f"{row['id']}.txt"
+        partial = target.with_name(target.name + ".part")
+        partial.write_text(render_text(row), encoding="utf-8")
+        os.replace(partial, target)
+        count += 1
+    return count
+
+
+def write_stream(fmt: str, rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """Write ``rows`` to ``out`` in format ``fmt`` (one of `FORMATS`)."""
+    if fmt == "jsonl":
+        return write_jsonl(rows, out)
+    if fmt == "csv":
+        return write_csv(rows, out)
+    if fmt == "text":
+        return write_text(rows, out)
+    raise ValueError(f"unknown export format {fmt!r}")

@@ -1,0 +1,322 @@
+"""Read queries for downstream use: the ``article_feed`` view, full-text search, selections.
+
+Everything downstream reads goes through `ARTICLE_FEED` (the view created by migration
+0003 and documented in ``docs/schema.md``), filtered by an `ArticleFilter`. Also here:
+the selection of stored pages for re-extraction and the read-only role for consumers.
+Functions take a session and never commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql as pgsql
+from sqlalchemy import ColumnElement, Select, TableClause, and_, column, func, select, table, text
+from sqlalchemy.orm import Session
+
+from storage.models import TEXT_SEARCH_CONFIGS, Article, Page, Source
+
+logger = logging.getLogger(__name__)
+
+ARTICLE_FEED_COLUMNS = (
+    "id",
+    "url",
+    "source_id",
+    "source_key",
+    "source_name",
+    "title",
+    "lead",
+    "text",
+    "authors",
+    "byline",
+    "published_at",
+    "published_precision",
+    "published_raw",
+    "modified_at",
+    "language",
+    "language_confidence",
+    "declared_language",
+    "translation_source_language",
+    "translation_original_outlet",
+    "translation_original_published_at",
+    "translation_note",
+    "site_name",
+    "section",
+    "tags",
+    "image_url",
+    "word_count",
+    "content_hash",
+    "simhash",
+    "extractor_version",
+    "fetched_at",
+    "version",
+    "first_seen_at",
+    "last_seen_at",
+    "duplicate_of",
+)
+"""Columns of the ``article_feed`` view, in order (the contract with downstream tools)."""
+
+ARTICLE_FEED: TableClause = table("article_feed", *(column(name) for name in ARTICLE_FEED_COLUMNS))
+"""The view as a selectable (not part of the models' metadata: Alembic ignores views)."""
+
+HEADLINE_OPTIONS = (
+    'MaxFragments=2, MinWords=8, MaxWords=24, FragmentDelimiter=" … ", StartSel=**, StopSel=**'
+)
+"""``ts_headline`` options of search snippets: matches in ``**bold**``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleFilter:
+    """Which articles a search or export covers; None means no restriction.
+
+    ``since`` is inclusive and ``until`` exclusive, both compared with ``published_at``
+    (articles without a publication date are left out when either is given).
+    """
+
+    source_key: str | None = None
+    language: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def text_search_config(language: str | None) -> str:
+    """The text search configuration of articles in ``language`` (``simple`` if none)."""
+    return TEXT_SEARCH_CONFIGS.get(language or "", "simple")
+
+
+def _row_config_sql(alias: str) -> str:
+    whens = " ".join(
+        f"WHEN '{code}' THEN '{cfg}'::regconfig" for code, cfg in TEXT_SEARCH_CONFIGS.items()
+    )
+    return f"(CASE {alias}.language {whens} ELSE 'simple'::regconfig END)"
+
+
+def _feed_conditions(filters: ArticleFilter) -> list[ColumnElement[bool]]:
+    c = ARTICLE_FEED.c
+    conditions: list[ColumnElement[bool]] = []
+    if filters.source_key is not None:
+        conditions.append(c.source_key == filters.source_key)
+    if filters.language is not None:
+        conditions.append(c.language == filters.language)
+    if filters.since is not None:
+        conditions.append(c.published_at >= filters.since)
+    if filters.until is not None:
+        conditions.append(c.published_at < filters.until)
+    return conditions
+
+
+def feed_select(filters: ArticleFilter) -> Select[Any]:
+    """``article_feed`` rows matching ``filters``, oldest id first."""
+    stmt = select(*ARTICLE_FEED.c).order_by(ARTICLE_FEED.c.id)
+    conditions = _feed_conditions(filters)
+    return stmt.where(and_(*conditions)) if conditions else stmt
+
+
+# --- full-text search ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One search result: where the article is, how well it matched, a snippet."""
+
+    id: int
+    url: str
+    title: str | None
+    published_at: datetime | None
+    source_key: str | None
+    language: str | None
+    rank: float
+    headline: str
+
+
+def search(
+    session: Session, query: str, filters: ArticleFilter | None = None, *, limit: int = 20
+) -> list[SearchHit]:
+    """Articles matching ``query`` (web-search syntax: words, "phrases", or, -not), best first.
+
+    With ``filters.language`` the query is parsed with that language's configuration and
+    only articles in it match. Without, every article is matched with its own language's
+    configuration (a German query word is stemmed the German way for German articles);
+    the union of all configurations' queries prefilters through the GIN index. Ranked by
+    ``ts_rank_cd`` (normalized by log length), then newest first.
+    """
+    filters = filters or ArticleFilter()
+    params: dict[str, Any] = {"q": query, "limit": limit}
+    where: list[str] = []
+    if filters.language is not None:
+        params["cfg"] = text_search_config(filters.language)
+        tsq = "websearch_to_tsquery(CAST(:cfg AS regconfig), :q)"
+        cfg_sql = "CAST(:cfg AS regconfig)"
+        where.append(f"a.search_vector @@ {tsq}")
+        where.append("a.language = :language")
+        params["language"] = filters.language
+    else:
+        cfg_sql = _row_config_sql("a")
+        tsq = f"websearch_to_tsquery({cfg_sql}, :q)"
+        configs = sorted({*TEXT_SEARCH_CONFIGS.values(), "simple"})
+        union = " || ".join(f"websearch_to_tsquery('{cfg}'::regconfig, :q)" for cfg in configs)
+        where.append(f"a.search_vector @@ ({union})")  # index-usable superset
+        where.append(f"a.search_vector @@ {tsq}")  # exact, per row
+    if filters.source_key is not None:
+        where.append("s.key = :source_key")
+        params["source_key"] = filters.source_key
+    if filters.since is not None:
+        where.append("a.published_at >= :since")
+        params["since"] = filters.since
+    if filters.until is not None:
+        where.append("a.published_at < :until")
+        params["until"] = filters.until
+    stmt = text(f"""
+        SELECT hit.id, hit.url, hit.title, hit.published_at, hit.source_key, hit.language,
+               hit.rank,
+               ts_headline(hit.cfg, coalesce(hit.lead || E'\\n', '') || hit.text, hit.tsq,
+                           :options) AS headline
+        FROM (
+            SELECT a.id, a.url, a.title, a.lead, a.text, a.published_at, a.language,
+                   s.key AS source_key, {cfg_sql} AS cfg, {tsq} AS tsq,
+                   ts_rank_cd(a.search_vector, {tsq}, 1) AS rank
+            FROM articles AS a
+            LEFT JOIN sources AS s ON s.id = a.source_id
+            WHERE {" AND ".join(where)}
+            ORDER BY rank DESC, a.published_at DESC NULLS LAST, a.id DESC
+            LIMIT :limit
+        ) AS hit
+        ORDER BY hit.rank DESC, hit.published_at DESC NULLS LAST, hit.id DESC
+    """)
+    params["options"] = HEADLINE_OPTIONS
+    return [
+        SearchHit(
+            id=row.id,
+            url=row.url,
+            title=row.title,
+            published_at=row.published_at,
+            source_key=row.source_key,
+            language=row.language,
+            rank=float(row.rank),
+            headline=" ".join(row.headline.split()),
+        )
+        for row in session.execute(stmt, params)
+    ]
+
+
+# --- re-extraction -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFetch:
+    """An article's stored page, with what re-extraction needs to know about the article."""
+
+    article_id: int
+    final_url: str
+    html_zlib: bytes
+    fetched_at: datetime
+    source_key: str | None
+    title: str | None
+    published_at: datetime | None
+
+
+def _reextract_conditions(source_key: str | None, stale_for: str | None) -> list[Any]:
+    conditions: list[Any] = []
+    if source_key is not None:
+        conditions.append(Source.key == source_key)
+    if stale_for is not None:
+        conditions.append(Article.extractor_version != stale_for)
+    return conditions
+
+
+def count_reextractable(
+    session: Session, *, source_key: str | None = None, stale_for: str | None = None
+) -> tuple[int, int]:
+    """(articles with a stored page, articles without one) in the selection.
+
+    ``stale_for``: only articles whose ``extractor_version`` differs from it.
+    """
+    stmt = (
+        select(
+            func.count(Page.id),
+            func.count().filter(Page.id.is_(None)),
+        )
+        .select_from(Article)
+        .outerjoin(Page, Page.article_id == Article.id)
+        .outerjoin(Source, Source.id == Article.source_id)
+        .where(*_reextract_conditions(source_key, stale_for))
+    )
+    with_page, without = session.execute(stmt).one()
+    return int(with_page), int(without)
+
+
+def stored_fetches(
+    session: Session,
+    *,
+    source_key: str | None = None,
+    stale_for: str | None = None,
+    after_id: int = 0,
+    limit: int = 100,
+) -> list[StoredFetch]:
+    """The next ``limit`` stored pages of the selection with article id above ``after_id``.
+
+    Keyset pagination by article id: a batch loop resumes where it stopped and never
+    holds a cursor open while it writes.
+    """
+    stmt = (
+        select(
+            Article.id,
+            Page.final_url,
+            Page.html_zlib,
+            Page.fetched_at,
+            Source.key,
+            Article.title,
+            Article.published_at,
+        )
+        .join(Page, Page.article_id == Article.id)
+        .outerjoin(Source, Source.id == Article.source_id)
+        .where(Article.id > after_id, *_reextract_conditions(source_key, stale_for))
+        .order_by(Article.id)
+        .limit(limit)
+    )
+    return [StoredFetch(*row) for row in session.execute(stmt)]
+
+
+# --- consumers -----------------------------------------------------------------------------
+
+
+def grant_readonly(session: Session, role: str, password: str | None = None) -> bool:
+    """Create or update ``role`` as a login that can read everything and write nothing.
+
+    Grants CONNECT on the current database, USAGE on the current schema, SELECT on all
+    its tables and views, and SELECT on tables and views created later by the role
+    running this (run it as the role that runs migrations). A password is sent
+    SCRAM-hashed, never in clear. Returns True when the role was created.
+    """
+    raw = session.connection().connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    exists = session.execute(
+        text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
+    ).scalar_one_or_none()
+    ident = pgsql.Identifier(role)
+    statements: list[pgsql.Composed] = []
+    verb = pgsql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
+    options: pgsql.Composable = pgsql.SQL("LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT")
+    if password is not None:
+        hashed = raw.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256")
+        options = pgsql.SQL("{} PASSWORD {}").format(options, pgsql.Literal(hashed.decode()))
+    statements.append(pgsql.SQL("{} {} {}").format(verb, ident, options))
+    database, schema = session.execute(text("SELECT current_database(), current_schema()")).one()
+    db_ident, schema_ident = pgsql.Identifier(database), pgsql.Identifier(schema)
+    statements += [
+        pgsql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db_ident, ident),
+        pgsql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema_ident, ident),
+        pgsql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema_ident, ident),
+        pgsql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(
+            schema_ident, ident
+        ),
+    ]
+    with raw.cursor() as cur:
+        for statement in statements:
+            cur.execute(statement)
+    logger.info("read-only role %s %s", role, "updated" if exists else "created")
+    return not exists

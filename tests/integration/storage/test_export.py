@@ -1,0 +1,230 @@
+"""Exports of ``article_feed``: JSON lines, CSV, text layout, filters, streaming."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.extraction.record import ArticleRecord, TranslationNote
+from crawler.extraction.text import content_hash, simhash, word_count
+from storage import db, export, repository
+from storage.queries import ARTICLE_FEED_COLUMNS, ArticleFilter
+from storage.repository import SourceRow, StoredArticle
+from tests.integration.conftest import Cli
+
+BODY = (
+    "Zwischen Wladimir Putin und Donald Trump fand am Mittwoch ein Telefongespräch statt.\n\n"
+    "Eines der Themen war der Gefangenenaustausch.\n\n"
+    "Diskutiert wurde auch über die Konfliktlösung in der Ukraine."
+)
+
+
+def _record(
+    url: str = "https://rt.example/telefonat",
+    *,
+    body: str = BODY,
+    language: str = "de",
+    published_at: datetime | None = datetime(2025, 2, 13, 18, 5, tzinfo=UTC),
+) -> ArticleRecord:
+    return ArticleRecord(
+        url=url,
+        text=body,
+        content_hash=content_hash(body),
+        simhash=simhash(body),
+        word_count=word_count(body),
+        extractor_version="0.1.0",
+        title="Putin und Trump telefonieren",
+        lead="Wladimir Putin und Donald Trump telefonierten am Mittwoch miteinander.",
+        authors=("Jewgeni Posdnjakow", "Andrei Restschikow"),
+        byline="Von Jewgeni Posdnjakow und Andrei Restschikow (rtdeutsch)",
+        published_at=published_at,
+        published_precision="minute",
+        published_raw="13.02.2025 19:05",
+        modified_at=datetime(2025, 2, 14, 8, 0, tzinfo=UTC),
+        language=language,
+        language_confidence=0.9999,
+        declared_language=language,
+        translation=TranslationNote(
+            note="Übersetzt aus dem Russischen. Zuerst erschienen bei Wsgljad.",
+            source_language="ru",
+            original_outlet="Wsgljad",
+            original_published_at=datetime(2025, 2, 13, tzinfo=UTC),
+        ),
+        site_name="RT DE",
+        section="International",
+        tags=("Russland", "USA"),
+        image_url="https://rt.example/img.jpg",
+        fetched_at=datetime(2025, 2, 14, 7, 30, 15, tzinfo=UTC),
+    )
+
+
+def _store(sessions: sessionmaker[Session], source: str, *records: ArticleRecord) -> dict[str, int]:
+    with db.transaction(sessions) as session:
+        source_id = repository.upsert_source(
+            session, SourceRow(key=source, name=f"{source} news", url=f"https://{source}.example/")
+        )
+        return repository.upsert_articles(
+            session, [StoredArticle(record=r, source_id=source_id) for r in records]
+        ).ids
+
+
+def _exported(sessions: sessionmaker[Session], filters: ArticleFilter) -> list[dict[str, Any]]:
+    out = io.StringIO()
+    with sessions() as session, session.begin():
+        export.write_jsonl(export.iter_feed(session, filters), out)
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def _from_json(obj: dict[str, Any]) -> ArticleRecord:
+    def when(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    return ArticleRecord(
+        url=obj["url"],
+        text=obj["text"],
+        content_hash=obj["content_hash"],
+        simhash=obj["simhash"],
+        word_count=obj["word_count"],
+        extractor_version=obj["extractor_version"],
+        title=obj["title"],
+        lead=obj["lead"],
+        authors=tuple(obj["authors"]),
+        byline=obj["byline"],
+        published_at=when(obj["published_at"]),
+        published_precision=obj["published_precision"],
+        published_raw=obj["published_raw"],
+        modified_at=when(obj["modified_at"]),
+        language=obj["language"],
+        language_confidence=obj["language_confidence"],
+        declared_language=obj["declared_language"],
+        translation=TranslationNote(
+            note=obj["translation_note"],
+            source_language=obj["translation_source_language"],
+            original_outlet=obj["translation_original_outlet"],
+            original_published_at=when(obj["translation_original_published_at"]),
+        )
+        if obj["translation_note"]
+        else None,
+        site_name=obj["site_name"],
+        section=obj["section"],
+        tags=tuple(obj["tags"]),
+        image_url=obj["image_url"],
+        fetched_at=when(obj["fetched_at"]),
+    )
+
+
+def test_jsonl_export_round_trips_every_record_field(sessions: sessionmaker[Session]) -> None:
+    record = _record()
+    ids = _store(sessions, "rt", record)
+    (line,) = _exported(sessions, ArticleFilter())
+    assert list(line) == list(ARTICLE_FEED_COLUMNS)
+    assert _from_json(line) == record
+    assert line["id"] == ids[record.url]
+    assert (line["source_key"], line["source_name"]) == ("rt", "rt news")
+    assert line["published_at"] == "2025-02-13T18:05:00Z"
+    assert line["authors"] == ["Jewgeni Posdnjakow", "Andrei Restschikow"]
+    assert (line["version"], line["duplicate_of"]) == (1, None)
+
+
+def test_csv_export_has_a_header_and_json_arrays(sessions: sessionmaker[Session]) -> None:
+    _store(sessions, "rt", _record())
+    out = io.StringIO()
+    with sessions() as session, session.begin():
+        export.write_csv(export.iter_feed(session), out)
+    header, row = list(csv.reader(io.StringIO(out.getvalue())))
+    assert header == list(ARTICLE_FEED_COLUMNS)
+    cell = dict(zip(header, row, strict=True))
+    assert json.loads(cell["tags"]) == ["Russland", "USA"]
+    assert cell["text"] == BODY
+    assert cell["modified_at"] == "2025-02-14T08:00:00Z"
+    assert cell["duplicate_of"] == ""
+
+
+def test_text_layout_is_date_and_lead_byline_paragraphs_and_note(
+    sessions: sessionmaker[Session],
+) -> None:
+    _store(sessions, "rt", _record())
+    with sessions() as session, session.begin():
+        (row,) = export.iter_feed(session)
+    assert export.render_text(row) == (
+        " date 2025-02 Wladimir Putin und Donald Trump telefonierten am Mittwoch miteinander.\n"
+        "\n"
+        "Von Jewgeni Posdnjakow und Andrei Restschikow (rtdeutsch)\n"
+        "\n"
+        "Zwischen Wladimir Putin und Donald Trump fand am Mittwoch ein Telefongespräch statt.\n"
+        "\n"
+        "Eines der Themen war der Gefangenenaustausch.\n"
+        "\n"
+        "Diskutiert wurde auch über die Konfliktlösung in der Ukraine.\n"
+        "\n"
+        "Übersetzt aus dem Russischen. Zuerst erschienen bei Wsgljad.\n"
+        "\n"
+    )
+
+
+def test_filters_select_by_source_language_and_publication_days(
+    sessions: sessionmaker[Session],
+) -> None:
+    _store(
+        sessions,
+        "rt",
+        _record("https://rt.example/feb", published_at=datetime(2025, 2, 28, 23, 59, tzinfo=UTC)),
+        _record("https://rt.example/mar", published_at=datetime(2025, 3, 1, tzinfo=UTC)),
+        _record("https://rt.example/undated", published_at=None),
+    )
+    _store(sessions, "bbc", _record("https://bbc.example/en", body="English text.", language="en"))
+
+    def urls(**kw: Any) -> list[str]:
+        return [row["url"] for row in _exported(sessions, ArticleFilter(**kw))]
+
+    assert urls(source_key="bbc") == ["https://bbc.example/en"]
+    assert urls(language="en") == ["https://bbc.example/en"]
+    assert urls(source_key="rt", since=datetime(2025, 3, 1, tzinfo=UTC)) == [
+        "https://rt.example/mar"
+    ]
+    assert urls(source_key="rt", until=datetime(2025, 3, 1, tzinfo=UTC)) == [
+        "https://rt.example/feb"
+    ]
+    assert len(urls()) == 4
+
+
+def test_rows_stream_from_a_server_side_cursor(sessions: sessionmaker[Session]) -> None:
+    _store(
+        sessions, "rt", *(_record(f"https://rt.example/{i}", body=f"Text {i}.") for i in range(5))
+    )
+    with sessions() as session, session.begin():
+        rows = export.iter_feed(session, batch_size=2)
+        next(rows)
+        cursors = session.execute(text("SELECT name FROM pg_cursors")).scalars().all()
+        assert len(cursors) == 1  # psycopg's named cursor: rows are fetched 2 at a time
+        assert len(list(rows)) == 4
+
+
+def test_cli_exports_to_stdout_file_and_one_text_file_per_article(
+    cli: Cli, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    ids = _store(sessions, "rt", _record(), _record("https://rt.example/b", body="Zweiter Text."))
+    done = cli.run("export", "--format", "jsonl", "--source", "rt")
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == sorted(ids.values())
+
+    target = tmp_path / "out.csv"
+    done = cli.run("export", "--format", "csv", "--until", "2025-02-13", "-o", str(target))
+    assert done.returncode == 0, done.stderr
+    assert len(list(csv.reader(target.open(encoding="utf-8", newline="")))) == 3
+
+    folder = tmp_path / "texts"
+    done = cli.run("export", "--format", "text", "--since", "2025-02-14", "-o", str(folder))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == []
+    done = cli.run("export", "--format", "text", "-o", str(folder))
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{i}.txt" for i in ids.values())
+    first = (folder / f"{ids['https://rt.example/telefonat']}.txt").read_text(encoding="utf-8")
+    assert first.startswith(" date 2025-02 Wladimir Putin")

@@ -1,0 +1,160 @@
+"""Full-text search, the article_feed view and the read-only role, on the real PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.extraction.record import ArticleRecord
+from crawler.extraction.text import content_hash, simhash, word_count
+from storage import db, queries, repository
+from storage.queries import ARTICLE_FEED_COLUMNS, ArticleFilter
+from storage.repository import SourceRow, StoredArticle
+from tests.integration.conftest import Cli
+
+
+def _record(url: str, title: str, body: str, language: str | None = "de") -> ArticleRecord:
+    return ArticleRecord(
+        url=url,
+        text=body,
+        content_hash=content_hash(body),
+        simhash=simhash(body),
+        word_count=word_count(body),
+        extractor_version="test",
+        title=title,
+        language=language,
+        published_at=datetime(2025, 2, 14, tzinfo=UTC),
+        published_precision="day",
+    )
+
+
+def _store(sessions: sessionmaker[Session], source: str, *records: ArticleRecord) -> dict[str, int]:
+    with db.transaction(sessions) as session:
+        source_id = repository.upsert_source(
+            session, SourceRow(key=source, name=source, url=f"https://{source}.example/")
+        )
+        return repository.upsert_articles(
+            session, [StoredArticle(record=r, source_id=source_id) for r in records]
+        ).ids
+
+
+def _search(
+    sessions: sessionmaker[Session], query: str, **filters: object
+) -> list[queries.SearchHit]:
+    with sessions() as session:
+        return queries.search(session, query, ArticleFilter(**filters))  # type: ignore[arg-type]
+
+
+HAFEN = _record(
+    "https://de.example/hafen",
+    "Hafenarbeiter streiken",
+    "Die Hafenarbeiter streikten am Montag. Schiffe warten vor dem Hafen.",
+)
+BAHN = _record(
+    "https://de.example/bahn",
+    "Neuer Fahrplan der Regionalbahn",
+    "Wegen des Streiks der Hafenarbeiter fahren weniger Güterzüge. Der Fahrplan ändert sich.",
+)
+PORT = _record(
+    "https://en.example/port",
+    "Dock workers strike",
+    "Dock workers went on strike at the port on Monday; ships are waiting.",
+    language="en",
+)
+
+
+def test_title_match_ranks_above_body_match_and_words_are_stemmed(
+    sessions: sessionmaker[Session],
+) -> None:
+    ids = _store(sessions, "de", HAFEN, BAHN)
+    hits = _search(sessions, "Hafenarbeiter streiken")
+    assert [h.id for h in hits] == [ids[HAFEN.url], ids[BAHN.url]]  # "Streiks" stems to streik
+    assert hits[0].source_key == "de"
+    assert hits[0].published_at == datetime(2025, 2, 14, tzinfo=UTC)
+    assert "**Hafenarbeiter**" in hits[0].headline
+
+
+def test_without_language_each_article_is_matched_in_its_own_language(
+    sessions: sessionmaker[Session],
+) -> None:
+    ids = _store(
+        sessions, "mixed", HAFEN, PORT, replace(HAFEN, url="https://x.example/", language=None)
+    )
+    # "strikes" stems to "strike" in English only; "Hafenarbeiters" to "hafenarbeit" in
+    # German only: the same text without a language (simple configuration) does not match
+    assert [h.url for h in _search(sessions, "strikes")] == [PORT.url]
+    assert [h.url for h in _search(sessions, "Hafenarbeiters")] == [HAFEN.url]
+    assert [h.url for h in _search(sessions, "Hafenarbeiter")] == [HAFEN.url, "https://x.example/"]
+    assert [h.id for h in _search(sessions, "Hafenarbeiter", language="de")] == [ids[HAFEN.url]]
+    assert _search(sessions, "strikes", language="de") == []
+
+
+def test_search_filters_by_source_and_date(sessions: sessionmaker[Session]) -> None:
+    _store(sessions, "de", HAFEN)
+    _store(sessions, "other", replace(BAHN, published_at=datetime(2024, 1, 1, tzinfo=UTC)))
+    assert [h.url for h in _search(sessions, "Hafenarbeiter", source_key="other")] == [BAHN.url]
+    since = datetime(2025, 1, 1, tzinfo=UTC)
+    assert [h.url for h in _search(sessions, "Hafenarbeiter", since=since)] == [HAFEN.url]
+    assert [h.url for h in _search(sessions, "Hafenarbeiter", until=since)] == [BAHN.url]
+
+
+def test_cli_search_shows_id_date_source_url_and_snippet(
+    cli: Cli, sessions: sessionmaker[Session]
+) -> None:
+    ids = _store(sessions, "de", HAFEN, PORT)
+    done = cli.run("search", "Schiff", "--language", "de", "--limit", "5")
+    assert done.returncode == 0, done.stderr
+    first, title, snippet, *_ = done.stdout.splitlines()
+    assert first.startswith(f"{ids[HAFEN.url]}  2025-02-14  de  de  rank=")
+    assert first.endswith(HAFEN.url)
+    assert title.strip() == HAFEN.title
+    assert "**Schiffe**" in snippet
+
+
+def test_article_feed_view_has_the_documented_columns_in_order(engine: Engine) -> None:
+    columns = [c["name"] for c in inspect(engine).get_columns("article_feed")]
+    assert columns == list(ARTICLE_FEED_COLUMNS)
+
+
+@pytest.fixture
+def role(database_url: str) -> Iterator[str]:
+    name = f"newsingest_ro_{uuid.uuid4().hex[:8]}"
+    yield name
+    with psycopg.connect(db.libpq_url(database_url), autocommit=True) as conn:
+        conn.execute(f'DROP OWNED BY "{name}"')
+        conn.execute(f'DROP ROLE IF EXISTS "{name}"')
+
+
+def test_readonly_role_can_select_the_view_and_cannot_insert(
+    cli: Cli, sessions: sessionmaker[Session], database_url: str, role: str
+) -> None:
+    _store(sessions, "de", HAFEN)
+    done = cli.run("db", "grant-readonly", role, "--password", "s3cret'pw")
+    assert done.returncode == 0, done.stderr
+    assert "created" in done.stdout
+    done = cli.run("db", "grant-readonly", role, "--password", "other:pw%")
+    assert done.returncode == 0, done.stderr
+    assert "updated" in done.stdout
+    with psycopg.connect(db.libpq_url(database_url)) as owner:  # a table made later
+        owner.execute("CREATE TABLE later_table (x int)")
+    try:
+        with psycopg.connect(
+            db.libpq_url(database_url), user=role, password="other:pw%", autocommit=True
+        ) as conn:
+            titles = conn.execute("SELECT title FROM article_feed").fetchall()
+            assert titles == [(HAFEN.title,)]
+            assert conn.execute("SELECT count(*) FROM later_table").fetchone() == (0,)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("INSERT INTO sources (key, name, url) VALUES ('x', 'x', 'x')")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("DELETE FROM articles")
+    finally:
+        with psycopg.connect(db.libpq_url(database_url), autocommit=True) as owner:
+            owner.execute("DROP TABLE later_table")
