@@ -1,0 +1,116 @@
+"""`newsingest reextract`: stored pages run through the current extractor again."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.extraction import EXTRACTOR_VERSION, ArticleRecord, extract_article
+from crawler.extraction.text import content_hash
+from storage import db, repository
+from storage.models import Article, ArticleVersion
+from storage.repository import SourceRow, StoredArticle, StoredPage
+from tests.integration.conftest import SITE, Cli
+
+FETCHED = datetime(2025, 2, 14, 7, 30, tzinfo=UTC)
+OLD = "0.0.1-old"
+
+
+def _page(path: str, html: bytes) -> StoredPage:
+    url = f"https://site.example{path}"
+    return StoredPage(
+        requested_url=url,
+        final_url=url,
+        status=200,
+        content_type="text/html",
+        html=html,
+        fetched_at=FETCHED,
+    )
+
+
+def _extract(path: str) -> tuple[ArticleRecord, StoredPage]:
+    html = (SITE / path.lstrip("/")).read_bytes()
+    page = _page(path, html)
+    record = extract_article(html, page.final_url)
+    assert isinstance(record, ArticleRecord), record
+    return replace(record, fetched_at=FETCHED), page
+
+
+def _store(sessions: sessionmaker[Session], *items: tuple[ArticleRecord, StoredPage]) -> None:
+    with db.transaction(sessions) as session:
+        source_id = repository.upsert_source(
+            session, SourceRow(key="site", name="Site", url="https://site.example/")
+        )
+        repository.upsert_articles(
+            session, [StoredArticle(record=r, source_id=source_id, page=p) for r, p in items]
+        )
+
+
+def _articles(sessions: sessionmaker[Session]) -> dict[str, Article]:
+    with sessions() as session:
+        return {a.url: a for a in session.execute(select(Article)).scalars()}
+
+
+def test_stale_rows_get_a_new_version_only_where_content_changed(
+    cli: Cli, sessions: sessionmaker[Session]
+) -> None:
+    strike, strike_page = _extract("/news/2025/02/hafen-streik.html")
+    budget, budget_page = _extract("/news/2025/02/stadthaushalt.html")
+    current, current_page = _extract("/news/2025/02/stromausfall.html")
+    old_text = strike.text + "\n\nTeilen Sie diesen Artikel!"  # what an older extractor kept
+    stale_strike = replace(
+        strike, text=old_text, content_hash=content_hash(old_text), extractor_version=OLD
+    )
+    stale_budget = replace(budget, extractor_version=OLD)  # same content, older extractor
+    not_an_article = replace(
+        budget, url="https://site.example/impressum", extractor_version=OLD, title="Impressum"
+    )
+    # the page is gone from the site now; what was stored is a stub
+    impressum_page = _page("/impressum", b"<html><body><p>Impressum: Site GmbH.</p></body></html>")
+    _store(
+        sessions,
+        (stale_strike, strike_page),
+        (stale_budget, budget_page),
+        (current, current_page),
+        (not_an_article, impressum_page),
+    )
+    before = _articles(sessions)
+
+    done = cli.run("reextract", "--stale", "--batch-size", "2", "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert "3 pages: 1 changed (new version), 1 unchanged content, 1 rejected (kept)" in done.stdout
+    assert "rejected: article" in done.stderr and "impressum" in done.stderr
+
+    after = _articles(sessions)
+    new_strike = after[strike.url]
+    assert (new_strike.version, new_strike.text) == (2, strike.text)
+    assert new_strike.extractor_version == EXTRACTOR_VERSION
+    assert new_strike.last_seen_at == before[strike.url].last_seen_at  # nothing was crawled
+    assert after[budget.url].version == 1
+    assert after[budget.url].extractor_version == EXTRACTOR_VERSION
+    kept = after["https://site.example/impressum"]
+    assert (kept.version, kept.extractor_version, kept.title) == (1, OLD, "Impressum")
+    assert after[current.url].last_seen_at == before[current.url].last_seen_at
+    with sessions() as session:
+        (archived,) = session.execute(select(ArticleVersion)).scalars().all()
+    assert (archived.article_id, archived.text, archived.extractor_version) == (
+        new_strike.id,
+        old_text,
+        OLD,
+    )
+
+
+def test_without_stale_every_row_of_the_source_is_reextracted(
+    cli: Cli, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    current, current_page = _extract("/news/2025/02/stromausfall.html")
+    _store(sessions, (current, current_page))
+    done = cli.run("reextract", "--source", "site", "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert "1 pages: 0 changed (new version), 1 unchanged content, 0 rejected" in done.stdout
+    done = cli.run("reextract", "--source", "elsewhere", "--workers", "1")
+    assert "0 pages" in done.stdout
