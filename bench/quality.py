@@ -20,8 +20,8 @@ Scoring follows the corpus README:
 
 Our body is ``record.text``; because our record moves the standfirst out of the body
 into ``lead``, the ``ours+lead`` row scores ``lead + text`` when the lead is printed in
-the page's ``<body>`` (a lead taken only from ``<meta>`` is not body text). A rejected page counts as an empty
-prediction. Timing is wall-clock per page in this process (sequential).
+the page's ``<body>`` (a lead taken only from ``<meta>`` is not body text). A rejected
+page counts as an empty prediction. Timing is wall-clock per page in this process (sequential).
 """
 
 from __future__ import annotations
@@ -33,20 +33,19 @@ import re
 import sys
 import time
 import unicodedata
-from email.utils import parsedate_to_datetime
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import lxml.html  # type: ignore[import-untyped]  # noqa: E402
-from trafilatura import bare_extraction  # noqa: E402
+from trafilatura import bare_extraction
 
-from crawler.extraction import ArticleRecord, extract_article  # noqa: E402
-from crawler.extraction.article import parse_document  # noqa: E402
+from crawler.extraction import ArticleRecord, extract_article
+from crawler.extraction.article import parse_document
 
 _WORD = re.compile(r"\w+")
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
@@ -65,10 +64,10 @@ def author_set(values: list[str] | str | None) -> set[str]:
     items = [values] if isinstance(values, str) else values
     out: set[str] = set()
     for item in items:
-        for part in _AUTHOR_SPLIT.split(norm(item)):
-            part = _AUTHOR_PREFIX.sub("", part.strip()).strip().casefold()
-            if part:
-                out.add(part)
+        for piece in _AUTHOR_SPLIT.split(norm(item)):
+            name = _AUTHOR_PREFIX.sub("", piece.strip()).strip().casefold()
+            if name:
+                out.add(name)
     return out
 
 
@@ -270,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     for score in (mine, mine_lead, traf):
         ms = sum(score.ms) / len(score.ms) if score.ms else 0.0
         print(
-            f"{score.name:<12} | {fmt(score.body_scores()):<23} | {fmt(score.snippet_scores()):<23} | "
+            f"{score.name:<12} | {fmt(score.body_scores()):<23} | "
+            f"{fmt(score.snippet_scores()):<23} | "
             f"{mean(score.title):<16} | {mean(score.authors):<16} | {mean(score.published):<16} | "
             f"{mean(score.language):<16} | {ms:.1f}"
         )

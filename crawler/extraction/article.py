@@ -167,6 +167,9 @@ class _Dom:
     date_texts: list[str] = field(default_factory=list)
     published_time: list[str] = field(default_factory=list)
     prefixed_bylines: list[str] = field(default_factory=list)
+    h1_element: Any = None
+    title_dates: list[str] = field(default_factory=list)
+    """Short texts with digits among the first text nodes after the first ``<h1>``."""
     strong_bylines: int = 0
     has_video: bool = False
     text_chars: int = 0
@@ -236,6 +239,12 @@ def _in_comments(el: Any) -> bool:
     return False
 
 
+_AFTER_TITLE = etree.XPath(
+    "following::text()[position() <= 40][normalize-space(.) != '']"
+    "[not(ancestor::script) and not(ancestor::style)]"
+)
+
+
 def _collapsed_len(text: str) -> int:
     return len(" ".join(text.split()))
 
@@ -262,6 +271,8 @@ def _scan_dom(tree: Any) -> _Dom:
             text = normalize_line(el.text_content())
             if text and len(dom.h1) < 3:
                 dom.h1.append(text)
+                if dom.h1_element is None:
+                    dom.h1_element = el
         elif tag == "time":
             value = el.get("datetime") or el.get("content")
             if value:
@@ -276,6 +287,13 @@ def _scan_dom(tree: Any) -> _Dom:
         elif not dom.has_video:
             src = (el.get("src") or el.get("data-src") or "").lower()
             dom.has_video = tag == "video" or any(host in src for host in _VIDEO_HOSTS)
+    if dom.h1_element is not None:
+        for node in _AFTER_TITLE(dom.h1_element):
+            text = normalize_line(str(node))
+            if 6 <= len(text) <= 80 and any(ch.isdigit() for ch in text):
+                dom.title_dates.append(text)
+                if len(dom.title_dates) >= 3:
+                    break
     for node in _prefix_xpath()(body):
         el = node.getparent()
         if el is None:
@@ -745,6 +763,12 @@ def _dates(
     for value in dom.published_time[:1]:
         add(dates.parse_machine_date(value))
     add(header)
+    if header is None:
+        for text in dom.title_dates:
+            found = dates.match_date_header(text, lang)
+            if found and not found[1]:
+                add(found[0])
+                break
     for text in dom.date_texts:
         if dates.is_modified_label(text):
             continue
@@ -762,7 +786,10 @@ def _dates(
     best = dates.choose(candidates)
     if best is None or dates.PRECISION_RANK[best.precision] < dates.PRECISION_RANK["day"]:
         # Nothing, or only a month: let htmldate search the page for a consistent day.
-        add(_htmldate_fallback(tree, url))
+        # htmldate reads a month-only date as the 1st, so the 1st does not refine a month.
+        found_day = _htmldate_fallback(tree, url)
+        if found_day is not None and (best is None or found_day.value.day != 1):
+            add(found_day)
     if hints.published_at is not None and not candidates:
         value = hints.published_at
         if value.tzinfo is None:

@@ -1,0 +1,186 @@
+"""``extract_article`` end to end on small pages: cleaning, hints, rejections, purity."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+from crawler.extraction import (
+    EXTRACTOR_VERSION,
+    ArticleRecord,
+    Hints,
+    Rejection,
+    extract_article,
+)
+
+PARAGRAPHS = [
+    "Die Fähre zwischen Rostock und Gedser fährt ab Montag wieder nach dem Winterfahrplan. "
+    "Die Reederei hatte den Betrieb wegen Sturms für drei Tage eingestellt.",
+    "Reisende mit gültigen Tickets können ohne Aufpreis umbuchen. Lastwagen werden bevorzugt "
+    "abgefertigt, weil sich vor dem Terminal eine lange Schlange gebildet hat.",
+    "Die Hafenverwaltung kündigte an, die Wartebereiche zu beheizen und Getränke auszugeben. "
+    "Ein Sprecher sprach von „außergewöhnlichen Wetterbedingungen“ in dieser Woche.",
+    "Für das Wochenende erwarten Meteorologen ruhigeres Wetter. Dann sollen auch zusätzliche "
+    "Abfahrten am Abend angeboten werden, um den Rückstau abzubauen.",
+]
+
+
+def page(*, head: str = "", top: str = "", bottom: str = "", lang: str = "de") -> str:
+    body = "\n".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return (
+        f'<html lang="{lang}"><head><title>Fähre fährt wieder</title>{head}</head><body>'
+        '<nav><a href="/">Start</a> <a href="/a">Regional</a></nav>'
+        f"<article><h1>Fähre fährt wieder</h1>{top}{body}{bottom}</article>"
+        "<footer><p>Impressum</p></footer></body></html>"
+    )
+
+
+def record(html: str | bytes, url: str = "https://example.org/a", **kw: object) -> ArticleRecord:
+    result = extract_article(html, url, **kw)  # type: ignore[arg-type]
+    assert isinstance(result, ArticleRecord), result
+    return result
+
+
+def test_title_line_is_not_repeated_in_the_text() -> None:
+    rec = record(page())
+    assert rec.title == "Fähre fährt wieder"
+    assert not rec.text.startswith("Fähre fährt wieder")
+
+
+def test_paragraphs_are_separated_by_one_blank_line_and_quotes_kept() -> None:
+    rec = record(page())
+    assert rec.text.count("\n\n") == len(PARAGRAPHS) - 1
+    assert "„außergewöhnlichen Wetterbedingungen“" in rec.text
+
+
+def test_byline_and_date_header_move_out_of_the_text() -> None:
+    rec = record(page(top="<p>Datum: 13. Februar 2025</p><p>Von Anna Beispiel (dpa)</p>"))
+    assert rec.byline == "Von Anna Beispiel (dpa)"
+    assert rec.authors == ("Anna Beispiel",)
+    assert rec.published_raw == "13. Februar 2025"
+    assert rec.published_precision == "day"
+    assert "Anna Beispiel" not in rec.text
+    assert "13. Februar 2025" not in rec.text
+
+
+def test_teaser_at_the_end_is_not_in_the_text() -> None:
+    rec = record(page(bottom='<p><a href="/x">Mehr zum Thema – Sturm an der Küste</a></p>'))
+    assert "Mehr zum Thema" not in rec.text
+
+
+def test_translation_note_moves_from_text_to_translation() -> None:
+    note = "Übersetzt aus dem Russischen."
+    rec = record(page(bottom=f"<p>{note}</p>"))
+    assert rec.translation is not None
+    assert rec.translation.note == note
+    assert rec.translation.source_language == "ru"
+    assert note not in rec.text
+
+
+def test_lead_equal_to_the_first_paragraph_is_not_repeated_in_the_text() -> None:
+    head = f'<meta property="og:description" content="{PARAGRAPHS[0]}">'
+    rec = record(page(head=head))
+    assert rec.lead == PARAGRAPHS[0]
+    assert not rec.text.startswith(PARAGRAPHS[0][:30])
+
+
+def test_visible_byline_wins_over_a_generic_publisher_author_in_json_ld() -> None:
+    head = (
+        '<meta property="og:site_name" content="Ostsee Blatt">'
+        '<script type="application/ld+json">{"@type": "NewsArticle", "author": '
+        '{"@type": "Organization", "name": "Ostsee Blatt"}}</script>'
+    )
+    rec = record(page(head=head, top="<p>Von Jana Holm und Kai Brandt</p>"))
+    assert rec.authors == ("Jana Holm", "Kai Brandt")
+
+
+def test_json_ld_persons_are_authors_and_organizations_are_not() -> None:
+    head = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "author": ['
+        '{"@type": "Person", "name": "Jana Holm"}, {"@type": "Organization", "name": "dpa"}]}'
+        "</script>"
+    )
+    assert record(page(head=head)).authors == ("Jana Holm",)
+
+
+def test_modified_at_comes_only_from_the_page() -> None:
+    assert record(page()).modified_at is None
+    head = '<meta property="article:modified_time" content="2025-02-14T10:00:00+01:00">'
+    assert record(page(head=head)).modified_at == datetime(2025, 2, 14, 9, 0, tzinfo=UTC)
+
+
+def test_hints_fill_only_what_the_page_lacks() -> None:
+    hints = Hints(
+        title="Feed title",
+        authors=("Feed Autorin",),
+        published_at=datetime(2025, 1, 2, 3, 4, tzinfo=UTC),
+        language="de",
+    )
+    rec = record(page(), hints=hints)
+    assert rec.title == "Fähre fährt wieder"
+    assert rec.authors == ("Feed Autorin",)
+    assert rec.published_at == datetime(2025, 1, 2, 3, 4, tzinfo=UTC)
+
+
+def test_body_selector_hint_overrides_the_generic_body() -> None:
+    html = page(bottom='<div class="extra"><p>Nur dieser Absatz zählt hier wirklich.</p></div>')
+    rec = record(html, hints=Hints(body_selector="article"))
+    assert "Nur dieser Absatz" in rec.text
+
+
+def test_declared_language_comes_from_html_lang() -> None:
+    rec = record(page(lang="de-AT"))
+    assert rec.declared_language == "de"
+    assert rec.language == "de"
+
+
+def test_bytes_with_declared_charset_are_decoded() -> None:
+    html = page(head='<meta charset="windows-1252">').encode("cp1252")
+    assert "Fähre" in record(html).text
+
+
+def test_canonical_url_is_normalized_and_tracking_removed() -> None:
+    rec = record(page(), url="HTTPS://Example.org:443/a?utm_source=x&id=5#c")
+    assert rec.url == "https://example.org/a?id=5"
+
+
+def test_records_carry_the_extractor_version() -> None:
+    assert record(page()).extractor_version == EXTRACTOR_VERSION
+
+
+def test_plain_text_is_not_html() -> None:
+    result = extract_article("just some words, no markup", "https://example.org/")
+    assert isinstance(result, Rejection)
+    assert result.reason == "not_html"
+
+
+def test_binary_garbage_is_rejected_not_raised() -> None:
+    result = extract_article(bytes(range(256)) * 10, "https://example.org/")
+    assert isinstance(result, Rejection)
+    assert result.reason in ("not_html", "parse_error", "empty", "too_short")
+
+
+def test_empty_page_is_rejected() -> None:
+    result = extract_article("<html><body></body></html>", "https://example.org/")
+    assert isinstance(result, Rejection)
+    assert result.reason in ("empty", "not_html")
+
+
+def test_short_page_is_too_short() -> None:
+    result = extract_article(
+        "<html><body><article><h1>Kurz</h1><p>Nur ein Satz hier.</p></article></body></html>",
+        "https://example.org/",
+    )
+    assert isinstance(result, Rejection)
+    assert result.reason in ("too_short", "empty")
+
+
+def test_extraction_imports_no_crawler_or_database_packages() -> None:
+    code = (
+        "import sys; import crawler.extraction; "
+        "bad = [m for m in ('scrapy', 'twisted', 'sqlalchemy', 'psycopg', 'storage') "
+        "if m in sys.modules]; print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

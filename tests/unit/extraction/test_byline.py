@@ -1,0 +1,110 @@
+"""Byline parsing: prefixes per language, name splitting, credits, non-authors."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.extraction.byline import (
+    clean_names,
+    is_person_name,
+    is_photo_credit,
+    is_plausible_author,
+    parse_byline,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "persons", "credits"),
+    [
+        (
+            "Von Anna Beispiel und Boris Muster (rtdeutsch)",
+            ("Anna Beispiel", "Boris Muster"),
+            ("rtdeutsch",),
+        ),
+        ("By Jane Doe and John Smith", ("Jane Doe", "John Smith"), ()),
+        ("Par Marie Dupont et Jean Martin", ("Marie Dupont", "Jean Martin"), ()),
+        ("Por Ana García y Luis Pérez", ("Ana García", "Luis Pérez"), ()),
+        ("Автор: Иван Петров", ("Иван Петров",), ()),
+        ("Von Jana Holm (dpa)", ("Jana Holm",), ("dpa",)),
+        (
+            "Anna Beispiel, Boris Muster und Carla Test",
+            ("Anna Beispiel", "Boris Muster", "Carla Test"),
+            (),
+        ),
+    ],
+)
+def test_bylines_in_five_languages_split_into_persons_and_credits(
+    text: str, persons: tuple[str, ...], credits: tuple[str, ...]
+) -> None:
+    byline = parse_byline(text)
+    assert byline is not None
+    assert byline.persons == persons
+    assert byline.credits == credits
+    assert byline.raw == text
+
+
+def test_agency_credit_is_kept_in_the_byline_but_is_not_a_person() -> None:
+    byline = parse_byline("Von Olga Sternberg (rtdeutsch)")
+    assert byline is not None
+    assert "rtdeutsch" not in byline.persons
+    assert byline.raw.endswith("(rtdeutsch)")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Foto: Max Bildner",
+        "Photo: Coastal Trust",
+        "Bild: Stadt Kassel",
+        "© 2025 Beispiel Medien",
+        "Mehr zum Thema – Streik im Hafen",
+        "Von Anfang an war klar, dass die Lotsen streiken würden.",
+        "Anna Beispiel",
+    ],
+)
+def test_non_bylines_are_not_taken_as_bylines(text: str) -> None:
+    assert parse_byline(text) is None
+
+
+def test_photo_credits_are_recognised() -> None:
+    assert is_photo_credit("Foto: dpa")
+    assert is_photo_credit("Image: Reuters")
+    assert not is_photo_credit("Die Fotografin sprach mit uns.")
+
+
+def test_trailing_date_after_a_separator_is_not_part_of_the_byline() -> None:
+    byline = parse_byline("By Jane Doe and John Smith | March 4, 2025")
+    assert byline is not None
+    assert byline.raw == "By Jane Doe and John Smith"
+    assert byline.persons == ("Jane Doe", "John Smith")
+
+
+def test_role_after_the_name_is_dropped() -> None:
+    byline = parse_byline("By Jane Doe, Staff Writer")
+    assert byline is not None
+    assert byline.persons == ("Jane Doe",)
+
+
+def test_element_text_with_a_kicker_before_the_prefix_is_read_leniently() -> None:
+    byline = parse_byline("Analyse Von Ernst Lohmann", strict=False)
+    assert byline is not None
+    assert byline.persons == ("Ernst Lohmann",)
+
+
+def test_desks_and_agencies_are_not_person_names() -> None:
+    assert not is_person_name("Redaktion")
+    assert not is_person_name("dpa")
+    assert not is_person_name("Staff Writer")
+    assert is_person_name("Christoph von Ritter")
+
+
+def test_user_names_are_plausible_authors_but_slugs_are_not() -> None:
+    assert is_plausible_author("tlow")
+    assert not is_plausible_author("jane.doe")
+    assert not is_plausible_author("https://example.org/author/jane")
+    assert not is_plausible_author("07 Dezember")
+
+
+def test_metadata_author_lists_are_split_and_generic_names_excluded() -> None:
+    names = clean_names(["Klaus Wendt, Sabine Ohl", "Ostsee Kurier"], exclude=["Ostsee Kurier"])
+    assert names == ("Klaus Wendt", "Sabine Ohl")

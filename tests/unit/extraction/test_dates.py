@@ -1,0 +1,153 @@
+"""Date parsing with precision, header recognition, URL dates and source choice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from crawler.extraction.dates import (
+    ParsedDate,
+    choose,
+    date_from_url,
+    match_date_header,
+    parse_machine_date,
+    parse_text_date,
+)
+
+
+def test_month_only_header_has_month_precision() -> None:
+    found = match_date_header("date 2025-02")
+    assert found is not None
+    parsed, rest = found
+    assert parsed.precision == "month"
+    assert parsed.value == datetime(2025, 2, 1, tzinfo=UTC)
+    assert parsed.raw == "2025-02"
+    assert rest == ""
+
+
+def test_labelled_header_run_into_the_lead_returns_the_lead_text() -> None:
+    found = match_date_header("date 2025-02 Seit Montag stehen die Boote still.")
+    assert found is not None
+    assert found[1] == "Seit Montag stehen die Boote still."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "precision", "raw"),
+    [
+        ("13. Februar 2025", datetime(2025, 2, 13, tzinfo=UTC), "day", "13. Februar 2025"),
+        ("Datum: 13. Februar 2025", datetime(2025, 2, 13, tzinfo=UTC), "day", "13. Februar 2025"),
+        (
+            "14 Feb. 2025 07:30 Uhr",
+            datetime(2025, 2, 14, 7, 30, tzinfo=UTC),
+            "minute",
+            "14 Feb. 2025 07:30 Uhr",
+        ),
+        ("12 mars 2025", datetime(2025, 3, 12, tzinfo=UTC), "day", "12 mars 2025"),
+        (
+            "Fecha: 3 de marzo de 2025",
+            datetime(2025, 3, 3, tzinfo=UTC),
+            "day",
+            "3 de marzo de 2025",
+        ),
+        ("Дата: 5 марта 2025", datetime(2025, 3, 5, tzinfo=UTC), "day", "5 марта 2025"),
+        ("March 3, 2025", datetime(2025, 3, 3, tzinfo=UTC), "day", "March 3, 2025"),
+        ("Date: March 2025", datetime(2025, 3, 1, tzinfo=UTC), "month", "March 2025"),
+        ("Donnerstag, 13.02.2025", datetime(2025, 2, 13, tzinfo=UTC), "day", "13.02.2025"),
+    ],
+)
+def test_visible_headers_in_five_languages_parse_with_their_precision(
+    text: str, expected: datetime, precision: str, raw: str
+) -> None:
+    found = match_date_header(text)
+    assert found is not None, text
+    assert found[0].value == expected
+    assert found[0].precision == precision
+    assert found[0].raw == raw
+
+
+def test_printed_time_with_zone_abbreviation_is_converted_to_utc() -> None:
+    found = match_date_header("13.02.2025, 14:05 Uhr MEZ")
+    assert found is not None
+    assert found[0].value == datetime(2025, 2, 13, 13, 5, tzinfo=UTC)
+    assert found[0].precision == "minute"
+
+
+def test_pm_times_are_converted_to_24_hours() -> None:
+    parsed = parse_text_date("Published March 3, 2025 at 4:30 p.m.")
+    assert parsed is not None
+    assert parsed.value == datetime(2025, 3, 3, 16, 30, tzinfo=UTC)
+
+
+def test_a_sentence_is_not_a_date_header() -> None:
+    assert match_date_header("Am 13. Februar 2025 trafen sich die Minister in Berlin.") is None
+    assert match_date_header("Von Anna Beispiel") is None
+
+
+def test_iso_metadata_with_offset_is_converted_to_utc_with_minute_precision() -> None:
+    parsed = parse_machine_date("2025-02-13T07:30:00+01:00")
+    assert parsed == ParsedDate(
+        datetime(2025, 2, 13, 6, 30, tzinfo=UTC), "minute", "2025-02-13T07:30:00+01:00"
+    )
+
+
+def test_naive_metadata_time_is_assumed_to_be_utc() -> None:
+    parsed = parse_machine_date("2025-02-13 07:30")
+    assert parsed is not None
+    assert parsed.value == datetime(2025, 2, 13, 7, 30, tzinfo=UTC)
+
+
+def test_date_without_time_has_day_precision() -> None:
+    parsed = parse_machine_date("2025-02-13")
+    assert parsed is not None
+    assert parsed.precision == "day"
+
+
+def test_rfc_2822_metadata_is_parsed() -> None:
+    parsed = parse_machine_date("Thu, 13 Feb 2025 07:30:00 GMT")
+    assert parsed is not None
+    assert parsed.value == datetime(2025, 2, 13, 7, 30, tzinfo=UTC)
+
+
+def test_year_month_metadata_has_month_precision() -> None:
+    parsed = parse_machine_date("2025-02")
+    assert parsed is not None
+    assert (parsed.precision, parsed.value) == ("month", datetime(2025, 2, 1, tzinfo=UTC))
+
+
+def test_garbage_is_not_a_date() -> None:
+    assert parse_machine_date("tomorrow-ish") is None
+    assert parse_machine_date("") is None
+    assert parse_machine_date("0001-01-01") is None
+
+
+def test_url_with_year_month_day_gives_a_day() -> None:
+    parsed = date_from_url("https://example.org/news/2025/02/13/story")
+    assert parsed is not None
+    assert (parsed.value, parsed.precision) == (datetime(2025, 2, 13, tzinfo=UTC), "day")
+
+
+def test_url_with_year_month_gives_a_month() -> None:
+    parsed = date_from_url("https://example.org/2025/02/story")
+    assert parsed is not None
+    assert parsed.precision == "month"
+
+
+def test_url_without_date_gives_nothing() -> None:
+    assert date_from_url("https://example.org/news/story-12345") is None
+
+
+def test_more_precise_consistent_source_wins_over_month_header() -> None:
+    header = ParsedDate(datetime(2025, 2, 1, tzinfo=UTC), "month", "2025-02")
+    meta = ParsedDate(datetime(2025, 2, 13, 6, 30, tzinfo=UTC), "minute", "2025-02-13T07:30+01:00")
+    assert choose([header, meta]) == meta
+
+
+def test_inconsistent_later_source_does_not_override_the_first() -> None:
+    first = ParsedDate(datetime(2025, 2, 1, tzinfo=UTC), "month", "2025-02")
+    other = ParsedDate(datetime(2024, 7, 9, tzinfo=UTC), "day", "2024-07-09")
+    assert choose([first, other]) == first
+
+
+def test_no_candidates_means_no_date() -> None:
+    assert choose([]) is None

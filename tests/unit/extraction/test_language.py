@@ -1,0 +1,42 @@
+"""Language detection with a declared-language fallback."""
+
+from __future__ import annotations
+
+from crawler.extraction.language import detect_language, normalize_lang
+
+GERMAN = (
+    "Die Lotsen im Hafen haben ihre Arbeit niedergelegt, weil sie seit Jahren auf bessere "
+    "Bedingungen warten. Die Verwaltung spricht von ausreichenden Reserven, doch die Schiffe "
+    "warten vor der Insel auf die Einfahrt in den Hafen."
+)
+
+
+def test_long_german_text_is_detected_with_confidence() -> None:
+    language, confidence = detect_language(GERMAN, declared="en")
+    assert language == "de"
+    assert confidence is not None and confidence >= 0.8
+
+
+def test_detection_repeats_exactly() -> None:
+    assert {detect_language(GERMAN) for _ in range(5)} == {detect_language(GERMAN)}
+
+
+def test_short_text_falls_back_to_the_declared_language_without_confidence() -> None:
+    assert detect_language("Hafen geschlossen.", declared="de") == ("de", None)
+
+
+def test_short_text_without_declared_language_uses_the_hint() -> None:
+    assert detect_language("Ok.", declared=None, hint="fr") == ("fr", None)
+
+
+def test_mixed_short_text_is_not_a_confident_answer() -> None:
+    language, confidence = detect_language("Hello Welt bonjour mundo привет", declared="de")
+    assert (language, confidence) == ("de", None)
+
+
+def test_declared_language_codes_are_normalized_to_iso_639_1() -> None:
+    assert normalize_lang("de-DE") == "de"
+    assert normalize_lang("fr_FR") == "fr"
+    assert normalize_lang("DEU") == "de"
+    assert normalize_lang("x") is None
+    assert normalize_lang(None) is None
