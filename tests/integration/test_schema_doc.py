@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, inspect
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Dialect, Engine, inspect
+from sqlalchemy.types import TypeEngine
 
 from storage.models import Base
 from storage.queries import ARTICLE_FEED_COLUMNS
@@ -36,8 +37,8 @@ def _documented() -> dict[str, tuple[str, list[tuple[str, str, bool, str]]]]:
     return relations
 
 
-def _type_name(type_: object) -> str:
-    name = type_.compile(dialect=postgresql.dialect()).lower()  # type: ignore[attr-defined]
+def _type_name(type_: TypeEngine[Any], dialect: Dialect) -> str:
+    name = type_.compile(dialect=dialect).lower()
     return name.replace("timestamp with time zone", "timestamptz")
 
 
@@ -61,7 +62,7 @@ def test_documented_columns_match_the_database_in_order_type_and_nullability(
     inspector = inspect(engine)
     for name, (kind, rows) in documented.items():
         actual = [
-            (c["name"], _type_name(c["type"]), bool(c["nullable"]))
+            (c["name"], _type_name(c["type"], engine.dialect), bool(c["nullable"]))
             for c in inspector.get_columns(name)
         ]
         if kind == "view":  # views carry no NOT NULL: compare names and types only

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,8 +16,10 @@ from storage import db, repository
 from storage.models import NEAR_DUPLICATE_DISTANCE, Article
 from storage.repository import SourceRow, StoredArticle
 
-SUBJECTS = ("The union", "The port operator", "The mayor", "Police", "The minister")
-SUBJECTS += ("Economists", "Exporters", "Truck drivers", "The council", "Shipping lines")
+SUBJECTS = (
+    *("The union", "The port operator", "The mayor", "Police", "The minister"),
+    *("Economists", "Exporters", "Truck drivers", "The council", "Shipping lines"),
+)
 VERBS = ("said", "warned", "reported", "expected", "announced", "confirmed")
 OBJECTS = (
     "that talks would resume on Tuesday",
@@ -156,7 +159,7 @@ def test_reupserting_keeps_the_link_and_every_column_but_last_seen(
     copy = _record("https://daily.example/strike", WIRE_EDITED)
     _store(sessions, "daily", copy)
 
-    def snapshot() -> dict[str, dict[str, object]]:
+    def snapshot() -> dict[str, dict[str, Any]]:
         with sessions() as session:
             rows = session.execute(select(Article)).scalars().all()
             return {
