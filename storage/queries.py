@@ -289,14 +289,21 @@ def grant_readonly(session: Session, role: str, password: str | None = None) -> 
 
     Grants CONNECT on the current database, USAGE on the current schema, SELECT on all
     its tables and views, and SELECT on tables and views created later by the role
-    running this (run it as the role that runs migrations). A password is sent
-    SCRAM-hashed, never in clear. Returns True when the role was created.
+    running this (run it as the role that runs migrations); write privileges an
+    existing role had on those tables are revoked. A password is sent SCRAM-hashed,
+    never in clear. Returns True when the role was created. Raises ValueError for the
+    connection's own role or an administrator (superuser, CREATEROLE, CREATEDB).
     """
     raw = session.connection().connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
-    exists = session.execute(
-        text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
-    ).scalar_one_or_none()
+    current = session.execute(text("SELECT current_user")).scalar_one()
+    found = session.execute(
+        text("SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE rolname = :r"),
+        {"r": role},
+    ).one_or_none()
+    exists = found is not None
+    if role == current or (found is not None and found[0]):
+        raise ValueError(f"{role} is this connection's role or an administrator; choose another")
     ident = pgsql.Identifier(role)
     statements: list[pgsql.Composed] = []
     verb = pgsql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
@@ -310,6 +317,10 @@ def grant_readonly(session: Session, role: str, password: str | None = None) -> 
     statements += [
         pgsql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db_ident, ident),
         pgsql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema_ident, ident),
+        pgsql.SQL(
+            "REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER "
+            "ON ALL TABLES IN SCHEMA {} FROM {}"
+        ).format(schema_ident, ident),
         pgsql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema_ident, ident),
         pgsql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(
             schema_ident, ident

@@ -254,13 +254,14 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
             "source_id": item.source_id,
             # after the lock, so first_seen_at orders articles as they were stored
             "first_seen_at": func.statement_timestamp(),
+            "last_seen_at": func.statement_timestamp(),
         }
         for item in by_url.values()
     ]
     ins = insert(Article).values(rows)
     set_: dict[str, Any] = {col: ins.excluded[col] for col in ARTICLE_RECORD_COLUMNS}
     set_["source_id"] = func.coalesce(ins.excluded.source_id, Article.source_id)
-    set_["last_seen_at"] = func.now()
+    set_["last_seen_at"] = func.statement_timestamp()
     stmt = ins.on_conflict_do_update(index_elements=[Article.url], set_=set_).returning(
         Article.url, Article.id
     )

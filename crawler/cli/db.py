@@ -83,6 +83,8 @@ def db_grant_readonly(ctx: click.Context, role: str, password: str | None) -> No
     try:
         with db.transaction(db.make_session_factory(engine)) as session:
             created = queries.grant_readonly(session, role, password)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     finally:
         engine.dispose()
     click.echo(f"read-only role {role} {'created' if created else 'updated'}")

@@ -7,14 +7,15 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extraction.record import ArticleRecord
 from crawler.extraction.text import content_hash, simhash, word_count
-from storage import db, repository
+from storage import db, migrate, repository
 from storage.models import NEAR_DUPLICATE_DISTANCE, Article
 from storage.repository import SourceRow, StoredArticle
+from tests.integration.conftest import _scratch_database
 
 SUBJECTS = (
     *("The union", "The port operator", "The mayor", "Police", "The minister"),
@@ -197,3 +198,38 @@ def test_changed_article_links_to_an_earlier_match_of_its_new_content(
     result_ids = _store(sessions, "daily", replace(_record("https://daily.example/x", WIRE)))
     assert result_ids
     assert _links(sessions)["https://daily.example/x"] == ids["https://agency.example/strike"]
+
+
+def test_migration_links_the_articles_stored_before_it(pg_server: str) -> None:
+    for url in _scratch_database(pg_server):
+        migrate.upgrade(url, "0002")
+        engine = db.make_engine(url, pool_size=1)
+        try:
+            insert = text(
+                "INSERT INTO articles (url, text, word_count, content_hash, simhash, "
+                "extractor_version, first_seen_at) VALUES (:url, :text, 1, :hash, :sim, 'old', "
+                "'2025-01-01'::timestamptz + make_interval(secs => :n))"
+            )
+            with engine.begin() as conn:
+                for n, (name, body) in enumerate(
+                    [("first", WIRE), ("copy", WIRE_EDITED), ("other", UNRELATED)]
+                ):
+                    conn.execute(
+                        insert,
+                        {
+                            "url": name,
+                            "text": body,
+                            "hash": content_hash(body),
+                            "sim": simhash(body),
+                            "n": n,
+                        },
+                    )
+            migrate.upgrade(url)
+            with engine.connect() as conn:
+                rows = conn.execute(text("SELECT url, id, duplicate_of FROM articles"))
+                links = {u: (i, d) for u, i, d in rows}
+        finally:
+            engine.dispose()
+        assert links["copy"][1] == links["first"][0]
+        assert links["first"][1] is None
+        assert links["other"][1] is None

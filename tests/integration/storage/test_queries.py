@@ -158,3 +158,29 @@ def test_readonly_role_can_select_the_view_and_cannot_insert(
     finally:
         with psycopg.connect(db.libpq_url(database_url), autocommit=True) as owner:
             owner.execute("DROP TABLE later_table")
+
+
+def test_grant_readonly_revokes_write_privileges_an_existing_role_had(
+    cli: Cli, database_url: str, role: str
+) -> None:
+    with psycopg.connect(db.libpq_url(database_url), autocommit=True) as owner:
+        owner.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD 'pw'")
+        owner.execute(f'GRANT INSERT, SELECT ON sources TO "{role}"')
+    done = cli.run("db", "grant-readonly", role)
+    assert done.returncode == 0, done.stderr
+    assert "updated" in done.stdout
+    with (
+        psycopg.connect(
+            db.libpq_url(database_url), user=role, password="pw", autocommit=True
+        ) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute("INSERT INTO sources (key, name, url) VALUES ('x', 'x', 'x')")
+
+
+def test_grant_readonly_refuses_the_connections_own_role(cli: Cli, database_url: str) -> None:
+    with psycopg.connect(db.libpq_url(database_url)) as conn:
+        (me,) = conn.execute("SELECT current_user").fetchone() or ("",)
+    done = cli.run("db", "grant-readonly", me)
+    assert done.returncode == 2
+    assert "administrator" in done.stderr
