@@ -68,7 +68,6 @@ _MATCHES = f"""
 # Candidates share a 16-bit band (index lookups; pigeonhole: 4 bands, <= 3 differing
 # bits) or the content hash; the exact Hamming distance then filters them. At 500,000
 # rows a batch of 100 is linked in ~17 ms (0.17 ms per article, ~12 candidates per band).
-# MATERIALIZED: otherwise the planner may scan all of articles for the changed rows.
 
 _RELINK = text(f"""
 UPDATE articles AS a SET duplicate_of = m.match
@@ -85,6 +84,7 @@ FROM (
 WHERE a.id = m.id AND a.duplicate_of IS DISTINCT FROM m.match
 """)
 
+# MATERIALIZED: otherwise the planner may scan all of articles for the changed rows.
 _AFFECTED_BY_CHANGE = text(f"""
 WITH t AS MATERIALIZED (
     SELECT id, first_seen_at, content_hash, simhash,
