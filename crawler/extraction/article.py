@@ -68,6 +68,10 @@ is ``video_only``."""
 VIDEO_MIN_WORDS = 40
 """Any page with an embedded player and fewer body words than this is ``video_only``."""
 
+EXTENSIVE_DATE_SEARCH = True
+"""Run htmldate's extensive search when its quick search found nothing either (pages
+without any date metadata; ~50-100 ms each, rare on news sites)."""
+
 HEAD_PARAGRAPHS = 4
 TAIL_PARAGRAPHS = 3
 
@@ -223,24 +227,12 @@ _MARKED = etree.XPath(
 """Elements whose class/id/itemprop/rel may mark a byline, date or lead (attribute tests in C)."""
 
 
-@cache
-def _prefix_xpath() -> Any:
-    """Text nodes that start with a byline prefix from the pattern files (``By``, ``Von``)."""
-    words = sorted({p.split()[0].rstrip(":") for p in bl.byline_prefixes()})
-    tests = " or ".join(f"starts-with(normalize-space(.), {w!r})" for w in words if "'" not in w)
-    return etree.XPath(f".//text()[{tests}]")
-
-
-def _in_comments(el: Any) -> bool:
-    for anc in el.iterancestors():
-        attrs = f"{anc.get('class') or ''} {anc.get('id') or ''}"
-        if _COMMENT_ATTR.search(attrs) or anc.tag in ("footer", "nav"):
-            return True
-    return False
-
-
 _AFTER_TITLE = etree.XPath(
-    "following::text()[position() <= 40][normalize-space(.) != '']"
+    "following::text()[normalize-space(.) != ''][position() <= 60]"
+    "[not(ancestor::script) and not(ancestor::style)]"
+)
+_FIRST_TEXTS = etree.XPath(
+    ".//text()[normalize-space(.) != ''][position() <= 60]"
     "[not(ancestor::script) and not(ancestor::style)]"
 )
 
@@ -287,26 +279,27 @@ def _scan_dom(tree: Any) -> _Dom:
         elif not dom.has_video:
             src = (el.get("src") or el.get("data-src") or "").lower()
             dom.has_video = tag == "video" or any(host in src for host in _VIDEO_HOSTS)
+    # The header area: the first text nodes after the headline (or of the article).
     if dom.h1_element is not None:
-        for node in _AFTER_TITLE(dom.h1_element):
-            text = normalize_line(str(node))
-            if 6 <= len(text) <= 80 and any(ch.isdigit() for ch in text):
-                dom.title_dates.append(text)
-                if len(dom.title_dates) >= 3:
-                    break
-    for node in _prefix_xpath()(body):
-        el = node.getparent()
-        if el is None:
-            continue
-        if len(normalize_line(el.text_content()).split()) <= 2 and el.getparent() is not None:
-            el = el.getparent()  # "<span>By</span> <a>Name</a>": the prefix alone
-        if el.tag in _SKIP_TAGS or _in_comments(el):
-            continue
-        text = normalize_line(el.text_content())
-        if len(text) <= bl.MAX_BYLINE_CHARS:
-            dom.prefixed_bylines.append(text)
-            if len(dom.prefixed_bylines) >= 5:
-                break
+        head_nodes = _AFTER_TITLE(dom.h1_element)
+    else:
+        container = next(body.iter("article"), None)
+        head_nodes = _FIRST_TEXTS(container if container is not None else body)
+    for node in head_nodes:
+        text = normalize_line(str(node))
+        if len(dom.title_dates) < 3 and 6 <= len(text) <= 80 and any(c.isdigit() for c in text):
+            dom.title_dates.append(text)
+        if len(dom.prefixed_bylines) < 5 and bl.starts_with_prefix(text):
+            el = node.getparent()
+            if el is not None and getattr(node, "is_tail", False):
+                el = el.getparent()
+            if el is None or el.tag in _SKIP_TAGS:
+                continue
+            if len(normalize_line(el.text_content()).split()) <= 2 and el.getparent() is not None:
+                el = el.getparent()  # "<span>By</span> <a>Name</a>": the prefix alone
+            line = normalize_line(el.text_content())
+            if len(line) <= bl.MAX_BYLINE_CHARS:
+                dom.prefixed_bylines.append(line)
     for el in _MARKED(body):
         tag = el.tag
         if tag in _SKIP_TAGS:
@@ -510,7 +503,7 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
     authors, byline_text = _authors(meta, printed_byline, element_byline, site_name, hints)
 
     # dates -------------------------------------------------------------------
-    published, modified = _dates(meta, dom, tree, url, header_date, hints, lang_guess)
+    published, modified = _dates(meta, dom, tree, url, header_date, hints, lang_guess, text)
 
     language, confidence = detect_language(text, declared, hints.language)
     canonical = choose_canonical(url, [*meta.canonical, *meta.all("og:url")])
@@ -738,6 +731,7 @@ def _dates(
     header: dates.ParsedDate | None,
     hints: Hints,
     lang: str | None,
+    body_text: str,
 ) -> tuple[dates.ParsedDate | None, dates.ParsedDate | None]:
     candidates: list[dates.ParsedDate] = []
 
@@ -787,7 +781,11 @@ def _dates(
     if best is None or dates.PRECISION_RANK[best.precision] < dates.PRECISION_RANK["day"]:
         # Nothing, or only a month: let htmldate search the page for a consistent day.
         # htmldate reads a month-only date as the 1st, so the 1st does not refine a month.
-        found_day = _htmldate_fallback(tree, url)
+        found_day = _htmldate_fallback(tree, url, extensive=False)
+        if found_day is None and best is None and EXTENSIVE_DATE_SEARCH:
+            found_day = _htmldate_fallback(tree, url, extensive=True)
+        if found_day is None and best is None:
+            found_day = _text_date_fallback(dom, body_text, lang)
         if found_day is not None and (best is None or found_day.value.day != 1):
             add(found_day)
     if hints.published_at is not None and not candidates:
@@ -809,14 +807,14 @@ def _dates(
     return published, modified
 
 
-def _htmldate_fallback(tree: Any, url: str) -> dates.ParsedDate | None:
+def _htmldate_fallback(tree: Any, url: str, *, extensive: bool) -> dates.ParsedDate | None:
     """Last resort when no structured source or header gave a date: htmldate's search.
 
     htmldate (trafilatura's date library) scans the whole page for date expressions;
     its result is taken as day precision, and ``published_raw`` is its ISO date.
     """
     try:
-        found = find_date(tree, extensive_search=True, original_date=True, url=url)
+        found = find_date(tree, extensive_search=extensive, original_date=True, url=url)
     except Exception:
         logger.debug("htmldate failed", exc_info=True)
         return None
@@ -826,6 +824,15 @@ def _htmldate_fallback(tree: Any, url: str) -> dates.ParsedDate | None:
     if parsed is None:
         return None
     return dates.ParsedDate(parsed.value, "day", parsed.raw)
+
+
+def _text_date_fallback(dom: _Dom, body_text: str, lang: str | None) -> dates.ParsedDate | None:
+    """Cheap last resort: the first printed day in the body text, else on the page."""
+    for text in (body_text[:3000], dom.page_text()[:20000]):
+        found = dates.parse_text_date(text, lang)
+        if found is not None and found.precision in ("day", "minute"):
+            return found
+    return None
 
 
 def _section(meta: PageMeta) -> str | None:

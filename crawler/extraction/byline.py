@@ -76,6 +76,11 @@ def byline_prefixes() -> tuple[str, ...]:
     return _lang_lists("prefixes")
 
 
+def starts_with_prefix(text: str) -> bool:
+    """True when ``text`` opens with a byline prefix (``Von``, ``By``, ``Par`` ...)."""
+    return bool(_prefix_re().match(text))
+
+
 @cache
 def _prefix_re() -> re.Pattern[str]:
     alts = []
