@@ -254,7 +254,11 @@ class StorePipeline:
         while True:
             await asyncio.sleep(self.flush_seconds)
             try:
-                await self._flush()
+                # shielded: cancelling the ticker at close must not abandon a batch
+                # half-way (written but not counted, or failed but not spooled)
+                await asyncio.shield(self._flush())
+            except asyncio.CancelledError:
+                raise
             except Exception:
                 logger.exception("periodic flush failed")
 

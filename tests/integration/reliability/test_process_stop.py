@@ -1,0 +1,87 @@
+"""A crawl killed outright, or stopped by a signal: nothing stored is lost or duplicated, the
+run ends in a recorded state, and the next crawl resumes without fetching stored pages."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.demo.server import SiteServer
+from storage.models import Article, CrawlRun, Page
+from tests.integration.conftest import Cli
+from tests.integration.reliability.conftest import (
+    ARTICLES,
+    Crawl,
+    article_paths,
+    count_articles,
+    spool_files,
+    start_crawl,
+    wait_until,
+)
+
+
+def _stored_paths(sessions: sessionmaker[Session], site: SiteServer) -> list[str]:
+    with sessions() as session:
+        return [
+            url.removeprefix(site.base_url)
+            for url in session.execute(select(Page.requested_url)).scalars()
+        ]
+
+
+def test_a_killed_crawl_is_marked_abandoned_and_the_next_one_resumes_without_refetching(
+    cli: Cli,
+    slow_site: SiteServer,
+    slow_sources: Path,
+    sessions: sessionmaker[Session],
+    crawls: list[Crawl],
+) -> None:
+    crawls.append(crawl := start_crawl(cli, slow_sources))
+    wait_until(lambda: count_articles(sessions) >= 5, what="first articles stored", crawl=crawl)
+    crawl.kill_group()  # SIGKILL to the crawler and its extraction workers
+    crawl.proc.wait(timeout=30)
+    stored_before = _stored_paths(sessions, slow_site)
+    assert 5 <= len(stored_before) < ARTICLES
+
+    slow_site.clear_requests()
+    crawls.append(again := start_crawl(cli, slow_sources))
+    code, _, err = again.wait()
+    assert code == 0, err[-3000:]
+    refetched = set(article_paths(slow_site)) & set(stored_before)
+    assert refetched == set()
+    with sessions() as session:
+        runs = list(session.execute(select(CrawlRun).order_by(CrawlRun.id)).scalars())
+        urls = list(session.execute(select(Article.url)).scalars())
+    assert [r.status for r in runs] == ["abandoned", "succeeded"]
+    assert runs[0].finished_at is not None
+    assert len(urls) == len(set(urls)) == ARTICLES
+    assert set(_stored_paths(sessions, slow_site)) >= set(stored_before)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signalled_crawl_writes_its_in_flight_items_and_ends_interrupted(
+    sig: signal.Signals,
+    cli: Cli,
+    slow_site: SiteServer,
+    slow_sources: Path,
+    sessions: sessionmaker[Session],
+    crawls: list[Crawl],
+) -> None:
+    crawls.append(crawl := start_crawl(cli, slow_sources))
+    wait_until(lambda: count_articles(sessions) >= 3, what="first articles stored", crawl=crawl)
+    crawl.signal(sig)
+    code, _, err = crawl.wait(timeout=120)
+    assert code != 0  # not every source succeeded
+    with sessions() as session:
+        (run,) = session.execute(select(CrawlRun)).scalars()
+        by_run = session.execute(
+            select(func.count()).select_from(Page).where(Page.run_id == run.id)
+        ).scalar_one()
+    assert run.status == "interrupted", err[-3000:]
+    extracted = run.stats["newsingest/extract/articles"]
+    assert extracted == run.stats["newsingest/store/inserted"] == by_run
+    assert by_run < ARTICLES  # it really stopped early
+    assert spool_files(cli.data_dir) == []
