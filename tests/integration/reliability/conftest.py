@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -147,6 +148,7 @@ class Crawl:
 
     proc: subprocess.Popen[str]
     log_dir: Path
+    copiers: list[threading.Thread]
 
     @property
     def stdout(self) -> str:
@@ -158,6 +160,8 @@ class Crawl:
 
     def wait(self, timeout: float = 180) -> tuple[int, str, str]:
         code = self.proc.wait(timeout=timeout)
+        for thread in self.copiers:  # the pipes end with the crawl's process group
+            thread.join(timeout=30)
         return code, self.stdout, self.stderr
 
     def signal(self, sig: int) -> None:
@@ -177,6 +181,13 @@ _LIMITED = (
 )
 
 
+def _copy(stream: Any, path: Path) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for line in stream:
+            out.write(line)
+            out.flush()
+
+
 def start_crawl(cli: Cli, sources: Path, *extra: str, file_size_limit: int = 0) -> Crawl:
     """Start a crawl; ``file_size_limit`` > 0 caps the size of files it may write."""
     if file_size_limit:
@@ -184,17 +195,23 @@ def start_crawl(cli: Cli, sources: Path, *extra: str, file_size_limit: int = 0) 
     else:
         launcher = [sys.executable, "-m", "crawler.cli"]
     log_dir = Path(tempfile.mkdtemp(prefix="crawl-", dir=cli.data_dir.parent))
-    with (log_dir / "stdout.txt").open("w") as out, (log_dir / "stderr.txt").open("w") as err:
-        proc = subprocess.Popen(
-            [*launcher, "crawl", "site", "--sources", str(sources), *FAST, *extra],
-            cwd=PROJECT,
-            env=cli.env(PYTHONFAULTHANDLER="1"),
-            stdout=out,
-            stderr=err,
-            text=True,
-            start_new_session=True,
-        )
-    return Crawl(proc, log_dir)
+    proc = subprocess.Popen(
+        [*launcher, "crawl", "site", "--sources", str(sources), *FAST, *extra],
+        cwd=PROJECT,
+        env=cli.env(PYTHONFAULTHANDLER="1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    # Pipes copied to files by this process: the crawl's own file writes may be limited.
+    copiers = [
+        threading.Thread(target=_copy, args=(stream, log_dir / name), daemon=True)
+        for stream, name in ((proc.stdout, "stdout.txt"), (proc.stderr, "stderr.txt"))
+    ]
+    for thread in copiers:
+        thread.start()
+    return Crawl(proc, log_dir, copiers)
 
 
 @pytest.fixture
