@@ -758,20 +758,21 @@ def _dates(
         add(dates.parse_machine_date(value))
     add(header)
     if header is None:
+        # Unlabelled month-only texts near the headline are usually archive widgets.
         for text in dom.title_dates:
             found = dates.match_date_header(text, lang)
-            if found and not found[1]:
+            if found and not found[1] and (found[0].precision != "month" or _labelled(text)):
                 add(found[0])
                 break
     for text in dom.date_texts:
         if dates.is_modified_label(text):
             continue
         found = dates.match_date_header(text, lang)
-        if found:
+        if found and (found[0].precision != "month" or _labelled(text)):
             add(found[0])
             break
         parsed = dates.parse_text_date(text, lang)
-        if parsed:
+        if parsed and parsed.precision != "month":
             add(parsed)
             break
     for value in dom.time_values[:1]:
@@ -824,6 +825,12 @@ def _htmldate_fallback(tree: Any, url: str, *, extensive: bool) -> dates.ParsedD
     if parsed is None:
         return None
     return dates.ParsedDate(parsed.value, "day", parsed.raw)
+
+
+def _labelled(text: str) -> bool:
+    """True when ``text`` starts with a date label (``Datum:``, ``date``)."""
+    found = dates.match_date_header(text)
+    return found is not None and not text.strip().startswith(found[0].raw)
 
 
 def _text_date_fallback(dom: _Dom, body_text: str, lang: str | None) -> dates.ParsedDate | None:

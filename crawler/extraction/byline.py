@@ -86,7 +86,9 @@ def _prefix_re() -> re.Pattern[str]:
     alts = []
     for prefix in _lang_lists("prefixes"):
         esc = re.escape(prefix.rstrip(":").strip())
-        alts.append(esc + (r"\s*:\s*" if prefix.endswith(":") else r"(?:\s*:?\s+|\s*:?$)"))
+        # "Veröffentlicht vonChris Jung": text_content() may glue the prefix to the name.
+        glued = r"|(?-i:(?=[A-ZÀ-ÖØ-ÞА-ЯЁ][a-zà-öø-ÿа-яё]))" if prefix[-1].isalpha() else ""
+        alts.append(esc + (r"\s*:\s*" if prefix.endswith(":") else rf"(?:\s*:?\s+|\s*:?${glued})"))
     return re.compile(rf"^(?:{'|'.join(alts)})", re.IGNORECASE)
 
 
@@ -121,6 +123,12 @@ def _non_person_words() -> frozenset[str]:
 
 _ROLE_WORDS = frozenset(
     {
+        "chefredakteur",
+        "chefredakteurin",
+        "herausgeber",
+        "herausgeberin",
+        "volontär",
+        "volontärin",
         "writer",
         "reporter",
         "correspondent",
@@ -170,6 +178,14 @@ def is_teaser(text: str) -> bool:
     """True for 'read more' teasers (``Mehr zum Thema – ...``)."""
     low = text.strip().lower()
     return any(p.search(low) for p in _compiled("teasers"))
+
+
+def _strip_roles(part: str) -> str:
+    """Drop role words after a name: ``Christoph Hein Chefredakteur`` -> ``Christoph Hein``."""
+    tokens = part.split()
+    while len(tokens) > 1 and tokens[-1].lower().strip(".,") in _ROLE_WORDS:
+        tokens.pop()
+    return " ".join(tokens)
 
 
 def _is_role(part: str) -> bool:
@@ -234,6 +250,9 @@ def is_person_name(name: str) -> bool:
     return capitals >= 1
 
 
+_DATE_TAIL = re.compile(
+    r"\s(?:(?:am|on|le|el|at|um|den|vom|du|del)\s+)?(?:\d{1,2}[./]|\d{4}\b)", re.IGNORECASE
+)
 _AUTHOR_CHARS = re.compile(r"^[^\W\d_][^\W\d_\s.'’-]*(?:[\s.'’-]+[^\W\d_]*)*\.?$")
 _PAREN = re.compile(r"\(([^()]{1,60})\)")
 _TRAILING_CUT = re.compile(r"\s+(?:[|·•—–]|-\s)\s*.*$")
@@ -268,8 +287,10 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
     body = _TRAILING_CUT.sub("", body)
     body = normalize_line(body).strip(" ,;.")
     if not strict:
-        body = re.split(r"\s(?:\d{1,2}[./]|\d{4}\b)", body, maxsplit=1)[0]
-    parts = [p.strip(" .,;") for p in _split_re().split(body) if p and p.strip(" .,;")]
+        body = _DATE_TAIL.split(body, maxsplit=1)[0]
+    parts = [
+        _strip_roles(p.strip(" .,;")) for p in _split_re().split(body) if p and p.strip(" .,;")
+    ]
     persons: list[str] = []
     for part in parts:
         if valid(part):
