@@ -132,6 +132,9 @@ def failure_reason(failure: Failure) -> tuple[str, int | None, str]:
         return "redirect_loop", status, detail
     if name == "OffsiteRedirect":
         return "offsite_redirect", status, detail
+    if "maxsize" in detail.lower() or "max size" in detail.lower():
+        # also Scrapy's IgnoreRequest for a body that inflates past DOWNLOAD_MAXSIZE
+        return "too_large", status, detail
     if name == "IgnoreRequest":
         text = detail.lower()
         if "robots" in text:
@@ -139,8 +142,6 @@ def failure_reason(failure: Failure) -> tuple[str, int | None, str]:
         if "offsite" in text or "filtered offsite" in text:
             return "offsite", status, detail
         return "ignored", status, detail
-    if "maxsize" in detail.lower() or "max size" in detail.lower():
-        return "too_large", status, detail
     chain = _cause_chain(exc) if exc is not None else []
     keys: set[str] = set().union(*(_class_keys(e) for e in chain))
     texts = " ".join(str(e) for e in chain)
