@@ -1,7 +1,10 @@
 """Item pipelines: extraction in a process pool, storage in batches off the reactor.
 
 `ExtractPipeline` sends each `FetchedPage` to a process pool running the pure
-`extract_article` and replaces it with `ExtractedArticle` or `Rejected`. A page whose
+`extract_article` and replaces it with `ExtractedArticle` or `Rejected`; a page larger
+than ``NEWSINGEST_EXTRACT_MAX_BYTES`` becomes a `FetchFailed` (``extract``,
+``too_large``) without being parsed (extraction needs ~80 times the HTML size in memory).
+A page whose
 extraction takes longer than ``NEWSINGEST_EXTRACT_TIMEOUT`` seconds is rejected
 (``parse_error``, "extraction timed out") and the pool is replaced, killing the stuck
 worker; pages that were in the killed pool (or in a pool whose worker crashed) are
@@ -124,11 +127,13 @@ class ExtractPipeline:
         workers: int,
         timeout: float = 30.0,
         extract: ExtractFn = extract_timed,
+        max_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self.stats = stats
         self.workers = workers
         self.timeout = timeout
         self.extract = extract
+        self.max_bytes = max_bytes
         self._open = False
 
     @classmethod
@@ -151,6 +156,18 @@ class ExtractPipeline:
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
             return item
+        if self.max_bytes and len(item.body) > self.max_bytes:
+            # Extraction memory grows ~80x the HTML size: refuse before a worker blows up.
+            self.stats.inc_value("newsingest/extract/rejected/too_large")
+            return FetchFailed(
+                source_key=item.source_key,
+                url=item.requested_url,
+                stage="extract",
+                reason="too_large",
+                status=item.status,
+                detail=f"{len(item.body)} bytes of HTML exceed NEWSINGEST_EXTRACT_MAX_BYTES"
+                f" ({self.max_bytes})",
+            )
         try:
             result, millis = await self._run(item)
         except Exception as exc:  # extraction raised, or an unpicklable result
