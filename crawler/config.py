@@ -7,6 +7,7 @@ Everything else receives plain values from a `Config`. Variables:
   default: the user's data directory (``~/.local/share/newsingest`` on Linux).
 - ``NEWSINGEST_SOURCES``: path of the sources file; default: the bundled ``sources.yaml``.
 - ``NEWSINGEST_CONTACT``: contact (URL or e-mail) put in the User-Agent.
+- ``NEWSINGEST_REDIS_URL``: Redis of distributed crawls (scrapy-redis).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class Config:
     contact: str
     """Contact put into the User-Agent so site operators can reach us."""
 
+    redis_url: str | None = None
+    """Redis of distributed crawls; None: crawls run in one process."""
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
         """Build the configuration from ``environ`` (default: ``os.environ``)."""
@@ -54,4 +58,5 @@ class Config:
             data_dir=Path(data_dir).expanduser(),
             sources_path=Path(sources).expanduser(),
             contact=env.get("NEWSINGEST_CONTACT") or DEFAULT_CONTACT,
+            redis_url=env.get("NEWSINGEST_REDIS_URL") or None,
         )

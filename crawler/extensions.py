@@ -1,4 +1,4 @@
-"""Extensions: the crawl-run ledger and the terminal progress line.
+"""Extensions: the crawl-run ledger, the terminal progress line, distributed workers.
 
 `CrawlLedger` writes a ``crawl_runs`` row when a crawl of a source opens (status
 ``running``) and finishes it when the spider closes, in every case: ``succeeded``,
@@ -14,13 +14,14 @@ import logging
 import os
 import socket
 import sys
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider, NotConfigured
+from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 from scrapy.statscollectors import StatsCollector
 from sqlalchemy import Connection, Engine
 
@@ -122,6 +123,8 @@ class CrawlLedger:
             )
             raise CloseSpider("source_locked")
         self.stats.set_value("newsingest/run_id", self.run_id)
+        if self.crawl_id:
+            self.stats.set_value("newsingest/crawl_id", self.crawl_id)
         logger.info("crawl run %s opened for source %s", self.run_id, self.source_key)
 
     def _open(self, source: Any) -> int | None:
@@ -131,7 +134,11 @@ class CrawlLedger:
             migrate.upgrade(self._url)
         self._engine = db.make_engine(self._url, pool_size=1)
         if self.source_key is not None:
-            self._lock = ledger.try_lock_source(self._engine, self.source_key)
+            # Workers of one distributed crawl share the source's lock; any other crawl
+            # of the source needs it exclusively.
+            self._lock = ledger.try_lock_source(
+                self._engine, self.source_key, shared=self.crawl_id is not None
+            )
             if self._lock is None:
                 self._engine.dispose()
                 return None
@@ -150,8 +157,8 @@ class CrawlLedger:
                     ),
                 )
             abandoned = ledger.mark_abandoned(session, socket.gethostname(), _pid_alive)
-            if source_id is not None and self._lock is not None:
-                # We hold the source's lock: no live process is crawling it.
+            if source_id is not None and self._lock is not None and self.crawl_id is None:
+                # We hold the source's exclusive lock: no live process is crawling it.
                 abandoned += ledger.mark_source_runs_abandoned(session, source_id)
             if abandoned:
                 logger.warning("marked %d runs whose process is gone as abandoned", abandoned)
@@ -171,7 +178,12 @@ class CrawlLedger:
             await self._finish(reason)
         finally:
             if self._lock is not None and self.source_key is not None:
-                await asyncio.to_thread(ledger.unlock_source, self._lock, self.source_key)
+                await asyncio.to_thread(
+                    ledger.unlock_source,
+                    self._lock,
+                    self.source_key,
+                    shared=self.crawl_id is not None,
+                )
                 self._lock = None
             if self._engine is not None:
                 self._engine.dispose()
@@ -259,3 +271,80 @@ class Progress:
         return " | ".join(
             self.describe(key, stats.get_stats()) for key, stats in sorted(Progress._crawls.items())
         ) or self.describe(self.key, self.stats.get_stats())
+
+
+class DistributedWorker:
+    """One worker of a distributed crawl: heartbeat, idle policy, and the crawl's end.
+
+    Switched on by ``NEWSINGEST_CRAWL_ID`` (set by ``crawl --distributed`` and
+    ``newsingest worker``). The spider stays open while the shared queue is empty for
+    up to ``NEWSINGEST_WORKER_IDLE_SECONDS``, since other workers may still add requests;
+    the last worker to leave a crawl with nothing queued ends it in Redis.
+    """
+
+    def __init__(self, redis_url: str, crawl_id: str, idle_seconds: float) -> None:
+        self.redis_url = redis_url
+        self.crawl_id = crawl_id
+        self.idle_seconds = idle_seconds
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.source_key = "?"
+        self._client: Any = None
+        self._idle_since: float | None = None
+        self._beat: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DistributedWorker:
+        s = crawler.settings
+        crawl_id, redis_url = s.get("NEWSINGEST_CRAWL_ID"), s.get("NEWSINGEST_REDIS_URL")
+        if not crawl_id or not redis_url:
+            raise NotConfigured("not a distributed crawl")
+        ext = cls(redis_url, crawl_id, s.getfloat("NEWSINGEST_WORKER_IDLE_SECONDS", 30.0))
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider: Spider) -> None:
+        from crawler import distributed
+
+        self.source_key = getattr(spider, "source_key", None) or "?"
+        self._client = distributed.connect(self.redis_url)
+        distributed.heartbeat(self._client, self.crawl_id, self.worker_id)
+        self._beat = asyncio.ensure_future(self._heartbeats())
+
+    async def _heartbeats(self) -> None:
+        from crawler import distributed
+
+        while True:
+            await asyncio.sleep(distributed.HEARTBEAT_SECONDS)
+            try:
+                distributed.heartbeat(self._client, self.crawl_id, self.worker_id)
+            except Exception as exc:  # Redis down: the queue is gone too; log and go on
+                logger.warning("heartbeat to Redis failed: %s", exc)
+
+    def spider_idle(self, spider: Spider) -> None:
+        from crawler import distributed
+
+        now = time.monotonic()
+        if distributed.pending(self._client, self.crawl_id) > 0:
+            self._idle_since = None
+            raise DontCloseSpider("requests are queued")
+        if self._idle_since is None:
+            self._idle_since = now
+        if now - self._idle_since < self.idle_seconds:
+            raise DontCloseSpider("waiting for other workers' requests")
+
+    def spider_closed(self, spider: Spider) -> None:
+        from crawler import distributed
+
+        if self._beat is not None:
+            self._beat.cancel()
+        if self._client is None:
+            return
+        try:
+            ended = distributed.leave(self._client, self.crawl_id, self.source_key, self.worker_id)
+        except Exception as exc:
+            logger.warning("could not leave distributed crawl %s: %s", self.crawl_id, exc)
+            return
+        if ended:
+            logger.info("last worker out: distributed crawl %s ended", self.crawl_id)

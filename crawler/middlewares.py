@@ -98,6 +98,29 @@ class RedirectGuard:
         return response
 
 
+TRANSIENT_REASONS = frozenset(
+    {
+        "timeout",
+        "dns_error",
+        "connection_refused",
+        "connection_lost",
+        "connection_reset",
+        "response_failed",
+        "cancelled",
+        "tls_error",
+        "truncated",
+    }
+)
+
+
+def is_transient(reason: str) -> bool:
+    """Whether a fetch failure reason may go away on the next try."""
+    if reason.startswith("http_"):
+        code = reason[5:]
+        return code.isdigit() and (code.startswith("5") or code in ("408", "429"))
+    return reason in TRANSIENT_REASONS
+
+
 class ConditionalRequests:
     """Conditional GETs for discovery URLs (feeds, sitemaps, listing pages).
 
@@ -187,11 +210,30 @@ class ConditionalRequests:
         keep = [v for meta, v in self._seen if not meta.get("newsingest_no_validators")]
         if reason != "finished" or not keep:
             return
+        if not self.complete(self.stats.get_stats()):
+            logger.info("not remembering validators: this crawl may have missed articles")
+            return
         try:
             await asyncio.to_thread(self._save, keep)
             self.stats.inc_value("newsingest/discovery/validators_saved", len(keep))
         except Exception as exc:
             logger.warning("could not remember validators: %s", exc)
+
+    @staticmethod
+    def complete(stats: dict[str, object]) -> bool:
+        """Whether a finished crawl saw everything its discovery documents listed.
+
+        Not so when a transient failure (5xx, 429, timeout, connection error) may have
+        cost an article, when records were spooled, or in a distributed crawl (a worker
+        cannot know what the others lost): then the next crawl reads every document in
+        full, so incremental discovery finds the missing articles again.
+        """
+        if stats.get("newsingest/crawl_id") or stats.get("newsingest/store/spooled_articles"):
+            return False
+        for key in stats:
+            if key.startswith("newsingest/fetch/failed/") and is_transient(key.rsplit("/", 1)[1]):
+                return False
+        return True
 
     def _save(self, rows: list[repository.Validators]) -> None:
         engine = self._engine_for_thread()

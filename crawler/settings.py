@@ -76,4 +76,5 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "crawler.extensions.CrawlLedger": 100,
     "crawler.extensions.Progress": 500,
+    "crawler.extensions.DistributedWorker": 510,
 }

@@ -89,17 +89,20 @@ def mark_abandoned(session: Session, host: str, is_alive: Callable[[int], bool])
 LOCK_NAMESPACE = "newsingest:source:"
 
 
-def try_lock_source(engine: Engine, key: str) -> Connection | None:
+def try_lock_source(engine: Engine, key: str, *, shared: bool = False) -> Connection | None:
     """Take the session-level advisory lock of source ``key`` on a dedicated connection.
 
     Returns the connection holding the lock (keep it open for the crawl's duration and
     pass it to `unlock_source`), or None when another session holds it. The lock dies
-    with the connection, so a killed crawler never leaves a stale lock behind.
+    with the connection, so a killed crawler never leaves a stale lock behind. ``shared``
+    locks (the workers of one distributed crawl) coexist with each other but not with
+    an exclusive one.
     """
+    fn = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
     conn = engine.connect()
     try:
         got = conn.execute(
-            text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"),
+            text(f"SELECT {fn}(hashtextextended(:k, 0))"),
             {"k": LOCK_NAMESPACE + key},
         ).scalar_one()
         conn.commit()
@@ -112,11 +115,12 @@ def try_lock_source(engine: Engine, key: str) -> Connection | None:
     return conn
 
 
-def unlock_source(conn: Connection, key: str) -> None:
+def unlock_source(conn: Connection, key: str, *, shared: bool = False) -> None:
     """Release a lock taken by `try_lock_source` and close its connection."""
+    fn = "pg_advisory_unlock_shared" if shared else "pg_advisory_unlock"
     try:
         conn.execute(
-            text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"),
+            text(f"SELECT {fn}(hashtextextended(:k, 0))"),
             {"k": LOCK_NAMESPACE + key},
         )
         conn.commit()

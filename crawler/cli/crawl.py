@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,29 +25,26 @@ from crawler.config import Config
 from crawler.health import is_due
 from crawler.sources import Source
 
+if TYPE_CHECKING:
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
+
 logger = logging.getLogger(__name__)
 
 
-def run_crawls(
+def crawl_settings(
     cfg: Config,
     sources_path: Path,
-    keys: list[str],
     *,
     database_url: str,
     log_level: str,
     trigger: str = "cli",
     refresh: bool = False,
     max_articles: int = 0,
-    parallel: int = 4,
     progress: bool = False,
     extra_settings: dict[str, Any] | None = None,
-) -> dict[str, str]:
-    """Crawl ``keys`` in this process, ``parallel`` sources at a time.
-
-    Returns each key's run status (``succeeded``, ``failed``, ``interrupted``, or
-    ``skipped`` when another process was crawling that source).
-    """
-    from scrapy.crawler import CrawlerProcess
+) -> Settings:
+    """The project's Scrapy settings with this invocation's values on top."""
     from scrapy.settings import Settings
 
     settings = Settings()
@@ -67,26 +65,68 @@ def run_crawls(
         },
         priority="cmdline",
     )
+    return settings
+
+
+@dataclass
+class CrawlJob:
+    """One crawler to run: a source, settings of its own on top, spider arguments."""
+
+    key: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
+    crawler: Any = None
+
+
+def new_process(settings: Settings) -> CrawlerProcess:
+    """A CrawlerProcess with the configured reactor installed (crawlers are made by us)."""
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.reactor import install_reactor
+
     process = CrawlerProcess(settings)
-    logging.getLogger().setLevel(log_level)  # Scrapy resets the root level; keep ours
-    crawlers = {key: process.create_crawler("news") for key in keys}
-    pending = list(keys)
+    install_reactor(settings["TWISTED_REACTOR"])
+    logging.getLogger().setLevel(settings.get("LOG_LEVEL"))  # Scrapy resets the root level
+    return process
+
+
+def make_crawler(process: CrawlerProcess, base: Settings, job: CrawlJob) -> Any:
+    """A Crawler of the ``news`` spider for ``job`` (its settings over ``base``)."""
+    from scrapy.crawler import Crawler
+
+    settings = base.copy()
+    settings.setdict(job.settings, priority="cmdline")
+    job.crawler = Crawler(process.spider_loader.load("news"), settings)
+    return job.crawler
+
+
+def job_status(job: CrawlJob) -> str:
+    """The ledger status a finished job's crawl ended with."""
+    stats = job.crawler.stats if job.crawler is not None else None
+    status = stats.get_value("newsingest/run_status") if stats else None
+    return str(status or "failed")
+
+
+def run_crawls(settings: Settings, jobs: list[CrawlJob], *, parallel: int = 4) -> dict[str, str]:
+    """Run ``jobs`` in this process, ``parallel`` at a time; returns key -> run status.
+
+    Statuses: ``succeeded``, ``failed``, ``interrupted``, or ``skipped`` when another
+    process was crawling that source.
+    """
+    process = new_process(settings)
+    pending = list(jobs)
 
     def launch(_: object = None) -> object:
         # At most `parallel` sources at once; each finished crawl starts the next one.
         if pending:
-            key = pending.pop(0)
-            process.crawl(crawlers[key], source=key).addBoth(launch)
+            job = pending.pop(0)
+            crawler = make_crawler(process, settings, job)
+            process.crawl(crawler, source=job.key, **job.args).addBoth(launch)
         return _
 
-    for _ in range(max(1, min(parallel, len(keys)))):
+    for _ in range(max(1, min(parallel, len(jobs)))):
         launch()
     process.start()
-    results: dict[str, str] = {}
-    for key, crawler in crawlers.items():
-        status = crawler.stats.get_value("newsingest/run_status") if crawler.stats else None
-        results[key] = str(status or "failed")
-    return results
+    return {job.key: job_status(job) for job in jobs}
 
 
 def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -110,6 +150,20 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     "(all enabled ones unless KEYS are given); for cron and timers.",
 )
 @click.option("--parallel", default=4, show_default=True, help="How many sources to crawl at once.")
+@click.option(
+    "--distributed",
+    is_flag=True,
+    help="Run as a distributed crawl on scrapy-redis (needs --redis-url or "
+    "NEWSINGEST_REDIS_URL): this process seeds it and works on it; `newsingest worker` "
+    "processes on any machine join it.",
+)
+@click.option("--redis-url", help="Redis of distributed crawls [env NEWSINGEST_REDIS_URL].")
+@click.option(
+    "--idle-seconds",
+    default=30.0,
+    show_default=True,
+    help="Distributed: how long a worker waits on an empty queue before leaving.",
+)
 @click.option("--sources", "sources_path", type=click.Path(path_type=Path), help="Sources file.")
 @click.option("--refresh", is_flag=True, help="Fetch again articles already stored.")
 @click.option("--max-articles", default=0, show_default=True, help="Per source; 0: no limit.")
@@ -128,6 +182,9 @@ def crawl(
     all_: bool,
     due: bool,
     parallel: int,
+    distributed: bool,
+    redis_url: str | None,
+    idle_seconds: float,
     sources_path: Path | None,
     refresh: bool,
     max_articles: int,
@@ -157,30 +214,60 @@ def crawl(
         click.echo("error: --parallel must be at least 1", err=True)
         sys.exit(EXIT_USAGE)
     extra = _parse_overrides(overrides)
+    redis_url = redis_url or cfg.redis_url
+    if distributed and not redis_url:
+        click.echo("error: --distributed needs --redis-url or NEWSINGEST_REDIS_URL", err=True)
+        sys.exit(EXIT_USAGE)
     url = database_url(cfg)
     if due:
         wanted = _due_sources(url, [sources[k] for k in wanted])
         if not wanted:
             click.echo("no source is due")
             sys.exit(EXIT_OK)
-    results = run_crawls(
+    settings = crawl_settings(
         cfg,
         path,
-        wanted,
         database_url=url,
         log_level=ctx.meta["log_level"],
         trigger="schedule" if due else "cli",
         refresh=refresh,
         max_articles=max_articles,
-        parallel=parallel,
         progress=sys.stderr.isatty(),
         extra_settings=extra,
     )
+    if distributed:
+        jobs = distributed_jobs(cfg, redis_url, wanted, idle_seconds)
+    else:
+        jobs = [CrawlJob(key) for key in wanted]
+    results = run_crawls(settings, jobs, parallel=parallel)
     for key, status in results.items():
         note = " (another process is crawling it)" if status == "skipped" else ""
         click.echo(f"{key}: {status}{note}")
     ok = all(s in ("succeeded", "skipped") for s in results.values())
     sys.exit(EXIT_OK if ok else EXIT_FAILED)
+
+
+def distributed_jobs(
+    cfg: Config, redis_url: str | None, keys: list[str], idle_seconds: float
+) -> list[CrawlJob]:
+    """Start (or join) a distributed crawl per source; this process seeds new ones."""
+    from crawler import distributed as dist
+
+    assert redis_url is not None
+    client = dist.connect(redis_url)
+    jobs = []
+    for key in keys:
+        crawl, new = dist.start_or_join(client, key)
+        if not new:
+            click.echo(f"{key}: joining the running distributed crawl {crawl.crawl_id}")
+        jobs.append(
+            CrawlJob(
+                key,
+                settings=dist.crawl_settings(redis_url, crawl.crawl_id, idle_seconds),
+                args={"seed": "1" if new else "0"},
+            )
+        )
+    return jobs
 
 
 def _due_sources(url: str, candidates: list[Source]) -> list[str]:
@@ -218,9 +305,10 @@ def demo(ctx: click.Context, limit: int) -> None:
             encoding="utf-8",
         )
         click.echo(f"serving the demo site at {server.base_url}/ and crawling it ...")
-        results = run_crawls(
-            cfg, sources_file, ["demo"], database_url=url, log_level=ctx.meta["log_level"]
+        settings = crawl_settings(
+            cfg, sources_file, database_url=url, log_level=ctx.meta["log_level"]
         )
+        results = run_crawls(settings, [CrawlJob("demo")])
     engine = db.make_engine(url, pool_size=1)
     with db.make_session_factory(engine)() as session:
         total = repository.article_count(session, "demo")

@@ -161,9 +161,14 @@ class NewsSpider(scrapy.Spider):
 
     name = "news"
 
-    def __init__(self, source: str | None = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, source: str | None = None, seed: str | bool = True, *args: Any, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.source_key = source
+        # In a distributed crawl only the seeding worker yields the discovery requests;
+        # the others take theirs from the shared queue.
+        self.seed = seed not in (False, "0", "false", "no")
         self.source: Source
         self.max_articles = 0
         self.articles_requested = 0
@@ -189,6 +194,8 @@ class NewsSpider(scrapy.Spider):
 
     # --- discovery --------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
+        if not self.seed:
+            return
         src = self.source
         sitemaps = src.sitemap_urls
         if sitemaps:

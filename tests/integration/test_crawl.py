@@ -145,11 +145,30 @@ def test_second_crawl_fetches_no_article_again(
 
 
 def test_second_crawl_asks_feeds_conditionally_and_gets_304(
-    crawled: dict[str, Any], cli: Cli, site: SiteServer
+    cli: Cli, site: SiteServer, tmp_path: Path
 ) -> None:
+    # feeds and sitemaps only: every article they list can be fetched
+    sources = write_sources(
+        tmp_path / "clean.yaml", site.base_url, feeds="[/feed.rss, /feed.atom]", max_age_days=30
+    )
+    _crawl(cli, sources)
     site.clear_requests()
-    _crawl(cli, crawled["sources"])
+    _crawl(cli, sources)
     status = {path: code for _, path, code in site.requests}
     assert status["/feed.rss"] == 304
     assert status["/feed.atom"] == 304
-    assert status["/robots.txt"] == 200  # robots.txt is always read in full
+    assert status["/sitemap-news.xml"] == 304
+    assert status["/sitemap_index.xml"] == 200  # an index is always read in full
+    assert status["/robots.txt"] == 200
+
+
+def test_crawl_with_a_transient_failure_reads_its_feeds_in_full_next_time(
+    crawled: dict[str, Any], cli: Cli, site: SiteServer
+) -> None:
+    # the first crawl met a 500 (/broken/500.html): what it missed must be found again
+    assert crawled["failures"]["/broken/500.html"].reason == "http_500"
+    site.clear_requests()
+    _crawl(cli, crawled["sources"])
+    status = {path: code for _, path, code in site.requests}
+    assert status["/feed.rss"] == 200
+    assert status["/feed.atom"] == 200

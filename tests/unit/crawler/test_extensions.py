@@ -55,3 +55,13 @@ def test_stats_become_json_safe() -> None:
     assert out["start_time"] == "2025-01-01T00:00:00+00:00"
     assert out["n"] == 1
     assert isinstance(out["x"], str)
+
+
+def test_validators_are_kept_only_after_a_complete_crawl() -> None:
+    from crawler.middlewares import ConditionalRequests
+
+    assert ConditionalRequests.complete({"newsingest/fetch/failed/http_404": 1})
+    assert not ConditionalRequests.complete({"newsingest/fetch/failed/http_503": 1})
+    assert not ConditionalRequests.complete({"newsingest/fetch/failed/timeout": 1})
+    assert not ConditionalRequests.complete({"newsingest/store/spooled_articles": 2})
+    assert not ConditionalRequests.complete({"newsingest/crawl_id": "abc"})
