@@ -468,10 +468,11 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
             if (
                 i == byline_index
                 and i == 1
-                and header_index == 0
+                and header_index in (0, None)
                 and len(kept) == 1
                 and len(kept[0]) >= 40
             ):
+                # header, standfirst, byline, body: the paragraph before the byline is the lead
                 lead_from_position = kept.pop()
             continue
         kept.append(para)

@@ -184,3 +184,20 @@ def test_extraction_imports_no_crawler_or_database_packages() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_standfirst_between_date_header_and_byline_is_the_lead() -> None:
+    standfirst = (
+        "Nach drei Tagen Sturm fährt die Fähre wieder, doch die Warteschlangen bleiben lang."
+    )
+    rec = record(page(top=f"<p>date 2025-02 {standfirst}</p><p>Von Jana Holm (dpa)</p>"))
+    assert rec.lead == standfirst
+    assert standfirst not in rec.text
+    assert (rec.published_precision, rec.published_raw) == ("month", "2025-02")
+    assert rec.published_at == datetime(2025, 2, 1, tzinfo=UTC)
+
+
+def test_photo_credit_is_never_an_author() -> None:
+    rec = record(page(top="<p>Foto: Max Bildner</p>"))
+    assert rec.authors == ()
+    assert "Max Bildner" not in rec.text
