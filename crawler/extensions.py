@@ -95,7 +95,7 @@ class CrawlLedger:
     def from_crawler(cls, crawler: Crawler) -> CrawlLedger:
         s = crawler.settings
         if not s.getbool("NEWSINGEST_LEDGER_ENABLED", True):
-            raise NotConfigured("NEWSINGEST_LEDGER_ENABLED is off")
+            raise NotConfigured
         assert crawler.stats is not None
         ext = cls(
             crawler.stats,
@@ -222,7 +222,7 @@ class Progress:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Progress:
         if not crawler.settings.getbool("NEWSINGEST_PROGRESS"):
-            raise NotConfigured("progress display is off")
+            raise NotConfigured
         assert crawler.stats is not None
         ext = cls(
             crawler.stats, crawler.settings.getfloat("NEWSINGEST_PROGRESS_SECONDS", 1.0), sys.stderr
@@ -297,7 +297,7 @@ class DistributedWorker:
         s = crawler.settings
         crawl_id, redis_url = s.get("NEWSINGEST_CRAWL_ID"), s.get("NEWSINGEST_REDIS_URL")
         if not crawl_id or not redis_url:
-            raise NotConfigured("not a distributed crawl")
+            raise NotConfigured
         ext = cls(redis_url, crawl_id, s.getfloat("NEWSINGEST_WORKER_IDLE_SECONDS", 30.0))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)

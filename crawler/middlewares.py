@@ -44,7 +44,7 @@ class StoredUrlFilter:
     def from_crawler(cls, crawler: Crawler) -> StoredUrlFilter:
         s = crawler.settings
         if s.getbool("NEWSINGEST_REFRESH") or not s.getbool("NEWSINGEST_STORE_ENABLED", True):
-            raise NotConfigured("refresh asked for, or storage off")
+            raise NotConfigured
         assert crawler.stats is not None
         return cls(
             crawler.stats, s.get("NEWSINGEST_DATABASE_URL") or None, Path(s["NEWSINGEST_DATA_DIR"])
@@ -144,7 +144,7 @@ class ConditionalRequests:
         if not s.getbool("NEWSINGEST_CONDITIONAL_REQUESTS", True) or not s.getbool(
             "NEWSINGEST_STORE_ENABLED", True
         ):
-            raise NotConfigured("conditional requests are off")
+            raise NotConfigured
         assert crawler.stats is not None
         mw = cls(
             crawler.stats, s.get("NEWSINGEST_DATABASE_URL") or None, Path(s["NEWSINGEST_DATA_DIR"])
