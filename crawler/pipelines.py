@@ -103,7 +103,9 @@ class _SharedPool:
                     process.kill()
         else:
             logger.error("an extraction worker died; starting a new process pool")
-        old.shutdown(wait=False, cancel_futures=True)
+        # not cancel_futures: pages still queued in the old pool then fail with
+        # BrokenProcessPool (and are retried) instead of being cancelled
+        old.shutdown(wait=False)
         self._pool = self._new()
 
     def release(self) -> None:

@@ -70,17 +70,28 @@ class WriteResult:
     """Entries the database refused for their content, recorded as ``store`` failures."""
 
 
+TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "58")
+"""Connection exception, insufficient resources, operator intervention, system error."""
+
+TRANSIENT_SQLSTATES = ("40001", "40P01", "55P03", "25006")
+"""Serialization failure, deadlock, lock not available, read-only transaction (failover)."""
+
+
 def is_transient(exc: BaseException) -> bool:
     """True when ``exc`` says the database is unreachable (retry later), not that it refused.
 
-    Connection errors, a pool timeout and errors on a connection that got invalidated
-    are transient; data, integrity and programming errors are not.
+    Decided by the SQLSTATE when the server sent one (psycopg files some permanent errors,
+    such as a value too large for an index, under OperationalError too); without one, a
+    connection error, a pool timeout or an invalidated connection is transient.
     """
     if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError)):
         return True
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated:
             return True
+        state = getattr(exc.orig, "sqlstate", None)
+        if isinstance(state, str) and len(state) == 5:
+            return state[:2] in TRANSIENT_SQLSTATE_CLASSES or state in TRANSIENT_SQLSTATES
         return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
     return isinstance(exc, (ConnectionError, TimeoutError))
 

@@ -4,6 +4,7 @@ files set aside after their good lines, run outcomes applied, one replayer per f
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -166,3 +167,22 @@ def test_entries_of_a_run_that_no_longer_exists_are_stored_without_it(
     assert result.upsert.inserted == 1 and result.failures == 1
     with sessions() as session:
         assert session.execute(select(Page.run_id)).scalar_one() is None
+
+
+def test_a_url_too_long_for_the_index_is_a_store_failure_not_an_endless_spool(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    long = _article(1)
+    noise = hashlib.sha256(b"seed").hexdigest()
+    for _ in range(200):  # incompressible, past the btree limit of the url index
+        noise += hashlib.sha256(noise[-64:].encode()).hexdigest()
+    record = replace(long.article.record, url="http://127.0.0.1/a/" + noise)
+    huge = replace(long, article=replace(long.article, record=record))
+    spool.write_batch(tmp_path, [huge, _article(2)], "db down")
+    report = spool.replay(tmp_path, sessions)
+    assert (report.files, report.rejected) == (1, 1)
+    assert spool.pending(tmp_path) == []
+    with sessions() as session:
+        assert session.execute(select(Article.url)).scalar_one() == "http://127.0.0.1/a/2.html"
+        reason = session.execute(select(FetchFailure.reason)).scalar_one()
+    assert reason == "store_error"
