@@ -239,6 +239,7 @@ class StorePipeline:
         self._ticker: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._stopping = False
+        self._outage_batches = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -333,6 +334,12 @@ class StorePipeline:
                 logger.exception("unexpected error storing a batch; spooling it")
             await self._spool(articles, failures, exc)
             return False
+        if self._outage_batches:
+            logger.warning(
+                "the database answers again (%d batches were spooled meanwhile)",
+                self._outage_batches,
+            )
+            self._outage_batches = 0
         s = self.stats
         s.inc_value("newsingest/store/inserted", result.upsert.inserted)
         s.inc_value("newsingest/store/updated", result.upsert.updated)
@@ -347,11 +354,18 @@ class StorePipeline:
     async def _spool(
         self, articles: list[PendingArticle], failures: list[PendingFailure], exc: BaseException
     ) -> None:
-        logger.error(
-            "could not store a batch of %d articles and %d failures: %s; spooling it",
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        self._outage_batches += 1
+        # one ERROR per outage, not one per batch; the end of the outage is logged too
+        logger.log(
+            logging.ERROR if self._outage_batches == 1 else logging.INFO,
+            "could not store a batch of %d articles and %d failures (%s: %s); spooling "
+            "batches under %s until the database answers again",
             len(articles),
             len(failures),
-            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+            type(exc).__name__,
+            first_line,
+            spool.spool_dir(self.data_dir),
         )
         self.stats.set_value("newsingest/store/last_error", str(exc)[:500])
         entries: list[spool.Entry] = [*articles, *failures]
@@ -385,7 +399,7 @@ class StorePipeline:
         self.stats.inc_value("newsingest/store/spooled_failures", len(failures))
         self.stats.inc_value("newsingest/store/spooled_total_articles", len(articles))
         self.stats.inc_value("newsingest/store/spool_files")
-        logger.warning("spooled to %s", path)
+        logger.info("spooled to %s", path)
 
     async def _replay(self) -> None:
         """Write pending spool files (ours and other crawls') now that the database answers."""

@@ -71,9 +71,10 @@ def test_an_outage_at_the_end_is_replayed_by_the_spool_command_exactly_once(
     crawls.append(crawl := start_crawl(cli, slow_sources))
     wait_until(lambda: count_articles(sessions) >= 3, what="first articles stored", crawl=crawl)
     with outage():
-        crawl.wait()
+        code, out, err = crawl.wait()
         status = cli.run("spool", "status")
         replay_while_down = cli.run("spool", "replay")
+    assert (code, out.strip()) == (1, "site: failed"), err[-3000:]
     assert replay_while_down.returncode == 1
     assert "database unreachable" in replay_while_down.stderr
     assert status.returncode == 1, status.stdout + status.stderr
