@@ -22,10 +22,11 @@ Decisions where the contract is silent:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -172,6 +173,8 @@ class _Dom:
     published_time: list[str] = field(default_factory=list)
     prefixed_bylines: list[str] = field(default_factory=list)
     h1_element: Any = None
+    time_texts: list[str] = field(default_factory=list)
+    """Printed text of ``<time datetime>`` elements (for ``published_raw`` as printed)."""
     title_dates: list[str] = field(default_factory=list)
     """Short texts with digits among the first text nodes after the first ``<h1>``."""
     strong_bylines: int = 0
@@ -272,6 +275,9 @@ def _scan_dom(tree: Any) -> _Dom:
                     dom.published_time.append(value)
                 elif len(dom.time_values) < 5:
                     dom.time_values.append(value)
+                printed = normalize_line(el.text_content())
+                if 6 <= len(printed) <= 80 and len(dom.time_texts) < 5:
+                    dom.time_texts.append(printed)
             elif len(dom.date_texts) < 5:
                 text = normalize_line(el.text_content())
                 if 6 <= len(text) <= 80:
@@ -735,10 +741,13 @@ def _dates(
     body_text: str,
 ) -> tuple[dates.ParsedDate | None, dates.ParsedDate | None]:
     candidates: list[dates.ParsedDate] = []
+    visible: list[dates.ParsedDate] = []
 
-    def add(parsed: dates.ParsedDate | None) -> None:
+    def add(parsed: dates.ParsedDate | None, *, printed: bool = False) -> None:
         if parsed is not None:
             candidates.append(parsed)
+            if printed:
+                visible.append(parsed)
 
     if hints.date_selector:
         for el in _select(tree, hints.date_selector)[:1]:
@@ -747,7 +756,7 @@ def _dates(
                 add(dates.parse_machine_date(value))
             text = normalize_line(el.text_content())
             found = dates.match_date_header(text, lang)
-            add(found[0] if found else dates.parse_text_date(text, lang))
+            add(found[0] if found else dates.parse_text_date(text, lang), printed=True)
     for obj in (meta.article, meta.page):
         value = ld_text(obj.get("datePublished") or obj.get("dateCreated")) if obj else None
         if value:
@@ -757,27 +766,31 @@ def _dates(
             add(dates.parse_machine_date(value))
     for value in dom.published_time[:1]:
         add(dates.parse_machine_date(value))
-    add(header)
+    add(header, printed=True)
     if header is None:
         # Unlabelled month-only texts near the headline are usually archive widgets.
         for text in dom.title_dates:
             found = dates.match_date_header(text, lang)
             if found and not found[1] and (found[0].precision != "month" or _labelled(text)):
-                add(found[0])
+                add(found[0], printed=True)
                 break
     for text in dom.date_texts:
         if dates.is_modified_label(text):
             continue
         found = dates.match_date_header(text, lang)
         if found and (found[0].precision != "month" or _labelled(text)):
-            add(found[0])
+            add(found[0], printed=True)
             break
         parsed = dates.parse_text_date(text, lang)
         if parsed and parsed.precision != "month":
-            add(parsed)
+            add(parsed, printed=True)
             break
     for value in dom.time_values[:1]:
         add(dates.parse_machine_date(value))
+    for text in dom.time_texts[:2]:
+        found = dates.match_date_header(text, lang)
+        if found is not None:
+            visible.append(found[0])  # printed form only; not a candidate of its own
     add(dates.date_from_url(url))
     best = dates.choose(candidates)
     if best is None or dates.PRECISION_RANK[best.precision] < dates.PRECISION_RANK["day"]:
@@ -796,6 +809,16 @@ def _dates(
             value = value.replace(tzinfo=UTC)
         candidates.append(dates.ParsedDate(value.astimezone(UTC), "minute", value.isoformat()))
     published = dates.choose(candidates)
+    if published is not None and published not in visible:
+        # Value and precision from the best source; ``published_raw`` as printed on the
+        # page when a visible date says the same thing just as precisely.
+        local = _as_printed_locally(published)
+        for seen in visible:
+            if seen.precision == published.precision and (
+                seen.agrees(published) or seen.agrees(local)
+            ):
+                published = dates.ParsedDate(published.value, published.precision, seen.raw)
+                break
 
     modified: dates.ParsedDate | None = None
     mod_values = [ld_text(obj.get("dateModified")) for obj in (meta.article, meta.page) if obj] + [
@@ -807,6 +830,21 @@ def _dates(
             if modified:
                 break
     return published, modified
+
+
+def _as_printed_locally(parsed: dates.ParsedDate) -> dates.ParsedDate:
+    """The same date with its wall-clock time in the offset its raw value carried.
+
+    A printed time without zone ("18:05 Uhr") is read as UTC; metadata says
+    ``18:05+01:00``. Comparing wall clocks lets the printed form serve as the raw value.
+    """
+    offset = None
+    with contextlib.suppress(ValueError):
+        offset = datetime.fromisoformat(parsed.raw.replace("Z", "+00:00")).tzinfo
+    if offset is None:
+        return parsed
+    wall = parsed.value.astimezone(offset).replace(tzinfo=UTC)
+    return dates.ParsedDate(wall, parsed.precision, parsed.raw)
 
 
 def _htmldate_fallback(tree: Any, url: str, *, extensive: bool) -> dates.ParsedDate | None:
@@ -949,6 +987,8 @@ def _classify(
         return _reject(
             url, "not_article", f"index page: link density {link_density:.2f}, no article text"
         )
+    if og_type == "website" and not is_article_typed and long_paragraphs == 0 and words < 300:
+        return _reject(url, "not_article", "og:type website, no article markup, no article text")
     if link_share >= 0.5:
         return _reject(url, "link_page", f"{link_share:.0%} of the body is link text")
     if len(text) < MIN_TEXT_CHARS:

@@ -105,7 +105,9 @@ def _scan(paragraph: str) -> _Hit | None:
             source = source or code
             if groups.get("outlet") and not outlet:
                 outlet = groups["outlet"].strip(_QUOTES + ".,") or None
-            date_text = date_text or groups.get("date") or groups.get("date2")
+            date_text = date_text or next(
+                (v for k, v in sorted(groups.items()) if k.startswith("date")), None
+            )
     if not found:
         return None
     return _Hit(source, outlet, date_text)

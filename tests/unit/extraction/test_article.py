@@ -201,3 +201,27 @@ def test_photo_credit_is_never_an_author() -> None:
     rec = record(page(top="<p>Foto: Max Bildner</p>"))
     assert rec.authors == ()
     assert "Max Bildner" not in rec.text
+
+
+def test_published_raw_is_the_printed_form_when_it_agrees_with_metadata() -> None:
+    head = '<meta property="article:published_time" content="2025-02-12T18:05:00+01:00">'
+    stamp = '<time datetime="2025-02-12T18:05:00+01:00">12.02.2025, 18:05 Uhr</time>'
+    top = f'<p class="meta">{stamp}</p>'
+    rec = record(page(head=head, top=top))
+    assert rec.published_at == datetime(2025, 2, 12, 17, 5, tzinfo=UTC)
+    assert rec.published_precision == "minute"
+    assert rec.published_raw == "12.02.2025, 18:05 Uhr"
+
+
+def test_website_page_without_article_text_is_not_an_article() -> None:
+    html = (
+        '<html lang="de"><head><meta property="og:type" content="website"></head><body>'
+        "<main><h1>Impressum</h1><p>Beispiel Medien GmbH, Am Hafen 4, 12345 Lindenau.</p>"
+        "<p>Geschäftsführung: Beate Nordmann. Registergericht: Amtsgericht Lindenau.</p>"
+        "<p>Verantwortlich für den Inhalt: Jonas Falk, Anschrift wie oben.</p>"
+        "<p>Diese Website speichert keine personenbezogenen Daten über ihre Leser.</p>"
+        "</main></body></html>"
+    )
+    result = extract_article(html, "https://example.org/impressum")
+    assert isinstance(result, Rejection)
+    assert result.reason == "not_article"
