@@ -188,15 +188,18 @@ def _copy(stream: Any, path: Path) -> None:
             out.flush()
 
 
-def start_crawl(cli: Cli, sources: Path, *extra: str, file_size_limit: int = 0) -> Crawl:
+def start_crawl(
+    cli: Cli, sources: Path, *extra: str, file_size_limit: int = 0, log_level: str = "WARNING"
+) -> Crawl:
     """Start a crawl; ``file_size_limit`` > 0 caps the size of files it may write."""
     if file_size_limit:
         launcher = [sys.executable, "-c", _LIMITED, str(file_size_limit)]
     else:
         launcher = [sys.executable, "-m", "crawler.cli"]
     log_dir = Path(tempfile.mkdtemp(prefix="crawl-", dir=cli.data_dir.parent))
+    args = ["--log-level", log_level, "crawl", "site", "--sources", str(sources), *FAST, *extra]
     proc = subprocess.Popen(
-        [*launcher, "crawl", "site", "--sources", str(sources), *FAST, *extra],
+        [*launcher, *args],
         cwd=PROJECT,
         env=cli.env(PYTHONFAULTHANDLER="1"),
         stdout=subprocess.PIPE,
