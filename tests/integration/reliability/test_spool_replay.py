@@ -23,6 +23,7 @@ from storage.spool_replay import (
     PendingFailure,
     write_entries,
 )
+from tests.integration.conftest import Cli
 
 WHEN = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -186,3 +187,13 @@ def test_a_url_too_long_for_the_index_is_a_store_failure_not_an_endless_spool(
         assert session.execute(select(Article.url)).scalar_one() == "http://127.0.0.1/a/2.html"
         reason = session.execute(select(FetchFailure.reason)).scalar_one()
     assert reason == "store_error"
+
+
+def test_spool_status_reports_a_torn_last_line(cli: Cli) -> None:
+    path = spool.write_batch(cli.data_dir, [_failure(1), _article(1)], "db down")
+    path.write_bytes(path.read_bytes()[:-40])
+    result = cli.run("spool", "status")
+    assert result.returncode == 1
+    assert "TORN last line" in result.stdout
+    assert "pending: 1 files, 0 articles, 1 failures" in result.stdout
+    assert "damaged: 1 files" in result.stdout
