@@ -291,7 +291,8 @@ class StorePipeline:
             self.stats.set_value("newsingest/store/lost_articles", lost_articles)
             self.stats.set_value("newsingest/store/lost_failures", lost_failures)
             logger.critical(
-                "%d articles and %d failures could be neither stored nor spooled and are lost: %s",
+                "%d articles and %d failures could be neither stored nor spooled; they are "
+                "lost (the articles are not stored, so the next crawl fetches them again): %s",
                 lost_articles,
                 lost_failures,
                 ", ".join(a.article.record.url for a in self._articles[:10]),
