@@ -179,6 +179,10 @@ class _Dom:
     """Short texts with digits among the first text nodes after the first ``<h1>``."""
     strong_bylines: int = 0
     has_video: bool = False
+    headline_links: int = 0
+    teaser_keys: set[str] = field(default_factory=set)
+    """First 40 characters of paragraphs in teaser blocks (items with a linked headline)."""
+    """Headings that are links (teasers of other articles, as on index pages)."""
     text_chars: int = 0
     link_chars: int = 0
     anchors: dict[str, set[str]] = field(default_factory=dict)
@@ -230,6 +234,11 @@ _MARKED = etree.XPath(
 """Elements whose class/id/itemprop/rel may mark a byline, date or lead (attribute tests in C)."""
 
 
+_HEADLINE_LINKS = etree.XPath("count(.//h2[.//a] | .//h3[.//a] | .//a[.//h2 or .//h3])")
+_TEASER_TEXTS = etree.XPath(
+    ".//li[.//h2//a or .//h3//a or .//h4//a]//p"
+    " | .//*[contains(concat(' ', normalize-space(@class), ' '), ' teaser ')]//p"
+)
 _AFTER_TITLE = etree.XPath(
     "following::text()[normalize-space(.) != ''][position() <= 60]"
     "[not(ancestor::script) and not(ancestor::style)]"
@@ -251,6 +260,12 @@ def _scan_dom(tree: Any) -> _Dom:
     if body is None:
         return dom
     dom.body = body
+    dom.headline_links = int(_HEADLINE_LINKS(body))
+    if dom.headline_links >= 3:
+        for para in _TEASER_TEXTS(body):
+            teaser = normalize_line(para.text_content())
+            if len(teaser) >= 40:
+                dom.teaser_keys.add(teaser[:40])
     dom.text_chars = _collapsed_len(body.text_content())
     for el in body.iter(*_SKIP_TAGS):
         if el.text:
@@ -953,6 +968,18 @@ def _link_share(paragraphs: list[str], dom: _Dom) -> float:
     return linked / total if total else 0.0
 
 
+def _teaser_share(paragraphs: list[str], dom: _Dom) -> float:
+    """Share of body characters in paragraphs that are teasers of other pages."""
+    if not dom.teaser_keys:
+        return 0.0
+    total = teasers = 0
+    for para in paragraphs:
+        total += len(para)
+        if para.lstrip("-•* ")[:40] in dom.teaser_keys:
+            teasers += len(para)
+    return teasers / total if total else 0.0
+
+
 def _classify(
     url: str, meta: PageMeta, dom: _Dom, paragraphs: list[str], text: str
 ) -> Rejection | None:
@@ -987,8 +1014,12 @@ def _classify(
         return _reject(
             url, "not_article", f"index page: link density {link_density:.2f}, no article text"
         )
-    if og_type == "website" and not is_article_typed and long_paragraphs == 0 and words < 300:
+    if og_type == "website" and not is_article_typed and words < 300 and long_paragraphs == 0:
         return _reject(url, "not_article", "og:type website, no article markup, no article text")
+    if not is_article_typed and dom.headline_links >= 3 and _teaser_share(paragraphs, dom) >= 0.6:
+        return _reject(
+            url, "not_article", f"index page: {dom.headline_links} linked headlines with teasers"
+        )
     if link_share >= 0.5:
         return _reject(url, "link_page", f"{link_share:.0%} of the body is link text")
     if len(text) < MIN_TEXT_CHARS:
