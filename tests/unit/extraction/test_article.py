@@ -225,3 +225,18 @@ def test_website_page_without_article_text_is_not_an_article() -> None:
     result = extract_article(html, "https://example.org/impressum")
     assert isinstance(result, Rejection)
     assert result.reason == "not_article"
+
+
+def test_listing_of_teasers_with_linked_headlines_is_not_an_article() -> None:
+    items = "".join(
+        f'<li class="teaser"><h2><a href="/news/{i}.html">Schlagzeile {i}</a></h2>'
+        f"<p>{PARAGRAPHS[i % len(PARAGRAPHS)]}</p></li>"
+        for i in range(4)
+    )
+    html = (
+        '<html lang="de"><head><meta property="og:type" content="website"></head><body>'
+        f'<main><h1>Aktuell</h1><ul class="teaser-list">{items}</ul></main></body></html>'
+    )
+    result = extract_article(html, "https://example.org/aktuell/")
+    assert isinstance(result, Rejection)
+    assert result.reason == "not_article"
