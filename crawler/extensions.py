@@ -25,6 +25,7 @@ from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 from scrapy.statscollectors import StatsCollector
 from sqlalchemy import Connection, Engine
 
+from crawler import spool
 from storage import db, ledger, migrate, repository
 from storage.repository import SourceRow
 
@@ -114,7 +115,14 @@ class CrawlLedger:
         self.source_key = getattr(source, "key", None)
         if getattr(spider, "_job", None):  # scrapyd passes its job id as spider argument
             self.trigger = "scrapyd"
-        self.run_id = await asyncio.to_thread(self._open, source)
+        try:
+            self.run_id = await asyncio.to_thread(self._open, source)
+        except Exception as exc:
+            logger.error(
+                "could not open a crawl_runs row (%s); crawling without one, records are spooled",
+                exc,
+            )
+            return
         if self.run_id is None:
             self.stats.set_value("newsingest/run_status", "skipped")
             logger.warning(
@@ -178,12 +186,15 @@ class CrawlLedger:
             await self._finish(reason)
         finally:
             if self._lock is not None and self.source_key is not None:
-                await asyncio.to_thread(
-                    ledger.unlock_source,
-                    self._lock,
-                    self.source_key,
-                    shared=self.crawl_id is not None,
-                )
+                try:
+                    await asyncio.to_thread(
+                        ledger.unlock_source,
+                        self._lock,
+                        self.source_key,
+                        shared=self.crawl_id is not None,
+                    )
+                except Exception as exc:  # the lock went with its connection anyway
+                    logger.warning("could not release the lock of %s: %s", self.source_key, exc)
                 self._lock = None
             if self._engine is not None:
                 self._engine.dispose()
@@ -193,7 +204,28 @@ class CrawlLedger:
         stats = json_stats(self.stats.get_stats())
         status, error = run_status(reason, stats)
         self.stats.set_value("newsingest/run_status", status)
-        await asyncio.to_thread(self._close, self.run_id, status, stats, error)
+        try:
+            await asyncio.to_thread(self._close, self.run_id, status, stats, error)
+        except Exception as exc:
+            # Database gone at the end: spool the outcome; replay applies it later.
+            try:
+                path = await asyncio.to_thread(
+                    spool.write_run_finish, self.data_dir, self.run_id, status, stats, error
+                )
+            except spool.SpoolError as spool_exc:
+                logger.critical(
+                    "run %s ended %s but neither the database (%s) nor the spool (%s) took "
+                    "it; the next crawl marks it abandoned",
+                    self.run_id,
+                    status,
+                    exc,
+                    spool_exc,
+                )
+            else:
+                logger.error(
+                    "could not record the end of run %s (%s); spooled to %s", self.run_id, exc, path
+                )
+            return
         logger.info("crawl run %s finished: %s", self.run_id, status)
 
     def _close(self, run_id: int, status: str, stats: dict[str, Any], error: str | None) -> None:

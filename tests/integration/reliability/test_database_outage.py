@@ -109,13 +109,15 @@ def test_an_outage_at_the_end_is_replayed_by_the_spool_command_exactly_once(
         assert sorted(session.execute(select(Article.url, Article.version))) == sorted(
             versions_before
         )
-    # the run the outage left open is closed by the next crawl, which fetches nothing again
-    assert run.status == "running"
+    # the run's own outcome was spooled at close and recorded by the replay
+    assert run.status == "failed"
+    assert run.finished_at is not None
+    # the next crawl fetches nothing again
     slow_site.clear_requests()
     again_crawl = cli.run("crawl", "site", "--sources", str(slow_sources),
                           "-s", "AUTOTHROTTLE_ENABLED=False")  # fmt: skip
     assert again_crawl.returncode == 0, again_crawl.stderr[-3000:]
     assert article_paths(slow_site) == []
     urls, _, runs = _stored(sessions)
-    assert [r.status for r in runs] == ["abandoned", "succeeded"]
+    assert [r.status for r in runs] == ["failed", "succeeded"]
     assert len(urls) == ARTICLES
