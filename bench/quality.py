@@ -19,8 +19,9 @@ Scoring follows the corpus README:
 * language: exact ISO 639-1 match where annotated.
 
 Our body is ``record.text``; because our record moves the standfirst out of the body
-into ``lead``, the ``ours+lead`` row scores ``lead + text`` when the lead is printed in
-the page's ``<body>`` (a lead taken only from ``<meta>`` is not body text). A rejected
+into ``lead``, the ``ours+lead`` row scores ``lead + text`` when the lead was body text,
+i.e. when plain trafilatura's body (which our extraction starts from) contains it (a lead
+taken from ``<meta>`` only is not body text). A rejected
 page counts as an empty prediction. Timing is wall-clock per page in this process (sequential).
 """
 
@@ -184,7 +185,7 @@ def ours(html: bytes, url: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def score_record(
-    rec: ArticleRecord | Rejection, html: bytes
+    rec: ArticleRecord | Rejection, html: bytes, body_reference: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Predictions from a result (the printed-lead check is outside the timed call)."""
     if not isinstance(rec, ArticleRecord):
@@ -198,12 +199,17 @@ def score_record(
         "local_tz": raw_offset(rec.published_raw),
         "language": rec.language,
     }
-    printed = False
+    moved = False
     if rec.lead:
-        tree, _ = parse_document(html)
-        body = tree.find("body") if tree is not None else None
-        printed = body is not None and norm(rec.lead) in norm(body.text_content())
-    with_lead = {**base, "body": f"{rec.lead}\n\n{rec.text}" if printed else rec.text}
+        # The lead was moved out of the body when the body extractor (trafilatura, which
+        # our record starts from) had it; only then is it body text to score.
+        if body_reference is None:
+            tree, _ = parse_document(html)
+            body = tree.find("body") if tree is not None else None
+            body_reference = body.text_content() if body is not None else ""
+        lead = norm(rec.lead)
+        moved = lead in norm(body_reference) and lead not in norm(rec.text)
+    with_lead = {**base, "body": f"{rec.lead}\n\n{rec.text}" if moved else rec.text}
     return base, with_lead
 
 
@@ -254,10 +260,10 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         result = extract_article(html, url)
         ours_ms = (time.perf_counter() - t0) * 1000
-        base, with_lead = score_record(result, html)
         t1 = time.perf_counter()
         plain = plain_trafilatura(html, row.get("url") or "")
         t2 = time.perf_counter()
+        base, with_lead = score_record(result, html, plain["body"])
         tree, _ = parse_document(html)
         t3 = time.perf_counter()
         if tree is not None:
