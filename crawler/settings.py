@@ -70,7 +70,12 @@ REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
+NEWSINGEST_RETRY_BACKOFF = 1.0  # seconds before the first retry, doubled per attempt
+NEWSINGEST_RETRY_MAX_DELAY = 120.0  # never wait longer (Retry-After included)
+
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.PoliteRetry": 550,
     "crawler.middlewares.StoredUrlFilter": 450,
     "crawler.middlewares.ConditionalRequests": 460,
     # after RedirectMiddleware (600) in the response path: sees 3xx responses first
