@@ -32,16 +32,6 @@ from storage.repository import SourceRow
 logger = logging.getLogger(__name__)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def json_stats(stats: dict[str, Any]) -> dict[str, Any]:
     """Scrapy stats made JSON-safe (datetimes as ISO strings)."""
     out: dict[str, Any] = {}
@@ -164,7 +154,7 @@ class CrawlLedger:
                         enabled=source.enabled,
                     ),
                 )
-            abandoned = ledger.mark_abandoned(session, socket.gethostname(), _pid_alive)
+            abandoned = ledger.mark_abandoned(session, socket.gethostname(), spool.pid_alive)
             if source_id is not None and self._lock is not None and self.crawl_id is None:
                 # We hold the source's exclusive lock: no live process is crawling it.
                 abandoned += ledger.mark_source_runs_abandoned(session, source_id)

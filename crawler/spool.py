@@ -392,7 +392,8 @@ def _pid_of(path: Path) -> int | None:
     return int(parts[1]) if len(parts) >= 3 and parts[1].isdigit() else None
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -413,7 +414,7 @@ def pending(data_dir: Path) -> list[Path]:
     found = list(folder.glob("*" + SUFFIX))
     for part in folder.glob("*" + PARTIAL):
         pid = _pid_of(part)
-        if pid is None or (pid != os.getpid() and not _alive(pid)):
+        if pid is None or (pid != os.getpid() and not pid_alive(pid)):
             found.append(part)
     return sorted(found, key=lambda p: p.name)
 

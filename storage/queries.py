@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, TableClause, and_, column, func, s
 from sqlalchemy.orm import Session
 
 from storage.models import TEXT_SEARCH_CONFIGS, Article, Page, Source
+from storage.repository import ARTICLE_RECORD_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -28,31 +29,7 @@ ARTICLE_FEED_COLUMNS = (
     "source_id",
     "source_key",
     "source_name",
-    "title",
-    "lead",
-    "text",
-    "authors",
-    "byline",
-    "published_at",
-    "published_precision",
-    "published_raw",
-    "modified_at",
-    "language",
-    "language_confidence",
-    "declared_language",
-    "translation_source_language",
-    "translation_original_outlet",
-    "translation_original_published_at",
-    "translation_note",
-    "site_name",
-    "section",
-    "tags",
-    "image_url",
-    "word_count",
-    "content_hash",
-    "simhash",
-    "extractor_version",
-    "fetched_at",
+    *ARTICLE_RECORD_COLUMNS,
     "version",
     "first_seen_at",
     "last_seen_at",
