@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -130,8 +131,23 @@ def big_site() -> Iterator[SiteServer]:
     shutil.rmtree(root, ignore_errors=True)
 
 
+_STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_processes() -> Iterator[None]:
+    """Whatever a test started is gone after it, even when it failed half-way."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
 def _popen(cli: Cli, *args: str, redis: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "crawler.cli", *args],
         cwd=PROJECT,
         env=cli.env(NEWSINGEST_REDIS_URL=redis),
@@ -140,6 +156,8 @@ def _popen(cli: Cli, *args: str, redis: str) -> subprocess.Popen[str]:
         text=True,
         start_new_session=True,  # its own process group: the kill takes its workers too
     )
+    _STARTED.append(proc)
+    return proc
 
 
 def _article_requests(site: SiteServer) -> Counter[str]:
