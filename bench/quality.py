@@ -19,9 +19,9 @@ Scoring follows the corpus README:
 * language: exact ISO 639-1 match where annotated.
 
 Our body is ``record.text``; because our record moves the standfirst out of the body
-into ``lead``, the ``ours+lead`` row scores ``lead + text`` when the lead was body text,
-i.e. when plain trafilatura's body (which our extraction starts from) contains it (a lead
-taken from ``<meta>`` only is not body text). A rejected
+into ``lead``, the ``ours+lead`` row scores ``lead + text`` when the lead is printed in
+the page's ``<body>`` and not already in ``text`` (a lead taken from ``<meta>`` only is
+not body text). A rejected
 page counts as an empty prediction. Timing is wall-clock per page in this process (sequential).
 """
 
@@ -201,8 +201,8 @@ def score_record(
     }
     moved = False
     if rec.lead:
-        # The lead was moved out of the body when the body extractor (trafilatura, which
-        # our record starts from) had it; only then is it body text to score.
+        # A lead printed in the page's <body> is article text shown to readers (a lead
+        # from <meta> only is not); never count it twice.
         if body_reference is None:
             tree, _ = parse_document(html)
             body = tree.find("body") if tree is not None else None
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         t1 = time.perf_counter()
         plain = plain_trafilatura(html, row.get("url") or "")
         t2 = time.perf_counter()
-        base, with_lead = score_record(result, html, plain["body"])
+        base, with_lead = score_record(result, html)
         tree, _ = parse_document(html)
         t3 = time.perf_counter()
         if tree is not None:
