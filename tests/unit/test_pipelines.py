@@ -62,7 +62,7 @@ def _pipeline(timeout: float) -> ExtractPipeline:
 
 
 def test_a_page_whose_extraction_hangs_is_rejected_and_later_pages_still_extract() -> None:
-    pipe = _pipeline(timeout=3)
+    pipe = _pipeline(timeout=8)  # generous: the retry in a fresh pool must fit in it
     hung, ok = asyncio.run(_run(pipe, [b"hang", ARTICLE]))
     assert isinstance(hung, Rejected)
     assert hung.rejection.reason == "parse_error"
