@@ -39,3 +39,14 @@ def verdict(
 def is_due(last_success_start: datetime | None, interval: timedelta, now: datetime) -> bool:
     """Whether a scheduled crawl should run a source now."""
     return last_success_start is None or now - last_success_start >= interval
+
+
+def crawl_status(statuses: list[str]) -> str:
+    """One status for the worker runs of a distributed crawl (any failure fails it)."""
+    if "running" in statuses:
+        return "running"
+    if all(s == "succeeded" for s in statuses):
+        return "succeeded"
+    if "interrupted" in statuses and all(s in ("succeeded", "interrupted") for s in statuses):
+        return "interrupted"
+    return "failed"

@@ -162,6 +162,8 @@ class SourceHealth:
     last_success_at: datetime | None
     articles_24h: int
     articles_7d: int
+    last_crawl_id: str | None = None
+    last_crawl_statuses: tuple[str, ...] = ()
 
 
 def source_health(session: Session, keys: Sequence[str], now: datetime) -> list[SourceHealth]:
@@ -200,6 +202,13 @@ def source_health(session: Session, keys: Sequence[str], now: datetime) -> list[
                 func.count().filter(Article.first_seen_at > now - timedelta(days=7)),
             ).where(Article.source_id == sid)
         ).one()
+        crawl_statuses: tuple[str, ...] = ()
+        if last is not None and last.crawl_id:
+            crawl_statuses = tuple(
+                session.execute(
+                    select(CrawlRun.status).where(CrawlRun.crawl_id == last.crawl_id)
+                ).scalars()
+            )
         out.append(
             SourceHealth(
                 key=key,
@@ -210,6 +219,8 @@ def source_health(session: Session, keys: Sequence[str], now: datetime) -> list[
                 last_success_at=success,
                 articles_24h=int(counts[0]),
                 articles_7d=int(counts[1]),
+                last_crawl_id=last.crawl_id if last else None,
+                last_crawl_statuses=crawl_statuses,
             )
         )
     return out

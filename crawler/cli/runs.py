@@ -18,7 +18,7 @@ from crawler.cli.main import (
     load_sources_or_exit,
     main,
 )
-from crawler.health import BAD_VERDICTS, verdict
+from crawler.health import BAD_VERDICTS, crawl_status, verdict
 
 
 def _total(stats: dict[str, Any], prefix: str) -> int:
@@ -40,26 +40,71 @@ def run_summary(stats: dict[str, Any]) -> str:
     )
 
 
+def sum_stats(stats: list[dict[str, Any]]) -> dict[str, Any]:
+    """Integer stats added up over the worker runs of one crawl (durations: the longest)."""
+    out: dict[str, Any] = {}
+    for one in stats:
+        for key, value in one.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if key == "elapsed_time_seconds":
+                out[key] = max(out.get(key, 0), value)
+            else:
+                out[key] = out.get(key, 0) + value
+    return out
+
+
 @main.command()
 @click.option("--source", "source_key", help="Only runs of this source.")
 @click.option("--limit", default=20, show_default=True, help="How many runs.")
 @click.pass_context
 def runs(ctx: click.Context, source_key: str | None, limit: int) -> None:
-    """List recent crawl runs, newest first."""
+    """List recent crawl runs, newest first.
+
+    The worker runs of a distributed crawl are shown as one crawl (its crawl id, status
+    and summed stats) followed by one indented line per worker.
+    """
     from storage import db, ledger
 
     url = database_url(config_of(ctx))
     engine = db.make_engine(url, pool_size=1)
     try:
         with db.make_session_factory(engine)() as session:
-            for run, key in ledger.recent_runs(session, source_key=source_key, limit=limit):
-                click.echo(
-                    f"{run.id:6} {key or '-':16} {run.status:11} {run.trigger:8}"
-                    f" {run.started_at:%Y-%m-%d %H:%M:%S}  {run_summary(run.stats)}"
-                    + (f"  error: {run.error}" if run.error else "")
-                )
+            rows = ledger.recent_runs(session, source_key=source_key, limit=limit)
     finally:
         engine.dispose()
+    groups: dict[str, list[Any]] = {}
+    order: list[tuple[str | None, Any]] = []
+    for run, key in rows:
+        if run.crawl_id:
+            if run.crawl_id not in groups:
+                groups[run.crawl_id] = []
+                order.append((run.crawl_id, key))
+            groups[run.crawl_id].append(run)
+        else:
+            order.append((None, (run, key)))
+    for crawl_id, item in order:
+        if crawl_id is None:
+            run, key = item
+            click.echo(_run_line(run, key))
+            continue
+        workers = groups[crawl_id]
+        first = min(workers, key=lambda r: r.started_at)
+        click.echo(
+            f"crawl {crawl_id} {item or '-':16} {crawl_status([w.status for w in workers]):11}"
+            f" {first.started_at:%Y-%m-%d %H:%M:%S}  workers={len(workers)}"
+            f"  {run_summary(sum_stats([w.stats for w in workers]))}"
+        )
+        for worker_run in workers:
+            click.echo("    " + _run_line(worker_run, item))
+
+
+def _run_line(run: Any, key: str | None) -> str:
+    return (
+        f"{run.id:6} {key or '-':16} {run.status:11} {run.trigger:8}"
+        f" {run.started_at:%Y-%m-%d %H:%M:%S} {run.host}:{run.pid}  {run_summary(run.stats)}"
+        + (f"  error: {run.error}" if run.error else "")
+    )
 
 
 @main.command()
@@ -86,8 +131,10 @@ def status(ctx: click.Context, as_json: bool, sources_path: Path | None) -> None
         engine.dispose()
     rows = []
     for source, h in zip(sources, health, strict=True):
+        finished = [st for st in h.last_crawl_statuses if st != "running"]
+        last_status = crawl_status(finished) if h.last_crawl_id and finished else None
         v = verdict(
-            last_run_status=h.last_run_status,
+            last_run_status=last_status or h.last_run_status,
             last_success_at=h.last_success_at,
             interval=source.interval,
             now=now,
@@ -98,6 +145,8 @@ def status(ctx: click.Context, as_json: bool, sources_path: Path | None) -> None
                 "verdict": v,
                 "last_run_id": h.last_run_id,
                 "last_run_status": h.last_run_status,
+                "last_crawl_id": h.last_crawl_id,
+                "last_crawl_status": last_status,
                 "last_run_started_at": _iso(h.last_run_started_at),
                 "last_run_failures": h.last_run_failures,
                 "last_success_at": _iso(h.last_success_at),

@@ -197,6 +197,14 @@ def test_three_workers_store_every_article_once_and_share_the_work(
     assert sum(per_worker) == ARTICLES
     assert all(n > 0 for n in per_worker), per_worker
 
+    listing = cli.run("runs").stdout.splitlines()
+    assert listing[0].startswith(f"crawl {runs[0].crawl_id} big")
+    assert "succeeded" in listing[0] and "workers=3" in listing[0]
+    assert f"pages={ARTICLES}" in listing[0]
+    assert len(listing) == 4 and all(line.startswith("    ") for line in listing[1:])
+    status = cli.run("status", "--json", "--sources", str(sources))
+    assert '"last_crawl_status": "succeeded"' in status.stdout
+
 
 def test_killed_worker_loses_only_in_flight_urls_which_the_next_crawl_picks_up(
     cli: Cli, big_site: SiteServer, redis_url: str, tmp_path: Path, sessions: sessionmaker[Session]

@@ -44,3 +44,24 @@ def test_source_is_due_after_its_interval_or_when_never_succeeded() -> None:
     assert is_due(None, HOUR, NOW)
     assert is_due(NOW - HOUR, HOUR, NOW)
     assert not is_due(NOW - HOUR + timedelta(seconds=1), HOUR, NOW)
+
+
+def test_distributed_crawl_succeeds_only_when_every_worker_did() -> None:
+    from crawler.health import crawl_status
+
+    assert crawl_status(["succeeded", "succeeded"]) == "succeeded"
+    assert crawl_status(["succeeded", "abandoned"]) == "failed"
+    assert crawl_status(["succeeded", "interrupted"]) == "interrupted"
+    assert crawl_status(["running", "succeeded"]) == "running"
+
+
+def test_worker_stats_add_up_and_the_longest_duration_counts() -> None:
+    from crawler.cli.runs import sum_stats
+
+    total = sum_stats(
+        [
+            {"newsingest/fetch/articles": 3, "elapsed_time_seconds": 10.0, "start_time": "x"},
+            {"newsingest/fetch/articles": 4, "elapsed_time_seconds": 7.5},
+        ]
+    )
+    assert total == {"newsingest/fetch/articles": 7, "elapsed_time_seconds": 10.0}
