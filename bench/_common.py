@@ -613,7 +613,8 @@ def apply_patches(names: Sequence[str]) -> None:
 
     ``scan_dom``: faster DOM-scan queries in the extraction workers; ``slots2``: two
     pages in flight per extraction worker instead of one; ``zlib1``: raw HTML compressed
-    at level 1 instead of 6.
+    at level 1 instead of 6; ``logfix``: the root log handler filters at the CLI's log
+    level (Scrapy's DEBUG "Scraped from" lines, with the whole item, are written otherwise).
     """
     import asyncio as aio
     import zlib
@@ -645,6 +646,19 @@ def apply_patches(names: Sequence[str]) -> None:
                 decompress = staticmethod(zlib.decompress)
 
             setattr(repository, "zlib", _Zlib)  # noqa: B010
+        elif name == "logfix":
+            import logging
+
+            from crawler import logs
+
+            original_configure = logs.configure
+
+            def configure(level: str, fmt: str, _orig: Any = original_configure) -> None:
+                _orig(level, fmt)
+                for handler in logging.getLogger().handlers:
+                    handler.setLevel(level)  # Scrapy resets the root logger's level to NOTSET
+
+            logs.configure = configure
         else:
             raise SystemExit(f"unknown patch {name!r}")
 

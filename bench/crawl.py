@@ -183,6 +183,7 @@ def _run_sampled(
                     spy.kill()
                     spy.wait()
     phase.load_after = load_average()
+    phase.extra["log_bytes"] = log.stat().st_size
     after = db_write_counters(db.url)
     phase.rows_written = sum(after[k] - before[k] for k in ("inserted", "updated", "deleted"))
     phase.commits = after["commits"] - before["commits"]
@@ -319,7 +320,8 @@ def _print_phase(p: Phase) -> None:
             f" fetch_failures {p.extra.get('failures')}; rejected {rejected};"
             f" store batches {s.get('newsingest/store/batches')},"
             f" merged {s.get('newsingest/store/merged', 0)},"
-            f" extraction ms in workers {s.get('newsingest/extract/ms_total')}"
+            f" extraction ms in workers {s.get('newsingest/extract/ms_total')};"
+            f" stderr {mb(p.extra.get('log_bytes', 0))}"
         )
 
 
@@ -357,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         "--patch",
         action="append",
         default=[],
-        choices=["scan_dom", "slots2", "zlib1"],
+        choices=["scan_dom", "slots2", "zlib1", "logfix"],
         help="bench-only monkeypatch of the newsingest crawl, to measure a proposed change",
     )
     args = parser.parse_args(argv)
