@@ -31,6 +31,9 @@ def configure(level: str, fmt: str) -> None:
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+    # Scrapy's CrawlerProcess resets the root logger to NOTSET: filter on the handler too,
+    # or every item is logged at DEBUG ("Scraped from ...", with the whole page body).
+    handler.setLevel(level)
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)  # warnings become log records in the same format

@@ -89,7 +89,12 @@ class _SharedPool:
         # forkserver: workers do not inherit the reactor's threads and sockets.
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["crawler.workers"])
-        return ProcessPoolExecutor(max_workers=self._workers, mp_context=ctx, initializer=warm_up)
+        return ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=ctx,
+            initializer=warm_up,
+            max_tasks_per_child=2000,  # bounds the slow growth of a worker's memory
+        )
 
     def replace(self, old: ProcessPoolExecutor, *, kill: bool) -> None:
         """A fresh pool instead of ``old`` (once per old pool); ``kill`` its workers first."""

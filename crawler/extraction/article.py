@@ -223,15 +223,29 @@ _MARK_WORDS = (
     "subheadline",
     "description",
 )
-_MARKED = etree.XPath(
-    " | ".join(
-        f".//@{attr}[{' or '.join(f'contains(., {word!r})' for word in _MARK_WORDS)}]/.."
-        for attr in ("class", "id")
-    )
-    + " | .//*[@itemprop='author' or @itemprop='datePublished' or @itemprop='description'"
-    + " or @rel='author']"
-)
-"""Elements whose class/id/itemprop/rel may mark a byline, date or lead (attribute tests in C)."""
+_MARK_RE = re.compile("|".join(re.escape(word) for word in _MARK_WORDS))
+_MARK_ITEMPROPS = frozenset({"author", "datePublished", "description"})
+
+
+def _marked(body: Any) -> list[Any]:
+    """Elements whose class/id may mark a byline, date or lead, or whose itemprop/rel says
+    so, in document order: one Python pass (an XPath union of ``contains()`` tests cost
+    about 3 ms per page)."""
+    out: list[Any] = []
+    for el in body.iter():
+        if not isinstance(el.tag, str):
+            continue
+        cls, ident = el.get("class"), el.get("id")
+        if (
+            (cls is not None and _MARK_RE.search(cls))
+            or (ident is not None and _MARK_RE.search(ident))
+            or (
+                el is not body
+                and (el.get("itemprop") in _MARK_ITEMPROPS or el.get("rel") == "author")
+            )
+        ):
+            out.append(el)
+    return out
 
 
 _HEADLINE_LINKS = etree.XPath("count(.//h2[.//a] | .//h3[.//a] | .//a[.//h2 or .//h3])")
@@ -321,7 +335,7 @@ def _scan_dom(tree: Any) -> _Dom:
             line = normalize_line(el.text_content())
             if len(line) <= bl.MAX_BYLINE_CHARS:
                 dom.prefixed_bylines.append(line)
-    for el in _MARKED(body):
+    for el in _marked(body):
         tag = el.tag
         if tag in _SKIP_TAGS:
             continue
