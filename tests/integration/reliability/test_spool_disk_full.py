@@ -43,7 +43,10 @@ def test_a_spool_that_cannot_be_written_stops_the_crawl_cleanly_without_corrupt_
     assert "site: failed" in out
     assert "Closing spider (spool_failed)" in err
     found = spool.status(cli.data_dir)
-    assert found.files == [] and found.damaged_files == []
+    # no record made it to disk half-written; at most the run's own (small) outcome did
+    assert found.total("article") == 0 and found.total("failure") == 0
+    assert all(not f.bad_lines and not f.torn_tail for f in found.files)
+    assert found.damaged_files == []
     assert not list((cli.data_dir / "spool").glob("*.part"))
 
     again = cli.run("crawl", "site", "--sources", str(slow_sources),
@@ -52,5 +55,7 @@ def test_a_spool_that_cannot_be_written_stops_the_crawl_cleanly_without_corrupt_
     with sessions() as session:
         runs = [r.status for r in session.execute(select(CrawlRun).order_by(CrawlRun.id)).scalars()]
         urls = list(session.execute(select(Article.url)).scalars())
-    assert runs == ["abandoned", "succeeded"]
+    # "failed" when the run's outcome was spooled at close and replayed by this crawl,
+    # "abandoned" when it was not (the disk refused it too)
+    assert runs[0] in ("abandoned", "failed") and runs[1:] == ["succeeded"]
     assert len(urls) == len(set(urls)) == ARTICLES
