@@ -23,6 +23,8 @@ from crawler.demo.server import SiteServer
 from storage.models import Article, CrawlRun
 from tests.integration.conftest import PROJECT, Cli
 
+pytestmark = pytest.mark.slow
+
 ARTICLES = 150
 WORKER = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "NEWSINGEST_EXTRACT_WORKERS=1"]
 

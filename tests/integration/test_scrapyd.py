@@ -22,6 +22,8 @@ from crawler.demo.server import SiteServer
 from storage.models import Article, CrawlRun
 from tests.integration.conftest import PROJECT, Cli, write_sources
 
+pytestmark = pytest.mark.slow
+
 BIN = Path(sys.executable).parent
 
 
