@@ -71,20 +71,23 @@ NEAR_DUPLICATE_DISTANCE = 3
 any such pair shares at least one band exactly (pigeonhole), so the band indexes find it."""
 
 
-def _ts_config_sql() -> str:
+def _ts_config_sql(row: str = "") -> str:
     whens = " ".join(
         f"WHEN '{code}' THEN '{cfg}'::regconfig" for code, cfg in TEXT_SEARCH_CONFIGS.items()
     )
-    return f"CASE language {whens} ELSE 'simple'::regconfig END"
+    return f"CASE {row}language {whens} ELSE 'simple'::regconfig END"
 
 
-def search_vector_sql() -> str:
-    """The generated ``articles.search_vector`` expression: title A, lead B, text C."""
-    cfg = _ts_config_sql()
+def search_vector_sql(row: str = "") -> str:
+    """The ``articles.search_vector`` expression: title A, lead B, text C.
+
+    ``row`` prefixes the column names (``NEW.`` inside the trigger that maintains it).
+    """
+    cfg = _ts_config_sql(row)
     return (
-        f"setweight(to_tsvector({cfg}, coalesce(title, '')), 'A') || "
-        f"setweight(to_tsvector({cfg}, coalesce(lead, '')), 'B') || "
-        f"setweight(to_tsvector({cfg}, coalesce(text, '')), 'C')"
+        f"setweight(to_tsvector({cfg}, coalesce({row}title, '')), 'A') || "
+        f"setweight(to_tsvector({cfg}, coalesce({row}lead, '')), 'B') || "
+        f"setweight(to_tsvector({cfg}, coalesce({row}text, '')), 'C')"
     )
 
 
@@ -169,9 +172,10 @@ class Article(Base):
     first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
     last_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
     fetched_at: Mapped[datetime | None]
-    search_vector: Mapped[Any] = mapped_column(
-        TSVECTOR, Computed(search_vector_sql(), persisted=True), deferred=True
-    )
+    search_vector: Mapped[Any] = mapped_column(TSVECTOR, deferred=True)
+    """Full-text vector kept by the trigger ``trg_articles_search_vector`` (migration 0004):
+    computed on insert and when title, lead, text or language change, not on every
+    update (a generated column was recomputed even when only ``last_seen_at`` moved)."""
     duplicate_of: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("articles.id", ondelete="SET NULL")
     )

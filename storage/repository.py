@@ -219,7 +219,8 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
 
     A changed ``content_hash`` bumps ``version`` and archives the previous content in
     ``article_versions`` (database trigger, same transaction); an unchanged one keeps
-    its version and only moves ``last_seen_at``. Several items with one URL in a batch
+    its version and only moves ``last_seen_at`` (its stored page stays: it is the
+    page the content came from). Several items with one URL in a batch
     are merged (the last wins) and counted in ``merged``. New and changed articles are
     linked to the earliest near-duplicate (`link_duplicates`); writers are serialized by
     `ARTICLES_WRITE_LOCK` until the caller commits.
@@ -248,6 +249,16 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
         else:
             result.unchanged += 1
 
+    # Unchanged content: only last_seen_at moves (no full-text parse, no new raw page).
+    unchanged = [u for u, item in by_url.items() if known.get(u) == item.record.content_hash]
+    if unchanged:
+        touched = session.execute(
+            update(Article)
+            .where(Article.url.in_(unchanged))
+            .values(last_seen_at=func.statement_timestamp())
+            .returning(Article.url, Article.id)
+        )
+        result.ids.update({url: article_id for url, article_id in touched})
     rows = [
         {
             **record_columns(item.record),
@@ -256,16 +267,18 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
             "first_seen_at": func.statement_timestamp(),
             "last_seen_at": func.statement_timestamp(),
         }
-        for item in by_url.values()
+        for url, item in by_url.items()
+        if url not in result.ids
     ]
-    ins = insert(Article).values(rows)
-    set_: dict[str, Any] = {col: ins.excluded[col] for col in ARTICLE_RECORD_COLUMNS}
-    set_["source_id"] = func.coalesce(ins.excluded.source_id, Article.source_id)
-    set_["last_seen_at"] = func.statement_timestamp()
-    stmt = ins.on_conflict_do_update(index_elements=[Article.url], set_=set_).returning(
-        Article.url, Article.id
-    )
-    result.ids = {url: article_id for url, article_id in session.execute(stmt)}
+    if rows:
+        ins = insert(Article).values(rows)
+        set_: dict[str, Any] = {col: ins.excluded[col] for col in ARTICLE_RECORD_COLUMNS}
+        set_["source_id"] = func.coalesce(ins.excluded.source_id, Article.source_id)
+        set_["last_seen_at"] = func.statement_timestamp()
+        stmt = ins.on_conflict_do_update(index_elements=[Article.url], set_=set_).returning(
+            Article.url, Article.id
+        )
+        result.ids.update({url: article_id for url, article_id in session.execute(stmt)})
     new_ids = [result.ids[url] for url in by_url if url not in known]
     changed_ids = [
         result.ids[url]
@@ -277,7 +290,7 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
     pages = [
         _page_row(item, result.ids[url])
         for url, item in by_url.items()
-        if item.page is not None and url in result.ids
+        if item.page is not None and url in result.ids and url not in unchanged
     ]
     if pages:
         pstmt = insert(Page).values(pages)
