@@ -62,7 +62,7 @@ def corpus_dirs(given: Sequence[str] | None) -> list[Path]:
         names = ", ".join(str(d) for d in missing)
         raise SystemExit(
             f"error: no corpus at {names} (a folder with manifest.jsonl and html/*.html.gz; "
-            "see /work/shared/corpus/README.md). Pass --corpus DIR..."
+            "see ../shared/corpus/README.md). Pass --corpus DIR..."
         )
     return dirs
 

@@ -20,9 +20,9 @@ from storage.repository import SourceRow, StoredArticle
 from tests.integration.conftest import Cli
 
 BODY = (
-    "Zwischen Wladimir Putin und Donald Trump fand am Mittwoch ein Telefongespräch statt.\n\n"
-    "Eines der Themen war der Gefangenenaustausch.\n\n"
-    "Diskutiert wurde auch über die Konfliktlösung in der Ukraine."
+    "Am Nordkai von Krasnomorsk stehen seit Montag alle Kräne still.\n\n"
+    "Die Gewerkschaft fordert höhere Schichtzulagen.\n\n"
+    "Die Betreibergesellschaft will am Freitag ein neues Angebot vorlegen."
 )
 
 
@@ -40,10 +40,10 @@ def _record(
         simhash=simhash(body),
         word_count=word_count(body),
         extractor_version="0.1.0",
-        title="Putin und Trump telefonieren",
-        lead="Wladimir Putin und Donald Trump telefonierten am Mittwoch miteinander.",
-        authors=("Jewgeni Posdnjakow", "Andrei Restschikow"),
-        byline="Von Jewgeni Posdnjakow und Andrei Restschikow (rtdeutsch)",
+        title="Hafenarbeiter legen Terminal lahm",
+        lead="Rund 900 Beschäftigte streiken für einen neuen Tarifvertrag.",
+        authors=("Anna Petrowa", "Jens Köhler"),
+        byline="Von Anna Petrowa und Jens Köhler (rtdeutsch)",
         published_at=published_at,
         published_precision="minute",
         published_raw="13.02.2025 19:05",
@@ -52,9 +52,9 @@ def _record(
         language_confidence=0.9999,
         declared_language=language,
         translation=TranslationNote(
-            note="Übersetzt aus dem Russischen. Zuerst erschienen bei Wsgljad.",
+            note="Übersetzt aus dem Russischen. Zuerst erschienen bei Wetscherni Majak.",
             source_language="ru",
-            original_outlet="Wsgljad",
+            original_outlet="Wetscherni Majak",
             original_published_at=datetime(2025, 2, 13, tzinfo=UTC),
         ),
         site_name="RT DE",
@@ -129,7 +129,7 @@ def test_jsonl_export_round_trips_every_record_field(sessions: sessionmaker[Sess
     assert line["id"] == ids[record.url]
     assert (line["source_key"], line["source_name"]) == ("rt", "rt news")
     assert line["published_at"] == "2025-02-13T18:05:00Z"
-    assert line["authors"] == ["Jewgeni Posdnjakow", "Andrei Restschikow"]
+    assert line["authors"] == ["Anna Petrowa", "Jens Köhler"]
     assert (line["version"], line["duplicate_of"]) == (1, None)
 
 
@@ -154,17 +154,17 @@ def test_text_layout_is_date_and_lead_byline_paragraphs_and_note(
     with sessions() as session, session.begin():
         (row,) = export.iter_feed(session)
     assert export.render_text(row) == (
-        " date 2025-02 Wladimir Putin und Donald Trump telefonierten am Mittwoch miteinander.\n"
+        " date 2025-02 Rund 900 Beschäftigte streiken für einen neuen Tarifvertrag.\n"
         "\n"
-        "Von Jewgeni Posdnjakow und Andrei Restschikow (rtdeutsch)\n"
+        "Von Anna Petrowa und Jens Köhler (rtdeutsch)\n"
         "\n"
-        "Zwischen Wladimir Putin und Donald Trump fand am Mittwoch ein Telefongespräch statt.\n"
+        "Am Nordkai von Krasnomorsk stehen seit Montag alle Kräne still.\n"
         "\n"
-        "Eines der Themen war der Gefangenenaustausch.\n"
+        "Die Gewerkschaft fordert höhere Schichtzulagen.\n"
         "\n"
-        "Diskutiert wurde auch über die Konfliktlösung in der Ukraine.\n"
+        "Die Betreibergesellschaft will am Freitag ein neues Angebot vorlegen.\n"
         "\n"
-        "Übersetzt aus dem Russischen. Zuerst erschienen bei Wsgljad.\n"
+        "Übersetzt aus dem Russischen. Zuerst erschienen bei Wetscherni Majak.\n"
         "\n"
     )
 
@@ -227,4 +227,4 @@ def test_cli_exports_to_stdout_file_and_one_text_file_per_article(
     done = cli.run("export", "--format", "text", "-o", str(folder))
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"{i}.txt" for i in ids.values())
     first = (folder / f"{ids['https://rt.example/telefonat']}.txt").read_text(encoding="utf-8")
-    assert first.startswith(" date 2025-02 Wladimir Putin")
+    assert first.startswith(" date 2025-02 Rund 900 Beschäftigte")

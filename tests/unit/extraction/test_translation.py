@@ -13,11 +13,11 @@ from crawler.extraction.translation import find_translation
     ("note", "language", "outlet", "day"),
     [
         (
-            "Übersetzt aus dem Russischen. Der Artikel ist am 13. Februar 2025 zuerst auf der "
-            "Homepage der Zeitung Wsgljad erschienen.",
+            "Übersetzt aus dem Russischen. Der Artikel ist am 14. Februar 2025 zuerst auf der "
+            "Homepage der Zeitung Abendkurier erschienen.",
             "ru",
-            "Wsgljad",
-            datetime(2025, 2, 13, tzinfo=UTC),
+            "Abendkurier",
+            datetime(2025, 2, 14, tzinfo=UTC),
         ),
         (
             "Translated from Russian. This article was originally published by Kommersant on "
