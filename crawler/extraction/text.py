@@ -60,25 +60,34 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_BIT_TABLES = tuple(bytes((b >> bit) & 1 for b in range(256)) for bit in range(8))
+"""Per bit position, a ``bytes.translate`` table mapping a byte to that bit (0 or 1)."""
+
+
 def simhash(text: str) -> int:
     """64-bit simhash over lower-cased word 3-shingles, as a signed int64 (fits ``bigint``).
 
-    Each shingle is hashed with blake2b (8 bytes); texts under three words use
+    Each shingle is hashed with blake2b (8 bytes, big-endian); texts under three words use
     their words as shingles. Empty text gives 0.
     """
     toks = [w.lower() for w in words(text)]
-    shingles = [" ".join(toks[i : i + 3]) for i in range(len(toks) - 2)] if len(toks) >= 3 else toks
+    shingles = (
+        [" ".join(t) for t in zip(toks, toks[1:], toks[2:], strict=False)]
+        if len(toks) >= 3
+        else toks
+    )
     if not shingles:
         return 0
-    # Column-wise bit counting over one string of binary digits runs in C (slice/count).
-    bits = "".join(
-        format(int.from_bytes(hashlib.blake2b(sh.encode("utf-8"), digest_size=8).digest()), "064b")
-        for sh in shingles
-    )
+    blake = hashlib.blake2b
+    digests = b"".join([blake(sh.encode("utf-8"), digest_size=8).digest() for sh in shingles])
+    # Column-wise bit counting in C: byte k of every digest is ``digests[k::8]``; mapping
+    # it through a bit's table and counting ones counts that bit over all shingles.
     half = len(shingles) / 2
     value = 0
-    for column in range(64):
-        value = value << 1 | (bits[column::64].count("1") > half)
+    for k in range(8):
+        column = digests[k::8]
+        for bit in range(7, -1, -1):
+            value = value << 1 | (column.translate(_BIT_TABLES[bit]).count(1) > half)
     value &= _MASK64
     return value - (1 << 64) if value >= 1 << 63 else value
 

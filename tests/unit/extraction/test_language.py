@@ -40,3 +40,30 @@ def test_declared_language_codes_are_normalized_to_iso_639_1() -> None:
     assert normalize_lang("DEU") == "de"
     assert normalize_lang("x") is None
     assert normalize_lang(None) is None
+
+
+def test_fast_detector_gives_langdetects_own_probabilities() -> None:
+    from langdetect import detector_factory
+    from langdetect.detector import Detector
+
+    from crawler.extraction.language import _FastDetector
+
+    detector_factory.init_factory()
+    factory = detector_factory._factory
+    texts = [
+        GERMAN,
+        "The ferry to the ISLAND was cancelled twice this week, said the operator in a statement."
+        " Mail ops@example.org or see https://example.org/ferry for details.",
+        "Паром на остров отменили дважды за неделю, сообщил перевозчик в ЗАЯВЛЕНИИ. " * 3,
+        "Le bac pour l'île a été annulé deux fois cette semaine, a indiqué l'exploitant.",
+        "Ferry mixed with Паром and Fähre — ÜBERFAHRT um 7:30; ½ Preis für Kinder.",
+    ]
+    for text in texts:
+        for trials in (1, 3, 7):
+            original, fast = Detector(factory), _FastDetector(factory)
+            original.n_trial = fast.n_trial = trials
+            original.append(text)
+            fast.append(text)
+            assert [(x.lang, x.prob) for x in fast.get_probabilities()] == [
+                (x.lang, x.prob) for x in original.get_probabilities()
+            ]

@@ -67,3 +67,31 @@ def test_declared_charset_is_honoured() -> None:
 def test_undeclared_bytes_fall_back_from_utf8_to_cp1252() -> None:
     assert decode_html("<p>Fähre</p>".encode("cp1252")) == "<p>Fähre</p>"
     assert decode_html("<p>Fähre</p>".encode()) == "<p>Fähre</p>"
+
+
+def _reference_simhash(text: str) -> int:
+    """The definition, bit by bit: majority vote per bit over blake2b-64 shingle hashes."""
+    import hashlib
+    import re
+
+    toks = [w.lower() for w in re.findall(r"\w+", text)]
+    shingles = [" ".join(toks[i : i + 3]) for i in range(len(toks) - 2)] if len(toks) >= 3 else toks
+    hashes = [int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest()) for s in shingles]
+    value = 0
+    for bit in range(63, -1, -1):
+        ones = sum(h >> bit & 1 for h in hashes)
+        value = value << 1 | (ones > len(hashes) / 2)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def test_simhash_equals_the_bitwise_majority_vote_definition() -> None:
+    texts = [
+        "Kurz.",
+        "Zwei Worte",
+        " ".join(
+            f"Absatz {i}: Die Fähre nach Kiel fällt aus, sagt die Reederei." for i in range(40)
+        ),
+        "Пролив замёрз; паромы стоят. " * 25,
+    ]
+    for text in texts:
+        assert simhash(text) == _reference_simhash(text)
