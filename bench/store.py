@@ -16,15 +16,13 @@ For each batch size, one phase after the other, each batch one transaction as th
 pipeline does it:
 
 * new: ``--records`` new articles;
-* unchanged: the same records again (same content hash);
-* unchanged*: the same again through a PROPOSED path (``touch_unchanged`` here, not in
-  the code base): only ``last_seen_at``/``fetched_at`` are updated, pages as today;
+* unchanged: the same records again (same content hash: only ``last_seen_at`` moves);
 * changed: the same URLs with one sentence added (new hash: a version is archived).
 
 Prints rows per second, and the CPU seconds per row of this process (the client:
-SQLAlchemy statement building, zlib) and of the PostgreSQL server (psutil). The
-full-text index (generated ``tsvector`` column + GIN index) is on unless
-``--without-fts`` drops both first, to show what they cost.
+parameter building, zlib in its helper thread) and of the PostgreSQL server (psutil). The
+full-text index (``tsvector`` column kept by a trigger + GIN index) is on unless
+``--without-fts`` drops them first, to show what they cost.
 """
 
 from __future__ import annotations
@@ -161,64 +159,16 @@ def stored(records: list[Any], htmls: list[bytes] | None, source_id: int | None)
 
 
 def drop_fts(url: str) -> None:
-    """Drop the GIN index and the generated tsvector column (and what depends on them)."""
+    """Drop the tsvector column, its trigger and its GIN index."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TRIGGER IF EXISTS trg_articles_search_vector ON articles")
         conn.execute("ALTER TABLE articles DROP COLUMN search_vector CASCADE")
         conn.execute("ALTER TABLE article_versions DROP COLUMN IF EXISTS search_vector CASCADE")
 
 
-def touch_unchanged(session: Any, items: list[Any]) -> Any:
-    """The proposed path for re-upserts whose content hash is unchanged (not in the code
-    base; see the report): only ``last_seen_at``/``fetched_at`` move, so PostgreSQL neither
-    recomputes the generated tsvector nor rewrites the GIN index entries and the TOASTed
-    text; the page row is upserted as today. Returns an `UpsertResult`."""
-    from sqlalchemy import select, text
-    from sqlalchemy.dialects.postgresql import insert
-
-    from storage import repository
-    from storage.models import Article, Page
-
-    result = repository.UpsertResult()
-    urls = [item.record.url for item in items]
-    known = {
-        url: content_hash
-        for url, content_hash in session.execute(
-            select(Article.url, Article.content_hash).where(Article.url.in_(urls))
-        )
-    }
-    same = [i for i in items if known.get(i.record.url) == i.record.content_hash]
-    if len(same) != len(items):
-        raise SystemExit("touch_unchanged is only for unchanged records")
-    rows = session.execute(
-        text(
-            "UPDATE articles AS a SET last_seen_at = now(), fetched_at = v.fetched_at"
-            " FROM unnest(CAST(:urls AS text[]), CAST(:fetched AS timestamptz[]))"
-            " AS v(url, fetched_at) WHERE a.url = v.url RETURNING a.url, a.id"
-        ),
-        {"urls": urls, "fetched": [i.record.fetched_at for i in items]},
-    )
-    result.ids = {url: article_id for url, article_id in rows}
-    result.unchanged = len(result.ids)
-    pages = [
-        repository._page_row(item, result.ids[item.record.url])
-        for item in items
-        if item.page is not None
-    ]
-    if pages:
-        pstmt = insert(Page).values(pages)
-        pstmt = pstmt.on_conflict_do_update(
-            index_elements=[Page.article_id],
-            set_={k: pstmt.excluded[k] for k in pages[0] if k != "article_id"},
-        )
-        session.execute(pstmt)
-    return result
-
-
-def run_phase(
-    db: FreshDatabase, label: str, items: list[Any], batch: int, proposed: bool = False
-) -> dict[str, Any]:
+def run_phase(db: FreshDatabase, label: str, items: list[Any], batch: int) -> dict[str, Any]:
     from storage import db as dbmod
     from storage import repository
 
@@ -236,10 +186,7 @@ def run_phase(
             for start in range(0, len(items), batch):
                 with dbmod.transaction(sessions) as session:
                     chunk = items[start : start + batch]
-                    if proposed:
-                        result = touch_unchanged(session, chunk)
-                    else:
-                        result = repository.upsert_articles(session, chunk)
+                    result = repository.upsert_articles(session, chunk)
                 counts["inserted"] += result.inserted
                 counts["updated"] += result.updated
                 counts["unchanged"] += result.unchanged
@@ -299,7 +246,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n== batch size {batch} (median text {sizes[len(sizes) // 2]} chars)")
             run_phase(db, "new", stored(records, htmls, source_id), batch)
             run_phase(db, "unchanged", stored(records, htmls, source_id), batch)
-            run_phase(db, "unchanged*", stored(records, htmls, source_id), batch, proposed=True)
             run_phase(db, "changed", stored(changed(records, pool, rng), htmls, source_id), batch)
         import psycopg
 
