@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, inspect, text
 
 from storage import db, migrate
 from tests.integration.conftest import _scratch_database
@@ -90,3 +90,34 @@ def test_articles_has_exactly_the_contract_columns(database_url: str) -> None:
     assert type(columns["tags"]["type"]).__name__ == "ARRAY"
     for name in ("published_at", "modified_at", "first_seen_at", "last_seen_at"):
         assert getattr(columns[name]["type"], "timezone", False), f"{name} is not timestamptz"
+
+
+def test_articles_leave_room_for_hot_updates_and_big_columns_skip_futile_compression(
+    database_url: str,
+) -> None:
+    engine = create_engine(db.sqlalchemy_url(database_url))
+    try:
+        with engine.connect() as conn:
+            options = conn.execute(
+                text("select reloptions from pg_class where relname = 'articles'")
+            ).scalar_one()
+            storage: dict[str, str] = dict(
+                conn.execute(
+                    text(
+                        "select attrelid::regclass::text || '.' || attname, attstorage"
+                        " from pg_attribute where (attrelid, attname) in ("
+                        " ('pages'::regclass, 'html_zlib'), ('articles'::regclass, 'text'),"
+                        " ('articles'::regclass, 'search_vector'),"
+                        " ('article_versions'::regclass, 'text'))"
+                    )
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    assert "fillfactor=50" in options
+    assert storage == {
+        "pages.html_zlib": "e",
+        "articles.text": "e",
+        "articles.search_vector": "e",
+        "article_versions.text": "e",
+    }

@@ -198,3 +198,99 @@ def test_concurrent_upserts_of_one_url_leave_one_consistent_row(
         versions = session.execute(select(ArticleVersion.version)).scalars().all()
     assert article.version == 21
     assert sorted(versions) == list(range(1, 21))
+
+
+def test_authors_and_tags_with_quotes_commas_and_backslashes_round_trip(
+    sessions: sessionmaker[Session],
+) -> None:
+    odd = ('Anna "die Reporterin" Beispiel', "Müller, Boris", "C:\\Pfad", "{Klammer}", "NULL", "")
+    record = replace(_record(), authors=odd, tags=())
+    other = replace(_record(url="https://news.example/b"), authors=(), tags=odd)
+    _store(sessions, record, other)
+    with sessions() as session:
+        rows = dict(session.execute(select(Article.url, Article.authors)).all())
+        tags = dict(session.execute(select(Article.url, Article.tags)).all())
+    assert rows == {"https://news.example/a": list(odd), "https://news.example/b": []}
+    assert tags == {"https://news.example/a": [], "https://news.example/b": list(odd)}
+
+
+def test_changed_reupsert_replaces_every_record_column_and_the_search_vector(
+    sessions: sessionmaker[Session],
+) -> None:
+    _store(sessions, _record(body="Der Hafen ist offen."))
+    changed = replace(
+        _record(body="Die Werft schliesst."),
+        title="Werft zu",
+        lead="Keine Schiffe mehr.",
+        authors=("Clara Neu",),
+        modified_at=NOW,
+        translation=None,
+    )
+    result = _store(sessions, changed)
+    assert (result.inserted, result.updated, result.unchanged) == (0, 1, 0)
+    match = text("select count(*) from articles where search_vector @@ to_tsquery('german', :q)")
+    with sessions() as session:
+        article = session.execute(select(Article)).scalar_one()
+        assert session.execute(match, {"q": "werft"}).scalar_one() == 1
+        assert session.execute(match, {"q": "hafen"}).scalar_one() == 0
+    assert (article.title, article.authors, article.modified_at) == ("Werft zu", ["Clara Neu"], NOW)
+    assert article.translation_note is None
+    assert article.version == 2
+
+
+def test_unchanged_reupsert_is_a_hot_update_that_keeps_the_stored_page(
+    sessions: sessionmaker[Session],
+) -> None:
+    page = StoredPage(
+        requested_url="https://news.example/a",
+        final_url="https://news.example/a",
+        status=200,
+        content_type="text/html",
+        html=b"<html><body><p>erste Fassung</p></body></html>",
+        fetched_at=NOW,
+    )
+    records = [_record(url=f"https://news.example/{i}", body=f"Text {i}.") for i in range(20)]
+    with db.transaction(sessions) as session:
+        repository.upsert_articles(session, [StoredArticle(r, None, page) for r in records])
+    later = replace(page, html=b"<html><body><p>zweite Fassung</p></body></html>")
+    hot = text("select pg_stat_get_xact_tuples_hot_updated('articles'::regclass)")
+    with db.transaction(sessions) as session:
+        result = repository.upsert_articles(
+            session, [StoredArticle(r, None, later) for r in records]
+        )
+        hot_updates = session.execute(hot).scalar_one()
+        html = repository.page_html(session, result.ids["https://news.example/3"])
+    assert result.unchanged == 20
+    # fillfactor 50 (migration 0005): the touch of last_seen_at stays on the heap page
+    assert hot_updates == 20
+    assert html == page.html
+
+
+def test_batch_mixing_new_changed_and_unchanged_articles_counts_and_stores_each(
+    sessions: sessionmaker[Session],
+) -> None:
+    def page(url: str, html: bytes) -> StoredPage:
+        return StoredPage(url, url, 200, "text/html", html, NOW)
+
+    old = [_record(url=f"https://news.example/{i}", body=f"Alt {i}.") for i in range(3)]
+    with db.transaction(sessions) as session:
+        repository.upsert_articles(
+            session, [StoredArticle(r, None, page(r.url, b"<p>v1</p>")) for r in old]
+        )
+    batch = [
+        old[0],  # unchanged
+        _record(url=old[1].url, body="Neu 1."),  # changed
+        _record(url="https://news.example/new", body="Ganz neu."),  # new
+    ]
+    with db.transaction(sessions) as session:
+        result = repository.upsert_articles(
+            session, [StoredArticle(r, None, page(r.url, b"<p>v2</p>")) for r in batch]
+        )
+        htmls = {url: repository.page_html(session, i) for url, i in result.ids.items()}
+    assert (result.inserted, result.updated, result.unchanged) == (1, 1, 1)
+    assert set(result.ids) == {r.url for r in batch}
+    assert htmls == {
+        old[0].url: b"<p>v1</p>",
+        old[1].url: b"<p>v2</p>",
+        "https://news.example/new": b"<p>v2</p>",
+    }
