@@ -36,7 +36,7 @@ import time
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from trafilatura import bare_extraction
 
 from crawler.extraction import ArticleRecord, Rejection, extract_article
 from crawler.extraction.article import parse_document
+from crawler.extraction.dates import parse_machine_date
 
 _WORD = re.compile(r"\w+")
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
@@ -86,6 +87,24 @@ def raw_offset(raw: str | None) -> tzinfo | None:
     return parsed.tzinfo
 
 
+def printed_day(rec: ArticleRecord) -> date | None:
+    """The day ``published_raw`` prints, when it is printed without an offset.
+
+    The record stores UTC; the date printed on the page (``published_raw``, e.g.
+    ``3 May 2022, 9:37 pm`` for ``2022-05-04T01:37Z``) is the page's local day, the
+    convention of the ground truth. A raw value with an offset goes by ``raw_offset``.
+    """
+    raw, value = rec.published_raw, rec.published_at
+    if not raw or value is None or raw_offset(raw) is not None:
+        return None
+    parsed = parse_machine_date(raw)
+    if parsed is None or parsed.precision not in ("day", "minute"):
+        return None
+    if abs(parsed.value - value) > timedelta(hours=38):
+        return None
+    return parsed.value.date()
+
+
 def set_f1(pred: set[str], gold: set[str]) -> float:
     if not pred and not gold:
         return 1.0
@@ -98,13 +117,21 @@ def set_f1(pred: set[str], gold: set[str]) -> float:
     return 2 * p * r / (p + r)
 
 
-def same_day(pred: datetime | str | None, gold: str, local: tzinfo | None = None) -> bool:
+def same_day(
+    pred: datetime | str | None,
+    gold: str,
+    local: tzinfo | None = None,
+    local_day: date | None = None,
+) -> bool:
     if pred is None:
         return False
     try:
         gold_dt = datetime.fromisoformat(gold.replace("Z", "+00:00"))
     except ValueError:
         return False
+    if local_day is not None and gold_dt.tzinfo is None:
+        # Ground truth without offset is the page's local day: the day it printed.
+        return local_day == gold_dt.date()
     if isinstance(pred, str):
         try:
             pred_dt = datetime.fromisoformat(pred.replace("Z", "+00:00"))
@@ -158,7 +185,12 @@ class Score:
             self.authors.append(set_f1(author_set(out.get("authors")), author_set(row["authors"])))
         if row.get("published"):
             self.published.append(
-                same_day(out.get("published"), str(row["published"]), out.get("local_tz"))
+                same_day(
+                    out.get("published"),
+                    str(row["published"]),
+                    out.get("local_tz"),
+                    out.get("local_day"),
+                )
             )
         if row.get("language"):
             self.language.append((out.get("language") or "") == row["language"])
@@ -197,6 +229,7 @@ def score_record(
         "authors": list(rec.authors),
         "published": rec.published_at,
         "local_tz": raw_offset(rec.published_raw),
+        "local_day": printed_day(rec),
         "language": rec.language,
     }
     moved = False

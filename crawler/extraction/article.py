@@ -22,6 +22,7 @@ Decisions where the contract is silent:
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import logging
 import re
@@ -43,7 +44,6 @@ from crawler.extraction.patterns import available_languages, load_data
 from crawler.extraction.record import ArticleRecord, Hints, Rejection, RejectionReason
 from crawler.extraction.text import (
     content_hash,
-    decode_html,
     join_paragraphs,
     normalize_line,
     simhash,
@@ -60,7 +60,15 @@ MIN_TEXT_CHARS = 250
 """Bodies shorter than this are rejected as ``too_short``."""
 
 PAYWALL_MAX_CHARS = 1500
-"""A body this short with a paywall phrasing on the page is a paywall stub."""
+"""A body this short with a paywall signal on the page (a paywall phrasing, or JSON-LD
+``isAccessibleForFree: false``) may be a paywall stub."""
+
+PAYWALL_FULL_PARAGRAPHS = 2
+PAYWALL_PARAGRAPH_CHARS = 100
+"""... it is one unless it shows readers at least ``PAYWALL_FULL_PARAGRAPHS`` paragraphs
+of ``PAYWALL_PARAGRAPH_CHARS`` characters or more: a stub is a teaser line or paragraph
+and the subscription prompt; a page that prints several paragraphs of the article is
+kept with the text it shows (the paywall phrasing may be the site's own chrome)."""
 
 VIDEO_MAX_WORDS = 150
 """A page typed as video (``og:type video.*``, JSON-LD VideoObject) with fewer words
@@ -117,14 +125,19 @@ _VIDEO_HOSTS = ("youtube.com", "youtube-nocookie.com", "vimeo.com", "dailymotion
 
 
 def extract_article(
-    html: str | bytes, url: str, *, hints: Hints | None = None
+    html: str | bytes, url: str, *, hints: Hints | None = None, encoding: str | None = None
 ) -> ArticleRecord | Rejection:
     """Extract one article from ``html`` fetched at ``url``; never raises.
+
+    ``encoding``: the charset of the HTTP ``Content-Type`` header, for ``bytes`` (it goes
+    before a ``<meta charset>``; see :func:`decode_document`).
 
     Returns an :class:`ArticleRecord`, or a :class:`Rejection` saying why the page is
     not an article (``parse_error`` for any internal failure).
     """
     try:
+        if encoding and isinstance(html, bytes):
+            html = decode_document(html, encoding)
         return _extract(html, url, hints or Hints())
     except Exception as exc:
         logger.warning("extraction failed for %s", url, exc_info=True)
@@ -138,9 +151,88 @@ def _reject(url: str, reason: RejectionReason, detail: str) -> Rejection:
 # --------------------------------------------------------------------------- parsing
 
 
-def parse_document(html: str | bytes) -> tuple[Any, str | None]:
-    """Decode and parse ``html`` once; returns ``(tree, None)`` or ``(None, reason)``."""
-    source = decode_html(html) if isinstance(html, bytes) else html
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+
+
+def decode_document(data: bytes, encoding: str | None = None) -> str:
+    """Decode page bytes; never raises.
+
+    A byte-order mark wins, then the declared charset (``encoding``, the HTTP
+    ``Content-Type`` charset, before a ``<meta charset>``), then UTF-8, then cp1252.
+    Declarations that cannot be right are ignored: UTF-16/32 on bytes without NULs
+    (byte text; ASCII and UTF-8 are what such pages are), ``ascii`` on non-ASCII bytes,
+    unknown names. UTF-8 with a few invalid bytes (declared, or mostly valid) keeps its
+    text with replacement characters rather than turning into cp1252 mojibake.
+    """
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(codec, errors="replace")
+    head = data[:4096]
+
+    def wide(codec: str) -> str:
+        """Decode as UTF-16/32; the byte order from where the NULs of ASCII text fall."""
+        if codec in ("utf-16", "utf-32"):
+            width = 2 if codec == "utf-16" else 4
+            zeros_first = head[: len(head) // width * width : width].count(0)
+            zeros_last = head[width - 1 :: width].count(0)
+            codec += "-be" if zeros_first > zeros_last else "-le"
+        return data.decode(codec, errors="replace")
+
+    declared = [encoding] if encoding else []
+    match = _META_CHARSET.search(head)
+    if match:
+        declared.append(match.group(1).decode("ascii", "ignore"))
+    for name in declared:
+        try:
+            codec = codecs.lookup(name.strip().lower()).name
+        except (LookupError, ValueError):
+            continue
+        if codec.startswith(("utf-16", "utf-32")):
+            if b"\x00" not in head:
+                continue  # a wide charset declared on byte text
+            return wide(codec)
+        if codec == "utf-8":
+            return data.decode("utf-8", errors="replace")
+        if codec == "ascii":
+            continue  # ASCII pages decode as UTF-8 below; non-ASCII bytes belie it
+        if codec == "iso8859-1":
+            codec = "cp1252"  # as browsers read it
+        try:
+            return data.decode(codec)
+        except (LookupError, UnicodeError, ValueError):  # not a text codec, or bytes it rejects
+            if codec == "cp1252":
+                return data.decode("latin-1")
+    zeros = head.count(0)
+    if zeros * 4 > len(head):  # undeclared UTF-16/32 without a BOM: ASCII text has NULs
+        return wide("utf-32" if zeros * 3 > 2 * len(head) else "utf-16")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd")
+    valid = sum(1 for ch in text if ch > "\x7f") - invalid
+    if valid > invalid:
+        return text  # mostly UTF-8: a few broken bytes, not a legacy charset
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def parse_document(html: str | bytes, *, encoding: str | None = None) -> tuple[Any, str | None]:
+    """Decode and parse ``html`` once; returns ``(tree, None)`` or ``(None, reason)``.
+
+    ``encoding`` is the charset the server declared for bytes (see :func:`decode_document`).
+    """
+    source = decode_document(html, encoding) if isinstance(html, bytes) else html
     if "<" not in source[:100_000]:
         return None, "not_html"
     bad = len(_BAD_CHARS.findall(source[:20_000]))
@@ -229,26 +321,30 @@ _MARK_ITEMPROPS = frozenset({"author", "datePublished", "description"})
 
 def _marked(body: Any) -> list[Any]:
     """Elements whose class/id may mark a byline, date or lead, or whose itemprop/rel says
-    so, in document order: one Python pass (an XPath union of ``contains()`` tests cost
-    about 3 ms per page)."""
+    so, in document order: one Python pass over elements (an XPath union of ``contains()``
+    tests cost about 3 ms per page); elements without attributes are skipped at once."""
     out: list[Any] = []
-    for el in body.iter():
-        if not isinstance(el.tag, str):
+    search = _MARK_RE.search
+    for el in body.iter(etree.Element):
+        attrs = el.attrib
+        if not attrs:
             continue
-        cls, ident = el.get("class"), el.get("id")
+        cls, ident = attrs.get("class"), attrs.get("id")
         if (
-            (cls is not None and _MARK_RE.search(cls))
-            or (ident is not None and _MARK_RE.search(ident))
+            (cls is not None and search(cls))
+            or (ident is not None and search(ident))
             or (
                 el is not body
-                and (el.get("itemprop") in _MARK_ITEMPROPS or el.get("rel") == "author")
+                and (attrs.get("itemprop") in _MARK_ITEMPROPS or attrs.get("rel") == "author")
             )
         ):
             out.append(el)
     return out
 
 
-_HEADLINE_LINKS = etree.XPath("count(.//h2[.//a] | .//h3[.//a] | .//a[.//h2 or .//h3])")
+_HEADLINE_LINKS = etree.XPath(
+    "count(.//h2[.//a] | .//h3[.//a] | .//h2/ancestor::a | .//h3/ancestor::a)"
+)
 _TEASER_TEXTS = etree.XPath(
     ".//li[.//h2//a or .//h3//a or .//h4//a]//p"
     " | .//*[contains(concat(' ', normalize-space(@class), ' '), ' teaser ')]//p"
@@ -769,12 +865,21 @@ def _dates(
     lang: str | None,
     body_text: str,
 ) -> tuple[dates.ParsedDate | None, dates.ParsedDate | None]:
-    candidates: list[dates.ParsedDate] = []
+    candidates: list[dates.Candidate] = []
     visible: list[dates.ParsedDate] = []
+    # The declared locale says more than the language about numeric dates (en-GB: d/m).
+    locale = next(
+        (v for v in (meta.html_lang, meta.first("og:locale")) if v and normalize_lang(v) == lang),
+        lang,
+    )
+    if header is not None and dates.month_first(locale) != dates.month_first(lang):
+        reread = dates.match_date_header(header.raw, locale)
+        header = reread[0] if reread else header
+    lang = locale
 
-    def add(parsed: dates.ParsedDate | None, *, printed: bool = False) -> None:
+    def add(parsed: dates.ParsedDate | None, source: str, *, printed: bool = False) -> None:
         if parsed is not None:
-            candidates.append(parsed)
+            candidates.append(dates.Candidate(parsed, source, printed))
             if printed:
                 visible.append(parsed)
 
@@ -782,72 +887,89 @@ def _dates(
         for el in _select(tree, hints.date_selector)[:1]:
             value = el.get("datetime") or el.get("content")
             if value:
-                add(dates.parse_machine_date(value))
+                add(dates.parse_machine_date(value), "selector")
             text = normalize_line(el.text_content())
             found = dates.match_date_header(text, lang)
-            add(found[0] if found else dates.parse_text_date(text, lang), printed=True)
+            parsed = found[0] if found else dates.parse_text_date(text, lang)
+            add(parsed, "selector", printed=True)
     for obj in (meta.article, meta.page):
         value = ld_text(obj.get("datePublished") or obj.get("dateCreated")) if obj else None
         if value:
-            add(dates.parse_machine_date(value))
+            add(dates.parse_machine_date(value), "jsonld")
     for name in _PUBLISHED_META:
         for value in meta.meta.get(name, ())[:1]:
-            add(dates.parse_machine_date(value))
+            add(dates.parse_machine_date(value), "meta")
     for value in dom.published_time[:1]:
-        add(dates.parse_machine_date(value))
-    add(header, printed=True)
+        add(dates.parse_machine_date(value), "itemprop")
+    add(header, "header", printed=True)
     if header is None:
         # Unlabelled month-only texts near the headline are usually archive widgets.
         for text in dom.title_dates:
             found = dates.match_date_header(text, lang)
             if found and not found[1] and (found[0].precision != "month" or _labelled(text)):
-                add(found[0], printed=True)
+                add(found[0], "title", printed=True)
                 break
     for text in dom.date_texts:
         if dates.is_modified_label(text):
             continue
         found = dates.match_date_header(text, lang)
         if found and (found[0].precision != "month" or _labelled(text)):
-            add(found[0], printed=True)
+            add(found[0], "element", printed=True)
             break
         parsed = dates.parse_text_date(text, lang)
         if parsed and parsed.precision != "month":
-            add(parsed, printed=True)
+            add(parsed, "element", printed=True)
             break
     for value in dom.time_values[:1]:
-        add(dates.parse_machine_date(value))
+        add(dates.parse_machine_date(value), "time")
     for text in dom.time_texts[:2]:
         found = dates.match_date_header(text, lang)
         if found is not None:
             visible.append(found[0])  # printed form only; not a candidate of its own
-    add(dates.date_from_url(url))
-    best = dates.choose(candidates)
+    add(dates.date_from_url(url), "url")
+    best = dates.choose_published(candidates)
     if best is None or dates.PRECISION_RANK[best.precision] < dates.PRECISION_RANK["day"]:
         # Nothing, or only a month: let htmldate search the page for a consistent day.
         # htmldate reads a month-only date as the 1st, so the 1st does not refine a month.
+        # Cheapest first: htmldate's quick search, our scan of the printed text, and
+        # only then htmldate's extensive search (the expensive one).
         found_day = _htmldate_fallback(tree, url, extensive=False)
-        if found_day is None and best is None and EXTENSIVE_DATE_SEARCH:
-            found_day = _htmldate_fallback(tree, url, extensive=True)
         if found_day is None and best is None:
             found_day = _text_date_fallback(dom, body_text, lang)
+        if found_day is None and best is None and EXTENSIVE_DATE_SEARCH:
+            found_day = _htmldate_fallback(tree, url, extensive=True)
         if found_day is not None and (best is None or found_day.value.day != 1):
-            add(found_day)
+            add(found_day, "htmldate")
     if hints.published_at is not None and not candidates:
         value = hints.published_at
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        candidates.append(dates.ParsedDate(value.astimezone(UTC), "minute", value.isoformat()))
-    published = dates.choose(candidates)
+        add(dates.ParsedDate(value.astimezone(UTC), "minute", value.isoformat()), "hint")
+    published = dates.choose_published(candidates)
     if published is not None and published not in visible:
         # Value and precision from the best source; ``published_raw`` as printed on the
-        # page when a visible date says the same thing just as precisely.
+        # page when a visible date says the same thing: just as precisely (also a wall
+        # clock printed in the page's zone), else the printed day of a timestamp.
         local = _as_printed_locally(published)
-        for seen in visible:
-            if seen.precision == published.precision and (
-                seen.agrees(published) or seen.agrees(local)
-            ):
-                published = dates.ParsedDate(published.value, published.precision, seen.raw)
-                break
+        same = [
+            seen
+            for seen in visible
+            if seen.precision == published.precision
+            and (seen.agrees(published) or seen.agrees(local) or dates.consistent(seen, published))
+        ]
+        day = [
+            seen
+            for seen in visible
+            if seen.precision == "day"
+            and published.precision == "minute"
+            and (
+                seen.value.date() == local.value.date()
+                if local.value != published.value  # the timestamp's own offset: its local day
+                else dates.consistent(seen, published)
+            )
+        ]
+        for seen in (*same, *day)[:1]:
+            published = dates.ParsedDate(published.value, published.precision, seen.raw)
 
     modified: dates.ParsedDate | None = None
     mod_values = [ld_text(obj.get("dateModified")) for obj in (meta.article, meta.page) if obj] + [
@@ -1007,13 +1129,14 @@ def _classify(
     link_share = _link_share(paragraphs, dom)
     long_paragraphs = sum(1 for p in paragraphs if len(p) >= 200)
 
-    if len(text) < PAYWALL_MAX_CHARS:
+    full_paragraphs = sum(1 for p in paragraphs if len(p) >= PAYWALL_PARAGRAPH_CHARS)
+    if len(text) < PAYWALL_MAX_CHARS and full_paragraphs < PAYWALL_FULL_PARAGRAPHS:
         free = meta.article.get("isAccessibleForFree") if meta.article else None
         if str(free).lower() == "false":
-            return _reject(url, "paywall", "isAccessibleForFree is false and the body is short")
+            return _reject(url, "paywall", "isAccessibleForFree is false and the body is a stub")
         page_text = dom.page_text()
         if _paywall_regex().search(page_text):
-            return _reject(url, "paywall", "paywall phrasing with a short body")
+            return _reject(url, "paywall", "paywall phrasing with a stub body")
     is_video = og_type.startswith("video") or ("videoobject" in meta.types and not meta.article)
     if (is_video and words < VIDEO_MAX_WORDS) or (dom.has_video and words < VIDEO_MIN_WORDS):
         return _reject(url, "video_only", f"video page with {words} words of text")

@@ -35,6 +35,8 @@ class ParsedDate:
     value: datetime
     precision: Precision
     raw: str
+    naive: bool = False
+    """The time was printed without an offset or zone and is only assumed to be UTC."""
 
     def agrees(self, other: ParsedDate) -> bool:
         """True when both denote the same instant at the coarser of the two precisions."""
@@ -114,6 +116,12 @@ def _text_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
     )
 
 
+def month_first(lang: str | None) -> bool:
+    """True when ``a/b/yyyy`` is month/day: English, unless a non-US locale (``en-GB``)."""
+    code = (lang or "").replace("_", "-").lower()
+    return code in ("en", "en-us")
+
+
 def _build(match: re.Match[str], precision: str, lang: str | None) -> ParsedDate | None:
     groups = match.groupdict()
     try:
@@ -125,7 +133,7 @@ def _build(match: re.Match[str], precision: str, lang: str | None) -> ParsedDate
         else:
             first, second = int(groups["a"]), int(groups["b"])
             # dd/mm except in English pages (mm/dd) unless impossible.
-            if (lang == "en" and first <= 12) or second > 12:
+            if (month_first(lang) and first <= 12) or second > 12:
                 month, day_a = first, second
             else:
                 month, day_a = second, first
@@ -156,7 +164,7 @@ def _build(match: re.Match[str], precision: str, lang: str | None) -> ParsedDate
     except (ValueError, KeyError, OverflowError):
         return None
     raw = match.group(0).strip(" ,|-–")
-    return ParsedDate(value.astimezone(UTC), prec, raw)
+    return ParsedDate(value.astimezone(UTC), prec, raw, naive=prec == "minute" and not tzname)
 
 
 def parse_text_date(text: str, lang: str | None = None) -> ParsedDate | None:
@@ -222,9 +230,11 @@ def parse_machine_date(value: str) -> ParsedDate | None:
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         return None
     has_time = bool(re.search(r"\d[T ]\d{1,2}:\d{2}|\d{2}:\d{2}", raw))
-    if parsed.tzinfo is None:
+    naive = parsed.tzinfo is None
+    if naive:
         parsed = parsed.replace(tzinfo=UTC)
-    return ParsedDate(parsed.astimezone(UTC), "minute" if has_time else "day", raw)
+    precision: Precision = "minute" if has_time else "day"
+    return ParsedDate(parsed.astimezone(UTC), precision, raw, naive=naive and has_time)
 
 
 _DATE_ONLY_REST = re.compile(r"^[\s,|·•–—-]*$")
@@ -305,3 +315,93 @@ def choose(candidates: list[ParsedDate]) -> ParsedDate | None:
         if PRECISION_RANK[cand.precision] > PRECISION_RANK[best.precision] and cand.agrees(anchor):
             best = cand
     return best
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A publication date found on the page, with the kind of source it came from."""
+
+    date: ParsedDate
+    source: str
+    """``selector``, ``jsonld``, ``meta``, ``itemprop``, ``header``, ``title``,
+    ``element``, ``time``, ``url``, ``htmldate`` or ``hint``."""
+    printed: bool = False
+    """Shown to readers (a date header or date element), not only machine metadata."""
+
+
+MAX_UTC_OFFSET = timedelta(hours=14)
+"""The largest offset of a local time from UTC (a printed wall clock may be that far off)."""
+
+
+def consistent(a: ParsedDate, b: ParsedDate) -> bool:
+    """True when ``a`` and ``b`` can be the same publication as printed locally.
+
+    Stricter than :meth:`ParsedDate.agrees` about days and aware of printed wall
+    clocks: two times agree when they are the same instant, or when one of them is
+    naive (printed without a zone) and they differ by a whole UTC offset (quarter
+    hours, at most 14 h); two days must be the same date; a day and a time agree when
+    the time falls on that day in some zone (naive times: on that date as printed).
+    """
+    level = min(PRECISION_RANK[a.precision], PRECISION_RANK[b.precision])
+    if level == PRECISION_RANK["minute"]:
+        gap = abs(a.value - b.value)
+        if gap <= timedelta(minutes=1):
+            return True
+        if not (a.naive or b.naive) or gap > MAX_UTC_OFFSET:
+            return False
+        rest = gap.total_seconds() % 900
+        return rest <= 60 or rest >= 840
+    if level == PRECISION_RANK["day"]:
+        if a.precision == b.precision:
+            return a.value.date() == b.value.date()
+        day, moment = (a, b) if a.precision == "day" else (b, a)
+        if moment.naive:
+            return moment.value.date() == day.value.date()
+        return day.value - MAX_UTC_OFFSET <= moment.value < day.value + timedelta(hours=36)
+    if level == PRECISION_RANK["month"]:
+        return (a.value.year, a.value.month) == (b.value.year, b.value.month)
+    return a.value.year == b.value.year
+
+
+def _backing(candidates: list[Candidate], date: ParsedDate) -> set[str]:
+    """Kinds of source consistent with ``date``: each machine kind once, print once."""
+    return {"printed" if c.printed else c.source for c in candidates if consistent(c.date, date)}
+
+
+def choose_published(candidates: list[Candidate]) -> ParsedDate | None:
+    """Pick the publication date among ``candidates`` (given in source priority order).
+
+    As :func:`choose` (the first candidate anchors, the most precise agreeing one
+    wins), except that the date printed for readers overrides a machine-only anchor
+    it contradicts (metadata often carries a CMS creation or a stale date) when it is
+    backed by at least as many kinds of source as the anchor, and either another kind
+    of source (metadata, ``<time>``, URL) confirms it or it is the article's own date
+    header. Then the most precise source consistent with it gives the value, a
+    zone-aware one before a naive one.
+    """
+    if not candidates:
+        return None
+    anchor = candidates[0]
+    if not anchor.printed:
+        printed = next(
+            (
+                c
+                for c in candidates
+                if c.printed and PRECISION_RANK[c.date.precision] >= PRECISION_RANK["day"]
+            ),
+            None,
+        )
+        if printed is not None and not consistent(printed.date, anchor.date):
+            backing = _backing(candidates, printed.date)
+            confirmed = len(backing) > 1 or printed.source == "header"
+            if confirmed and len(backing) >= len(_backing(candidates, anchor.date)):
+                best = printed.date
+                for cand in candidates:
+                    date = cand.date
+                    rank, best_rank = PRECISION_RANK[date.precision], PRECISION_RANK[best.precision]
+                    if consistent(date, printed.date) and (
+                        rank > best_rank or (rank == best_rank and best.naive and not date.naive)
+                    ):
+                        best = date
+                return best
+    return choose([c.date for c in candidates])

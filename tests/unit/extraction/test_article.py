@@ -240,3 +240,90 @@ def test_listing_of_teasers_with_linked_headlines_is_not_an_article() -> None:
     result = extract_article(html, "https://example.org/aktuell/")
     assert isinstance(result, Rejection)
     assert result.reason == "not_article"
+
+
+def test_published_raw_is_the_wall_clock_printed_for_a_utc_timestamp() -> None:
+    head = '<meta property="article:published_time" content="2025-02-13T02:25:00Z">'
+    top = '<p class="date">12.02.2025, 21:25 Uhr</p>'
+    rec = record(page(head=head, top=top))
+    assert rec.published_at == datetime(2025, 2, 13, 2, 25, tzinfo=UTC)
+    assert (rec.published_precision, rec.published_raw) == ("minute", "12.02.2025, 21:25 Uhr")
+
+
+def test_published_raw_is_the_printed_day_of_a_more_precise_timestamp() -> None:
+    head = '<meta property="article:published_time" content="2025-11-04T23:00:00Z">'
+    rec = record(page(head=head, top='<p class="date">5. November 2025</p>'))
+    assert rec.published_at == datetime(2025, 11, 4, 23, 0, tzinfo=UTC)
+    assert (rec.published_precision, rec.published_raw) == ("minute", "5. November 2025")
+
+
+def test_visible_date_backed_by_metadata_wins_over_a_stale_json_ld_date() -> None:
+    ld = '{"@type": "NewsArticle", "datePublished": "2024-12-01T08:00:00+01:00"}'
+    head = (
+        f'<script type="application/ld+json">{ld}</script>'
+        '<meta property="article:published_time" content="2025-02-13T09:15:00+01:00">'
+    )
+    rec = record(page(head=head, top='<p class="date">13. Februar 2025</p>'))
+    assert rec.published_at == datetime(2025, 2, 13, 8, 15, tzinfo=UTC)
+    assert rec.published_raw == "13. Februar 2025"
+
+
+def test_numeric_dates_of_british_pages_are_day_first() -> None:
+    html = page(top='<p class="date">03/04/2025</p>', lang="en-GB")
+    assert record(html).published_at == datetime(2025, 4, 3, tzinfo=UTC)
+
+
+PAYWALL_LD = (
+    '<script type="application/ld+json">{"@type": "NewsArticle", '
+    '"isAccessibleForFree": "False"}</script>'
+)
+
+
+def test_paywall_stub_with_one_teaser_paragraph_is_rejected() -> None:
+    html = (
+        f'<html lang="de"><head><title>Fähre</title>{PAYWALL_LD}</head><body><article>'
+        f"<h1>Fähre fährt wieder</h1><p>{PARAGRAPHS[0]}</p>"
+        "<p>Jetzt abonnieren und weiterlesen.</p></article></body></html>"
+    )
+    result = extract_article(html, "https://example.org/a")
+    assert isinstance(result, Rejection)
+    assert result.reason == "paywall"
+
+
+def test_short_article_showing_several_paragraphs_is_kept_despite_a_paywall_mark() -> None:
+    # Two full paragraphs of text and a subscription prompt in the site chrome.
+    html = page(
+        head=PAYWALL_LD,
+        top="<aside>Sie haben bereits ein Abo? Hier anmelden.</aside>",
+    ).replace(f"<p>{PARAGRAPHS[2]}</p>\n<p>{PARAGRAPHS[3]}</p>", "")
+    rec = record(html)
+    assert rec.text.startswith(PARAGRAPHS[0][:40])
+    assert len(rec.text) < 1500
+
+
+def test_utf16_declared_on_utf8_bytes_is_ignored() -> None:
+    html = page().replace("<head>", '<head><meta charset="utf-16">')
+    for declared in ("utf-16", "UTF-32", "utf-16le"):
+        rec = record(html.replace("utf-16", declared, 1).encode("utf-8"))
+        assert "Fähre" in rec.text
+
+
+def test_real_utf16_and_utf32_pages_are_decoded() -> None:
+    for codec in ("utf-16", "utf-16-le", "utf-16-be", "utf-32-le"):
+        assert "Fähre" in record(page().encode(codec)).text
+
+
+def test_a_few_invalid_bytes_in_utf8_do_not_turn_the_page_into_mojibake() -> None:
+    data = page().encode("utf-8").replace(b"Reisende", b"Reis\xffende", 1)
+    rec = record(data)
+    assert "Fähre" in rec.text
+    assert "Ã" not in rec.text
+    # a legacy page (no valid UTF-8 sequence at all) still decodes as cp1252
+    assert "Fähre" in record(page().encode("cp1252")).text
+
+
+def test_http_charset_goes_before_the_meta_declaration() -> None:
+    data = page().replace("<head>", '<head><meta charset="utf-8">').encode("cp1252")
+    rec = extract_article(data, "https://example.org/a", encoding="windows-1252")
+    assert isinstance(rec, ArticleRecord)
+    assert "Fähre" in rec.text

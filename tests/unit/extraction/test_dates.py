@@ -7,10 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from crawler.extraction.dates import (
+    Candidate,
     ParsedDate,
     choose,
+    choose_published,
+    consistent,
     date_from_url,
     match_date_header,
+    month_first,
     parse_machine_date,
     parse_text_date,
 )
@@ -151,3 +155,95 @@ def test_inconsistent_later_source_does_not_override_the_first() -> None:
 
 def test_no_candidates_means_no_date() -> None:
     assert choose([]) is None
+
+
+def _at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, sec: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, sec, tzinfo=UTC)
+
+
+def test_printed_clock_without_zone_is_naive_and_metadata_with_offset_is_not() -> None:
+    printed = parse_text_date("12. Februar 2025, 21:25 Uhr")
+    machine = parse_machine_date("2025-02-12T20:25:00+00:00")
+    assert printed is not None and printed.naive
+    assert machine is not None and not machine.naive
+    assert parse_machine_date("2025-02-12T20:25:00") == ParsedDate(
+        _at(2025, 2, 12, 20, 25), "minute", "2025-02-12T20:25:00", naive=True
+    )
+
+
+def test_a_wall_clock_printed_in_the_page_zone_is_consistent_with_utc_metadata() -> None:
+    printed = ParsedDate(_at(2025, 2, 12, 21, 25), "minute", "12 Feb 2025, 9:25 pm", naive=True)
+    utc = ParsedDate(_at(2025, 2, 13, 2, 25, 40), "minute", "2025-02-13T02:25:40Z")
+    assert consistent(printed, utc)
+    # not a whole offset apart, or both zone-aware: different moments
+    assert not consistent(printed, ParsedDate(_at(2025, 2, 13, 2, 7), "minute", "x"))
+    aware = ParsedDate(_at(2025, 2, 12, 21, 25), "minute", "2025-02-12T21:25Z")
+    assert not consistent(aware, utc)
+
+
+def test_a_printed_day_is_consistent_with_a_utc_time_on_that_local_day_only() -> None:
+    day = ParsedDate(_at(2025, 11, 5), "day", "5. November 2025")
+    assert consistent(day, ParsedDate(_at(2025, 11, 4, 23, 0), "minute", "2025-11-04T23:00Z"))
+    assert not consistent(day, ParsedDate(_at(2025, 11, 3, 9, 0), "minute", "2025-11-03T09:00Z"))
+    naive = ParsedDate(_at(2025, 11, 4, 23, 0), "minute", "04.11.2025 23:00", naive=True)
+    assert not consistent(day, naive)
+    assert not consistent(day, ParsedDate(_at(2025, 11, 4), "day", "2025-11-04"))
+
+
+def _cand(date: ParsedDate, source: str, *, printed: bool = False) -> Candidate:
+    return Candidate(date, source, printed)
+
+
+STALE = ParsedDate(_at(2025, 1, 20, 9, 0), "minute", "2025-01-20T10:00:00+01:00")
+PRINTED = ParsedDate(_at(2025, 2, 3), "day", "3. Februar 2025")
+META = ParsedDate(_at(2025, 2, 3, 6, 45), "minute", "2025-02-03T07:45:00+01:00")
+
+
+def test_printed_date_backed_by_other_metadata_overrides_a_contradicting_anchor() -> None:
+    cands = [_cand(STALE, "jsonld"), _cand(META, "meta"), _cand(PRINTED, "title", printed=True)]
+    # the most precise source consistent with the printed day gives the value
+    assert choose_published(cands) == META
+
+
+def test_printed_date_alone_near_the_title_does_not_override_metadata() -> None:
+    cands = [_cand(STALE, "jsonld"), _cand(PRINTED, "element", printed=True)]
+    assert choose_published(cands) == STALE
+
+
+def test_the_articles_own_date_header_overrides_a_single_contradicting_source() -> None:
+    assert choose_published([_cand(STALE, "jsonld"), _cand(PRINTED, "header", printed=True)]) == (
+        PRINTED
+    )
+    # ... but not when more kinds of source back the anchor
+    url = ParsedDate(_at(2025, 1, 20), "day", "2025/01/20")
+    cands = [_cand(STALE, "jsonld"), _cand(PRINTED, "header", printed=True), _cand(url, "url")]
+    assert choose_published(cands) == STALE
+
+
+def test_a_printed_wall_clock_gives_way_to_the_same_moment_with_a_zone() -> None:
+    printed = ParsedDate(_at(2025, 2, 3, 7, 45), "minute", "03.02.2025, 07:45 Uhr", naive=True)
+    cands = [_cand(STALE, "jsonld"), _cand(META, "meta"), _cand(printed, "title", printed=True)]
+    assert choose_published(cands) == META
+
+
+def test_without_contradiction_the_first_source_anchors_as_before() -> None:
+    header = ParsedDate(_at(2025, 2, 1), "month", "2025-02")
+    cands = [_cand(header, "header", printed=True), _cand(META, "meta")]
+    assert choose_published(cands) == META
+    assert choose_published([]) is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", _at(2025, 3, 4)),
+        ("en-US", _at(2025, 3, 4)),
+        ("en-GB", _at(2025, 4, 3)),
+        ("de", _at(2025, 4, 3)),
+    ],
+)
+def test_numeric_dates_are_month_first_only_in_us_english(lang: str, expected: datetime) -> None:
+    assert month_first(lang) == (expected.month == 3)
+    parsed = parse_text_date("03/04/2025", lang)
+    assert parsed is not None
+    assert parsed.value == expected
