@@ -102,7 +102,7 @@ SELECT b.id FROM articles AS b WHERE b.duplicate_of = ANY(CAST(:ids AS bigint[])
 
 # Batch writes pass one array per column and unnest them server-side: one statement of
 # constant text per batch (psycopg prepares it after a few uses), no per-row SQL to build.
-# They run on the session's psycopg connection with binary parameters (`_run_binary`):
+# They run with binary parameters (`_run_binary`):
 # in text form a batch of compressed pages travels hex-escaped, 10x slower end to end.
 _ARRAY_TYPES = {
     "source_id": "integer",
@@ -385,12 +385,14 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
 
 
 def _run_binary(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
-    """Run ``sql`` (psycopg placeholders) in the session's transaction; its result rows."""
-    driver = session.connection().connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall()) if cursor.description is not None else []
+    """Run ``sql`` (psycopg placeholders, ``%(name)b``: binary) in the session's transaction.
+
+    Through SQLAlchemy's driver-level execute, so errors arrive wrapped as usual (a lost
+    connection is a `DBAPIError` that invalidates it; `spool_replay.is_transient` relies
+    on that). Returns the result rows, if any.
+    """
+    result = session.connection().exec_driver_sql(sql, params)
+    return list(result.all()) if result.returns_rows else []
 
 
 def _article_arrays(items: Sequence[StoredArticle]) -> dict[str, list[Any]]:

@@ -6,6 +6,8 @@ import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -294,3 +296,13 @@ def test_batch_mixing_new_changed_and_unchanged_articles_counts_and_stores_each(
         old[1].url: b"<p>v2</p>",
         "https://news.example/new": b"<p>v2</p>",
     }
+
+
+def test_a_refused_batch_raises_sqlalchemys_error_not_the_drivers(
+    sessions: sessionmaker[Session],
+) -> None:
+    # spool_replay.is_transient classifies SQLAlchemy's wrapped errors
+    bad = replace(_record(), published_precision="century")  # type: ignore[arg-type]
+    with pytest.raises(sa_exc.IntegrityError) as caught:
+        _store(sessions, bad)
+    assert getattr(caught.value.orig, "sqlstate", None) == "23514"
