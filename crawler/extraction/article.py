@@ -1026,8 +1026,8 @@ def _labelled(text: str) -> bool:
 def _text_date_fallback(dom: _Dom, body_text: str, lang: str | None) -> dates.ParsedDate | None:
     """Cheap last resort: the first printed day in the body text, else on the page."""
     for text in (body_text[:3000], dom.page_text()[:20000]):
-        found = dates.parse_text_date(text, lang)
-        if found is not None and found.precision in ("day", "minute"):
+        found = dates.first_printed_day(text, lang)
+        if found is not None:
             return found
     return None
 

@@ -7,6 +7,11 @@ Timezones: an aware value is converted to UTC. A naive value (no offset and no k
 zone abbreviation after the printed time) is **assumed to be UTC**. A value without
 a time is midnight UTC of that day; a month-only value is the first of the month,
 00:00 UTC, with precision ``month`` saying that only the month is known.
+
+Choice (:func:`choose_published`): sources in priority order, the first one anchoring;
+a date printed for readers overrides a contradicting machine-only anchor when other
+sources back it (metadata is often a CMS creation or stale date; readers see the
+printed one). Numeric ``a/b/yyyy`` dates are month-first only on US-English pages.
 """
 
 from __future__ import annotations
@@ -179,6 +184,35 @@ def parse_text_date(text: str, lang: str | None = None) -> ParsedDate | None:
                 best = (match.start(), parsed)
             break
     return best[1] if best else None
+
+
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_WINDOW = 40
+"""Characters around a year that a printed date with its time can span."""
+
+
+def first_printed_day(text: str, lang: str | None = None) -> ParsedDate | None:
+    """The first date printed in a long ``text`` when it gives the day, else None.
+
+    :func:`parse_text_date` for long texts: every date form has a four-digit year, so
+    only the text around each year is matched (a long page costs one cheap scan, not
+    one scan per date form).
+    """
+    done = 0
+    for year in _YEAR.finditer(text):
+        if year.start() < done:
+            continue
+        start = year.start() - _WINDOW
+        if start <= done:
+            start = done
+        else:  # begin at a word, as the date forms expect
+            space = text.find(" ", start, year.start())
+            start = space + 1 if space >= 0 else start
+        found = parse_text_date(text[start : year.end() + _WINDOW], lang)
+        if found is not None:
+            return found if found.precision in ("day", "minute") else None
+        done = year.end()
+    return None
 
 
 def _match_at_start(text: str, lang: str | None) -> tuple[ParsedDate, int] | None:

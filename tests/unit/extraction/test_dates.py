@@ -13,6 +13,7 @@ from crawler.extraction.dates import (
     choose_published,
     consistent,
     date_from_url,
+    first_printed_day,
     match_date_header,
     month_first,
     parse_machine_date,
@@ -247,3 +248,19 @@ def test_numeric_dates_are_month_first_only_in_us_english(lang: str, expected: d
     parsed = parse_text_date("03/04/2025", lang)
     assert parsed is not None
     assert parsed.value == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kommentare: keine. Veröffentlicht am 13. Februar 2025, 14:05 Uhr von Anna. © 2024",
+        "Archiv März 2025 und später 12.03.2025",
+        "Posted on March 3, 2025 at 4:30 p.m. in News",
+        "kein Datum hier, nur 2025 Einwohner und 1990 Mitglieder",
+        "x" * 5000 + " zuletzt am 2025-02-13T07:30 geändert",
+    ],
+)
+def test_first_printed_day_agrees_with_the_full_scan(text: str) -> None:
+    full = parse_text_date(text, "de")
+    expected = full if full is not None and full.precision in ("day", "minute") else None
+    assert first_printed_day(text, "de") == expected
