@@ -1,4 +1,4 @@
-"""Text normalization and fingerprints: decoding, cleaning, word count, sha256, simhash.
+"""Text normalization and fingerprints: cleaning, word count, sha256, simhash.
 
 Everything here works on plain strings; no HTML parsing.
 """
@@ -13,9 +13,7 @@ import unicodedata
 logger = logging.getLogger(__name__)
 
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff\u180e]")
-_HSPACE = re.compile(r"[^\S\n]+")
 _WORD = re.compile(r"\w+")
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
 _MASK64 = (1 << 64) - 1
 
@@ -90,29 +88,3 @@ def simhash(text: str) -> int:
             value = value << 1 | (column.translate(_BIT_TABLES[bit]).count(1) > half)
     value &= _MASK64
     return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def decode_html(data: bytes) -> str:
-    """Decode page bytes: a BOM, then a ``<meta charset>``, then UTF-8, else cp1252/latin-1.
-
-    Never raises; the last resort decodes with replacement characters.
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace")
-    match = _META_CHARSET.search(data[:4096])
-    if match:
-        enc = match.group(1).decode("ascii", "ignore").lower()
-        try:
-            return data.decode(enc)
-        except (LookupError, UnicodeDecodeError):
-            logger.debug("declared charset %s failed", enc)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1", errors="replace")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from crawler.extraction.article import decode_document
 from crawler.extraction.text import (
     content_hash,
-    decode_html,
     join_paragraphs,
     normalize_line,
     simhash,
@@ -61,12 +61,12 @@ def test_simhash_of_empty_text_is_zero() -> None:
 
 def test_declared_charset_is_honoured() -> None:
     data = '<meta charset="windows-1251"><p>Привет</p>'.encode("cp1251")
-    assert "Привет" in decode_html(data)
+    assert "Привет" in decode_document(data)
 
 
 def test_undeclared_bytes_fall_back_from_utf8_to_cp1252() -> None:
-    assert decode_html("<p>Fähre</p>".encode("cp1252")) == "<p>Fähre</p>"
-    assert decode_html("<p>Fähre</p>".encode()) == "<p>Fähre</p>"
+    assert decode_document("<p>Fähre</p>".encode("cp1252")) == "<p>Fähre</p>"
+    assert decode_document("<p>Fähre</p>".encode()) == "<p>Fähre</p>"
 
 
 def _reference_simhash(text: str) -> int:
