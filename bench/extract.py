@@ -163,7 +163,7 @@ def _q(values: list[float], q: float) -> float:
 
 def stage_table(pages: list[Any], repeat: int) -> list[tuple[str, str | None]]:
     """Extract every page ``repeat`` times with timers; returns the bodies of the last pass."""
-    from crawler.extraction import ArticleRecord, extract_article
+    from crawler.extraction import ArticleRecord, extract_article, preload
 
     timers = Timers()
     restore = install(timers)
@@ -174,7 +174,9 @@ def stage_table(pages: list[Any], repeat: int) -> list[tuple[str, str | None]]:
     texts: list[tuple[str, str | None]] = []
     records = 0
     try:
-        # warm up: imports, pattern files, langdetect profiles
+        # warm up as the extraction workers do (imports, pattern files, langdetect
+        # profiles, htmldate's dateparser), then a few pages
+        preload()
         for page in pages[:5]:
             extract_article(page.html, "https://example.org/a/1")
         gc.collect()

@@ -5,7 +5,7 @@ No Scrapy, Twisted or database imports here (an import-linter contract enforces 
 
 from __future__ import annotations
 
-from crawler.extraction.article import extract_article
+from crawler.extraction.article import extract_article, preload
 from crawler.extraction.record import (
     ArticleRecord,
     Hints,
@@ -27,4 +27,5 @@ __all__ = [
     "TranslationNote",
     "canonicalize_url",
     "extract_article",
+    "preload",
 ]

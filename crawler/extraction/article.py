@@ -144,6 +144,24 @@ def extract_article(
         return _reject(url, "parse_error", f"{type(exc).__name__}: {exc}"[:500])
 
 
+def preload() -> None:
+    """Load, once per process, what the first pages would otherwise load lazily.
+
+    One extraction loads trafilatura's models, the pattern files and langdetect's
+    profiles; htmldate loads dateparser (about a second) only inside its first extensive
+    search, so that is asked for here too. Never raises.
+    """
+    sentence = "The harbour workers ended their strike on Monday after long talks. "
+    extract_article(f"<html><body><p>{sentence * 6}</p></body></html>", "http://127.0.0.1/")
+    try:
+        from htmldate import extractors
+
+        extractors.get_external_parser()
+        extractors.month_words()
+    except Exception:  # a private API of htmldate: a later version may lack it
+        logger.debug("htmldate preload skipped", exc_info=True)
+
+
 def _reject(url: str, reason: RejectionReason, detail: str) -> Rejection:
     return Rejection(url=url, reason=reason, detail=detail, extractor_version=EXTRACTOR_VERSION)
 

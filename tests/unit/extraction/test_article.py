@@ -327,3 +327,15 @@ def test_http_charset_goes_before_the_meta_declaration() -> None:
     rec = extract_article(data, "https://example.org/a", encoding="windows-1252")
     assert isinstance(rec, ArticleRecord)
     assert "Fähre" in rec.text
+
+
+def test_preload_loads_htmldates_lazy_date_parser() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from crawler.extraction import preload; "
+        "assert 'dateparser' not in sys.modules; preload(); "
+        "assert 'dateparser' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
