@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -428,10 +430,21 @@ def _page_arrays(
     }
 
 
-@cache
+_COMPRESSORS: dict[int, ThreadPoolExecutor] = {}
+_COMPRESSORS_LOCK = threading.Lock()
+
+
 def _compressor() -> ThreadPoolExecutor:
-    """One helper thread for page compression (zlib and isal release the GIL meanwhile)."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsingest-zlib")
+    """This process's helper thread for page compression (zlib and isal release the GIL
+    while they work). Per process id: a forked child inherits the executor but not its
+    thread, and would wait for its results forever."""
+    pid = os.getpid()
+    with _COMPRESSORS_LOCK:
+        if pid not in _COMPRESSORS:
+            _COMPRESSORS[pid] = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="newsingest-zlib"
+            )
+        return _COMPRESSORS[pid]
 
 
 @cache

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import zlib
+from typing import Any
 
+from storage import repository
 from storage.repository import compress_html
 
 
@@ -12,3 +15,22 @@ def test_compressed_html_is_a_zlib_stream_that_zlib_reads_back() -> None:
     stored = compress_html(html)
     assert zlib.decompress(stored) == html
     assert len(stored) < len(html) / 5
+
+
+def _compress_in_helper(queue: Any) -> None:
+    html = b"<p>Kind</p>" * 100
+    queue.put(zlib.decompress(repository._compressor().submit(compress_html, html).result(10)))
+
+
+def test_a_forked_child_compresses_pages_with_a_helper_thread_of_its_own() -> None:
+    html = b"<p>Eltern</p>" * 100
+    assert zlib.decompress(repository._compressor().submit(compress_html, html).result(10)) == html
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_compress_in_helper, args=(queue,))
+    child.start()
+    try:
+        assert queue.get(timeout=20) == b"<p>Kind</p>" * 100
+    finally:
+        child.join(20)
+    assert child.exitcode == 0
