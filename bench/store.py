@@ -20,7 +20,8 @@ pipeline does it:
 * changed: the same URLs with one sentence added (new hash: a version is archived).
 
 Prints rows per second, and the CPU seconds per row of this process (the client:
-parameter building, zlib in its helper thread) and of the PostgreSQL server (psutil). The
+parameter building, page compression in its helper thread: python-isal when installed, else
+zlib) and of the PostgreSQL server (psutil). The
 full-text index (``tsvector`` column kept by a trigger + GIN index) is on unless
 ``--without-fts`` drops them first, to show what they cost.
 """
@@ -222,9 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     pool = sentence_pool(dirs)
     htmls = None if args.no_pages else [p.html for p in load_corpus(dirs)]
+    from storage.repository import page_compressor
+
     print(
         f"bench/store.py: {args.records} records of ~{args.text_chars} chars of text,"
-        f" pages {'off' if htmls is None else 'on (real corpus HTML)'},"
+        f" pages {'off' if htmls is None else 'on (real corpus HTML)'}"
+        f" compressed by {page_compressor()},"
         f" full-text index {'OFF' if args.without_fts else 'on'}; {load_average()}"
     )
     with fresh_database() as db:

@@ -464,6 +464,11 @@ def _deflate() -> Callable[[bytes, int], bytes]:
     return compress
 
 
+def page_compressor() -> str:
+    """Which library compresses pages: ``isal`` or ``zlib``."""
+    return "zlib" if _deflate() is zlib.compress else "isal"
+
+
 def compress_html(html: bytes) -> bytes:
     """The stored form of a raw page (``pages.html_zlib``): a zlib stream, fast level."""
     return _deflate()(html, 1)
