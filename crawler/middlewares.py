@@ -1,8 +1,11 @@
-"""Downloader middlewares: the already-stored URL filter and the redirect guard.
+"""Middlewares: the already-stored URL filters, conditional requests, retries, redirects.
 
-`StoredUrlFilter` makes crawls incremental: an article request whose URL is stored
-(as canonical, requested or final URL) is dropped before download unless a refresh is
-asked for. The lookup runs in a thread, never on the reactor.
+`StoredUrlBatchFilter` (spider middleware) and `StoredUrlFilter` (downloader
+middleware) make crawls incremental: an article request whose URL is stored (as
+canonical, requested or final URL) is dropped before download unless a refresh is
+asked for. Discovery's requests are checked in batches as they leave the spider; the
+downloader filter checks what reaches it unchecked. Lookups run in a thread, never on
+the reactor.
 
 `PoliteRetry` waits before retries as the server asks (Retry-After) or with backoff.
 
@@ -15,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any, Self
 from urllib.parse import urljoin
 
 from scrapy import Request, signals
@@ -36,32 +41,130 @@ from storage import db, repository
 logger = logging.getLogger(__name__)
 
 
-class StoredUrlFilter:
-    """Drops article requests for URLs already in the database."""
+CHECKED = "newsingest_checked_url"
+"""Request meta: the URL the stored-URL check let through (a redirect's new URL differs)."""
+
+
+class _StoredUrls:
+    """The stored-URL lookup shared by both filters: one query for many URLs, in a thread."""
 
     def __init__(self, stats: StatsCollector, database_url: str | None, data_dir: Path) -> None:
         self.stats = stats
         self.database_url = database_url
         self.data_dir = data_dir
         self._engine: Engine | None = None
-        self._lock = asyncio.Lock()
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> StoredUrlFilter:
+    def from_crawler(cls, crawler: Crawler) -> Self:
         s = crawler.settings
         if s.getbool("NEWSINGEST_REFRESH") or not s.getbool("NEWSINGEST_STORE_ENABLED", True):
             raise NotConfigured
         assert crawler.stats is not None
-        return cls(
+        mw = cls(
             crawler.stats, s.get("NEWSINGEST_DATABASE_URL") or None, Path(s["NEWSINGEST_DATA_DIR"])
         )
+        mw.configure(s)
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        return mw
+
+    def configure(self, settings: Settings) -> None:
+        """Read the settings of the subclass (after `__init__`)."""
+
+    @staticmethod
+    def candidates(url: str) -> list[str]:
+        """The forms of ``url`` that count as stored: as requested, and canonical."""
+        return list(dict.fromkeys([url, canonicalize_url(url)]))
+
+    def _lookup(self, urls: list[str]) -> set[str]:
+        if self._engine is None:
+            self._engine = db.make_engine(
+                db.resolve_url(self.database_url, self.data_dir), pool_size=1
+            )
+        with db.make_session_factory(self._engine)() as session:
+            return repository.stored_urls(session, urls)
+
+    async def stored(self, urls: list[str]) -> set[str]:
+        """Those of ``urls`` already stored (one query, off the reactor)."""
+        return await asyncio.to_thread(self._lookup, urls)
+
+    def spider_closed(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+class StoredUrlBatchFilter(_StoredUrls):
+    """Spider middleware: drops the article requests of a callback whose URL is stored.
+
+    Article requests leaving a discovery callback (a sitemap lists up to 50,000) are
+    checked ``NEWSINGEST_STORED_CHECK_BATCH`` at a time with one query each, instead of
+    one query per request: a re-crawl of an unchanged site costs a few queries per
+    sitemap. Requests let through carry the checked URL in their meta (`CHECKED`), so
+    the downloader filter does not ask again.
+    """
+
+    batch_size = 500
+
+    def configure(self, settings: Settings) -> None:
+        self.batch_size = max(1, settings.getint("NEWSINGEST_STORED_CHECK_BATCH", 500))
+
+    async def process_spider_output(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        batch: list[Request] = []
+        async for out in result:
+            if (
+                isinstance(out, Request)
+                and out.meta.get("newsingest_kind") == "article"
+                and out.meta.get(CHECKED) != out.url
+            ):
+                batch.append(out)
+                if len(batch) >= self.batch_size:
+                    for request in await self.filter(batch):
+                        yield request
+                    batch = []
+            else:
+                yield out
+        if batch:
+            for request in await self.filter(batch):
+                yield request
+
+    async def filter(self, requests: list[Request]) -> list[Request]:
+        """The requests whose URL is not stored, marked as checked."""
+        forms = {r.url: self.candidates(r.url) for r in requests}
+        try:
+            found = await self.stored(list(dict.fromkeys(u for fs in forms.values() for u in fs)))
+        except Exception as exc:  # the database being down must not stop fetching
+            logger.warning(
+                "stored-URL check of %d requests failed (%s); fetching them anyway",
+                len(requests),
+                exc,
+            )
+            self.stats.inc_value("newsingest/incremental/check_failed", len(requests))
+            found = set()
+        kept: list[Request] = []
+        for request in requests:
+            if found.intersection(forms[request.url]):
+                self.stats.inc_value("newsingest/incremental/skipped_stored")
+                continue
+            request.meta[CHECKED] = request.url
+            kept.append(request)
+        return kept
+
+
+class StoredUrlFilter(_StoredUrls):
+    """Downloader middleware: drops an article request whose URL is stored.
+
+    Only requests `StoredUrlBatchFilter` did not check for their current URL reach the
+    database here (one query each): the new URL of a redirect, requests made elsewhere.
+    """
 
     async def process_request(self, request: Request) -> None:
-        if request.meta.get("newsingest_kind") != "article":
+        meta = request.meta
+        if meta.get("newsingest_kind") != "article" or meta.get(CHECKED) == request.url:
             return None
-        urls = list(dict.fromkeys([request.url, canonicalize_url(request.url)]))
         try:
-            found = await asyncio.to_thread(self._lookup, urls)
+            found = await self.stored(self.candidates(request.url))
         except Exception as exc:  # the database being down must not stop fetching
             logger.warning("stored-URL check failed (%s); fetching %s anyway", exc, request.url)
             self.stats.inc_value("newsingest/incremental/check_failed")
@@ -69,15 +172,8 @@ class StoredUrlFilter:
         if found:
             self.stats.inc_value("newsingest/incremental/skipped_stored")
             raise AlreadyStored(f"already stored: {request.url}")
+        meta[CHECKED] = request.url
         return None
-
-    def _lookup(self, urls: list[str]) -> bool:
-        if self._engine is None:
-            self._engine = db.make_engine(
-                db.resolve_url(self.database_url, self.data_dir), pool_size=2
-            )
-        with db.make_session_factory(self._engine)() as session:
-            return bool(repository.stored_urls(session, urls))
 
 
 class RedirectGuard:

@@ -24,10 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 import os
+import weakref
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler import spool
 from crawler.extraction.record import ArticleRecord, Hints, Rejection
 from crawler.items import ExtractedArticle, FetchedPage, FetchFailed, Rejected
-from crawler.workers import extract_timed, warm_up
+from crawler.workers import RECYCLE_PAGES_PER_WORKER, extract_timed, new_pool
 from storage import db
 from storage.repository import FailureRow, StoredArticle, StoredPage
 from storage.spool_replay import PendingArticle, PendingFailure, is_transient, write_entries
@@ -58,7 +58,15 @@ class _SharedPool:
     """One process pool per crawler process, shared by the crawls running in it.
 
     At most ``workers`` pages are submitted at a time (`slots`), so the extraction
-    timeout measures a page's own run time, not time spent waiting in the queue.
+    timeout measures a page's own run time, not time spent waiting in the queue (a
+    second page queued per worker was tried: a page queued behind a slow one could then
+    time out without being slow itself, for no measurable gain on a CPU-bound machine).
+
+    Workers are recycled to keep their memory flat: after ``RECYCLE_PAGES_PER_WORKER``
+    pages per worker the pool is retired (the pages in it finish, then its processes
+    exit) and a new one is forked from the warm fork server. Not ProcessPoolExecutor's
+    own ``max_tasks_per_child``: on Python 3.11 a pool using it stops spawning
+    replacements and hangs (CPython gh-115634, fixed in 3.12.3/3.13).
     """
 
     def __init__(self) -> None:
@@ -66,6 +74,9 @@ class _SharedPool:
         self._users = 0
         self._workers = 0
         self._slots: asyncio.Semaphore | None = None
+        self._submitted = 0
+        self._killed: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
+        self.recycle_pages_per_worker = RECYCLE_PAGES_PER_WORKER
 
     def acquire(self, workers: int) -> None:
         if self._pool is None:
@@ -78,7 +89,16 @@ class _SharedPool:
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = self._new()
+        elif self._submitted >= self._workers * self.recycle_pages_per_worker > 0:
+            self._pool.shutdown(wait=False)  # retired: what it holds finishes first
+            self._pool = self._new()
         return self._pool
+
+    def submit(self, fn: ExtractFn, page: FetchedPage) -> tuple[ProcessPoolExecutor, Future[Any]]:
+        """Submit one page to the current pool; the pool and the future."""
+        pool = self.pool
+        self._submitted += 1
+        return pool, pool.submit(fn, page.body, page.final_url, page.hints)
 
     @property
     def slots(self) -> asyncio.Semaphore:
@@ -86,27 +106,24 @@ class _SharedPool:
         return self._slots
 
     def _new(self) -> ProcessPoolExecutor:
-        # forkserver: workers do not inherit the reactor's threads and sockets.
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["crawler.workers"])
-        return ProcessPoolExecutor(
-            max_workers=self._workers,
-            mp_context=ctx,
-            initializer=warm_up,
-            max_tasks_per_child=2000,  # bounds the slow growth of a worker's memory
-        )
+        self._submitted = 0
+        return new_pool(self._workers)
 
     def replace(self, old: ProcessPoolExecutor, *, kill: bool) -> None:
-        """A fresh pool instead of ``old`` (once per old pool); ``kill`` its workers first."""
-        if self._pool is not old:
-            return
-        if kill:
+        """A fresh pool instead of ``old`` (once per old pool); ``kill`` its workers first.
+
+        A retired pool (recycled while the page ran) has its workers killed too.
+        """
+        if kill and old not in self._killed:
+            self._killed.add(old)
             logger.error("an extraction timed out; killing the extraction workers")
             processes: dict[int, Any] = getattr(old, "_processes", None) or {}
             for process in list(processes.values()):
                 with contextlib.suppress(OSError, ValueError, AttributeError):  # gone
                     process.kill()
-        else:
+        if self._pool is not old:
+            return
+        if not kill:
             logger.error("an extraction worker died; starting a new process pool")
         # not cancel_futures: pages still queued in the old pool then fail with
         # BrokenProcessPool (and are retried) instead of being cancelled
@@ -148,7 +165,12 @@ class ExtractPipeline:
         s = crawler.settings
         workers = s.getint("NEWSINGEST_EXTRACT_WORKERS", os.cpu_count() or 1)
         assert crawler.stats is not None
-        return cls(crawler.stats, max(0, workers), s.getfloat("NEWSINGEST_EXTRACT_TIMEOUT", 30.0))
+        return cls(
+            crawler.stats,
+            max(0, workers),
+            s.getfloat("NEWSINGEST_EXTRACT_TIMEOUT", 30.0),
+            max_bytes=s.getint("NEWSINGEST_EXTRACT_MAX_BYTES", 4 * 1024 * 1024),
+        )
 
     async def open_spider(self) -> None:
         if self.workers > 0:
@@ -195,9 +217,8 @@ class ExtractPipeline:
         broken = 0
         while True:
             async with _POOL.slots:
-                pool = _POOL.pool
+                pool, fut = _POOL.submit(self.extract, page)
                 try:
-                    fut = pool.submit(self.extract, page.body, page.final_url, page.hints)
                     return await asyncio.wait_for(asyncio.wrap_future(fut), self.timeout)
                 except TimeoutError:
                     _POOL.replace(pool, kill=True)

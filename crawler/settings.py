@@ -43,6 +43,7 @@ NEWSINGEST_REFRESH = False  # True: fetch again articles already stored
 NEWSINGEST_MAX_ARTICLES = 0  # 0: no limit per crawl of a source
 NEWSINGEST_PROGRESS = False  # live progress line on stderr (the CLI turns it on for a tty)
 NEWSINGEST_CONDITIONAL_REQUESTS = True  # If-None-Match/If-Modified-Since on feeds, sitemaps
+NEWSINGEST_STORED_CHECK_BATCH = 500  # discovered article URLs checked per database query
 
 # --- politeness and guards ------------------------------------------------------------
 USER_AGENT = f"newsingest/0.1 (+{_config.contact})"
@@ -80,6 +81,11 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ConditionalRequests": 460,
     # after RedirectMiddleware (600) in the response path: sees 3xx responses first
     "crawler.middlewares.RedirectGuard": 650,
+}
+
+SPIDER_MIDDLEWARES = {
+    # last on the way out of the spider: sees the requests every other one let through
+    "crawler.middlewares.StoredUrlBatchFilter": 50,
 }
 
 ITEM_PIPELINES = {

@@ -1,15 +1,40 @@
-"""Code that runs inside extraction worker processes.
+"""Code that runs inside extraction worker processes, and the pool that runs them.
 
 Kept apart from the pipelines so a worker imports only the pure extraction package,
 not Scrapy, Twisted or SQLAlchemy.
+
+The pool is a ``forkserver`` pool (workers do not inherit the reactor's threads and
+sockets) whose fork server imports `crawler.forkserver` first: that module runs
+`preload`, which imports and warms the extraction code (trafilatura, lxml, langdetect's
+language profiles) once and freezes the heap (``gc.freeze``). Every worker is then a
+plain fork of a warm process: it starts in milliseconds, needs no initializer of its
+own, and shares those pages with its siblings instead of holding a private copy. That
+makes recycling workers cheap, so the pipeline recycles them often to keep their memory
+flat.
 """
 
 from __future__ import annotations
 
+import gc
+import logging
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 from crawler.extraction import extract_article
 from crawler.extraction.record import ArticleRecord, Hints, Rejection
+
+logger = logging.getLogger(__name__)
+
+PRELOAD_MODULE = "crawler.forkserver"
+"""Imported by the fork server before it forks any worker (see `preload`)."""
+
+RECYCLE_PAGES_PER_WORKER = 500
+"""Pages per worker after which the pipeline replaces its pool by fresh forks of the
+warm server (trafilatura's and lxml's caches and the allocator's fragmentation grow per
+page); see `crawler.pipelines`."""
+
+_state = {"warm": False}
 
 
 def extract_timed(
@@ -22,7 +47,42 @@ def extract_timed(
 
 
 def warm_up() -> None:
-    """Pool initializer: import trafilatura and its models before the first page."""
+    """Import trafilatura and its models before the first page (once per process)."""
+    if _state["warm"]:
+        return
     # long enough to load the language profiles too, so the first real page pays nothing
     sentence = b"The harbour workers ended their strike on Monday after long talks. "
     extract_article(b"<html><body><p>" + sentence * 6 + b"</p></body></html>", "http://127.0.0.1/")
+    _state["warm"] = True
+
+
+def preload() -> None:
+    """In the fork server: warm up, then freeze what is alive so forks share it.
+
+    ``gc.freeze`` moves every object into the permanent generation: the workers'
+    collections never walk (and so never write to) the pages inherited from the server.
+    Never raises: a worker whose server could not warm up warms up on its own
+    (`warm_up` is the pool initializer too, and does nothing when already warm).
+    """
+    try:
+        warm_up()
+    except Exception:  # pragma: no cover - the initializer tries again, and logs
+        logger.exception("warming up the extraction fork server failed")
+    gc.collect()
+    gc.freeze()
+
+
+def new_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool of ``workers`` extraction workers forked from a warm fork server.
+
+    No ``max_tasks_per_child``: on Python 3.11 a pool using it hangs once workers start
+    exiting (CPython gh-115634); the pipeline recycles whole pools instead.
+    """
+    ctx = multiprocessing.get_context("forkserver")
+    # Only the first pool of a process starts the fork server; later ones reuse it.
+    ctx.set_forkserver_preload([PRELOAD_MODULE])
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=warm_up,
+    )

@@ -44,6 +44,13 @@ DEPTH = "newsingest_depth"
 CONDITIONAL = "newsingest_conditional"
 NO_VALIDATORS = "newsingest_no_validators"
 
+DISCOVERY_PRIORITY = 10
+"""Feeds, listings and top-level sitemaps go before articles."""
+CHILD_SITEMAP_PRIORITY = -10
+"""The sitemaps of a sitemap index go after the articles already found: the request
+queue then holds one child sitemap's articles at a time, not the whole site's, so the
+crawler's memory does not grow with the size of the site."""
+
 
 _NETWORK_REASONS = (
     # (reason, exception class names anywhere in the cause chain), first match wins
@@ -212,7 +219,13 @@ class NewsSpider(scrapy.Spider):
             yield self._discovery(url, self.parse_listing, depth=0)
 
     def _discovery(
-        self, url: str, callback: Any, depth: int = 0, *, conditional: bool = True
+        self,
+        url: str,
+        callback: Any,
+        depth: int = 0,
+        *,
+        conditional: bool = True,
+        priority: int = DISCOVERY_PRIORITY,
     ) -> scrapy.Request:
         return scrapy.Request(
             url,
@@ -224,7 +237,7 @@ class NewsSpider(scrapy.Spider):
                 CONDITIONAL: conditional,
                 "handle_httpstatus_list": [304],
             },
-            priority=10,
+            priority=priority,
         )
 
     def _not_modified(self, response: Response) -> bool:
@@ -261,7 +274,7 @@ class NewsSpider(scrapy.Spider):
             if not is_fresh(ref.lastmod, self.source.max_age_days, now):
                 self._inc("discovery/skipped_old_sitemaps")
                 continue
-            yield self._discovery(ref.url, self.parse_sitemap)
+            yield self._discovery(ref.url, self.parse_sitemap, priority=CHILD_SITEMAP_PRIORITY)
         for entry in sitemap.entries:
             hints = self._hints(
                 title=entry.news_title,

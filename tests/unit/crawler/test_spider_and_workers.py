@@ -1,0 +1,112 @@
+"""Footprint habits of the spider and the extraction pool: a sitemap index's children
+are read after the articles already queued, and workers are forks of a warm, frozen
+fork server."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scrapy import Request
+from scrapy.http import XmlResponse
+from scrapy.utils.test import get_crawler
+
+from crawler import pipelines, workers
+from crawler.extraction.record import Rejection
+from crawler.items import FetchedPage, Rejected
+from crawler.pipelines import ExtractPipeline
+from crawler.spiders.news import NewsSpider
+
+BASE = "http://127.0.0.1:8000"
+INDEX = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+    f"<sitemap><loc>{BASE}/sitemap-0.xml</loc></sitemap>"
+    f"<sitemap><loc>{BASE}/sitemap-1.xml</loc></sitemap>"
+    "</sitemapindex>"
+)
+URLSET = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+    + "".join(f"<url><loc>{BASE}/article/{n}.html</loc></url>" for n in range(3))
+    + "</urlset>"
+)
+
+
+def _spider(tmp_path: Path) -> NewsSpider:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        f"sources:\n  - key: site\n    url: {BASE}/\n    sitemaps: [/sitemap.xml]\n",
+        encoding="utf-8",
+    )
+    crawler = get_crawler(NewsSpider, {"NEWSINGEST_SOURCES": str(sources)})
+    crawler.spider = crawler._create_spider(source="site")
+    assert crawler.stats is not None
+    crawler.stats.open_spider()
+    spider = crawler.spider
+    assert isinstance(spider, NewsSpider)
+    return spider
+
+
+def _parse(spider: NewsSpider, url: str, body: str) -> list[Any]:
+    request = Request(url, meta={"newsingest_kind": "discovery"})
+    return list(spider.parse_sitemap(XmlResponse(url, body=body.encode(), request=request)))
+
+
+def test_child_sitemaps_of_an_index_go_after_the_articles(tmp_path: Path) -> None:
+    spider = _spider(tmp_path)
+    children = _parse(spider, f"{BASE}/sitemap.xml", INDEX)
+    articles = _parse(spider, f"{BASE}/sitemap-0.xml", URLSET)
+    assert [r.url for r in children] == [f"{BASE}/sitemap-0.xml", f"{BASE}/sitemap-1.xml"]
+    assert len(articles) == 3
+    # the scheduler pops higher priorities first: queued articles drain before the next
+    # child sitemap adds its own, so the queue holds one sitemap's worth at a time
+    assert max(r.priority for r in children) < min(r.priority for r in articles)
+
+
+def _frozen(_: int) -> int:
+    return gc.get_freeze_count()
+
+
+def test_workers_are_forks_of_a_warm_frozen_server() -> None:
+    with workers.new_pool(1) as pool:
+        frozen = pool.submit(_frozen, 0).result(timeout=120)
+    # the fork server ran `preload` (warm-up, then gc.freeze) before forking the worker
+    assert frozen > 10_000
+
+
+def pid_of_worker(body: bytes, url: str, hints: Any) -> tuple[Rejection, float]:
+    """Worker function: a rejection whose detail is the worker's pid."""
+    return Rejection(url, "parse_error", str(os.getpid())), 0.0
+
+
+def test_the_pipeline_recycles_its_workers_and_extracts_every_page() -> None:
+    crawler = get_crawler()
+    assert crawler.stats is not None
+    crawler.stats.open_spider()
+    pipe = ExtractPipeline(crawler.stats, workers=1, timeout=60, extract=pid_of_worker)
+    pages = [
+        FetchedPage("s", f"{BASE}/{n}", f"{BASE}/{n}", 200, "text/html", b"x", datetime.now(UTC))
+        for n in range(12)
+    ]
+
+    async def run() -> list[Any]:
+        await pipe.open_spider()
+        try:
+            return list(await asyncio.gather(*(pipe.process_item(p) for p in pages)))
+        finally:
+            await pipe.close_spider()
+
+    recycle = pipelines._POOL.recycle_pages_per_worker
+    pipelines._POOL.recycle_pages_per_worker = 5
+    try:
+        results = asyncio.run(run())
+    finally:
+        pipelines._POOL.recycle_pages_per_worker = recycle
+    assert all(isinstance(r, Rejected) for r in results)
+    pids = {r.rejection.detail for r in results}
+    assert len(pids) == 3  # pages 1-5, 6-10 and 11-12, each lot in a fresh worker
