@@ -83,6 +83,9 @@ def new_process(settings: Settings) -> CrawlerProcess:
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.reactor import install_reactor
 
+    from crawler.workers import tune_malloc
+
+    tune_malloc()  # before the reactor's and the database's threads allocate
     process = CrawlerProcess(settings)
     install_reactor(settings["TWISTED_REACTOR"])
     logging.getLogger().setLevel(settings.get("LOG_LEVEL"))  # Scrapy resets the root level
