@@ -645,7 +645,7 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
     text = join_paragraphs(paragraphs)
 
     # rejections ------------------------------------------------------------------
-    rejection = _classify(url, meta, dom, paragraphs, text)
+    rejection = _classify(url, meta, dom, paragraphs, text, lead)
     if rejection is not None:
         return rejection
 
@@ -1135,7 +1135,12 @@ def _teaser_share(paragraphs: list[str], dom: _Dom) -> float:
 
 
 def _classify(
-    url: str, meta: PageMeta, dom: _Dom, paragraphs: list[str], text: str
+    url: str,
+    meta: PageMeta,
+    dom: _Dom,
+    paragraphs: list[str],
+    text: str,
+    lead: str | None = None,
 ) -> Rejection | None:
     """Decide whether the page is not an article (returns the rejection) or None."""
     og_type = (meta.first("og:type") or "").lower()
@@ -1147,7 +1152,14 @@ def _classify(
     link_share = _link_share(paragraphs, dom)
     long_paragraphs = sum(1 for p in paragraphs if len(p) >= 200)
 
-    full_paragraphs = sum(1 for p in paragraphs if len(p) >= PAYWALL_PARAGRAPH_CHARS)
+    # Paragraphs of the article itself: not the standfirst repeated, not the prompt.
+    full_paragraphs = sum(
+        1
+        for p in paragraphs
+        if len(p) >= PAYWALL_PARAGRAPH_CHARS
+        and not (lead and _same(p, lead))
+        and not _paywall_regex().search(p.lower())
+    )
     if len(text) < PAYWALL_MAX_CHARS and full_paragraphs < PAYWALL_FULL_PARAGRAPHS:
         free = meta.article.get("isAccessibleForFree") if meta.article else None
         if str(free).lower() == "false":

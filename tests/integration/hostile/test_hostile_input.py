@@ -80,6 +80,7 @@ def test_hostile_input_is_rejected_with_reasons_and_the_crawl_finishes(
         assert article.url.startswith(base + "/a/")  # not javascript:/file: canonicals
         assert article.image_url is None or article.image_url.startswith("http")
     assert stored["/a/charset-mismatch.html"][0].title == "Grüße aus Köln"
+    assert stored["/a/wrong-charset.html"][0].title == "Grüße"
 
     requested = hostile_site.requested_paths()
     assert not [p for p in requested if p.startswith("/x/")]  # not articles by pattern
