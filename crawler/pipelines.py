@@ -94,11 +94,10 @@ class _SharedPool:
             self._pool = self._new()
         return self._pool
 
-    def submit(self, fn: ExtractFn, page: FetchedPage) -> tuple[ProcessPoolExecutor, Future[Any]]:
-        """Submit one page to the current pool; the pool and the future."""
-        pool = self.pool
+    def submit(self, pool: ProcessPoolExecutor, fn: ExtractFn, page: FetchedPage) -> Future[Any]:
+        """Submit one page to ``pool`` (the current `pool`), counted for recycling."""
         self._submitted += 1
-        return pool, pool.submit(fn, page.body, page.final_url, page.hints)
+        return pool.submit(fn, page.body, page.final_url, page.hints)
 
     @property
     def slots(self) -> asyncio.Semaphore:
@@ -217,8 +216,9 @@ class ExtractPipeline:
         broken = 0
         while True:
             async with _POOL.slots:
-                pool, fut = _POOL.submit(self.extract, page)
+                pool = _POOL.pool
                 try:
+                    fut = _POOL.submit(pool, self.extract, page)
                     return await asyncio.wait_for(asyncio.wrap_future(fut), self.timeout)
                 except TimeoutError:
                     _POOL.replace(pool, kill=True)
