@@ -100,7 +100,9 @@ class StoredUrlBatchFilter(_StoredUrls):
     checked ``NEWSINGEST_STORED_CHECK_BATCH`` at a time with one query each, instead of
     one query per request: a re-crawl of an unchanged site costs a few queries per
     sitemap. Requests let through carry the checked URL in their meta (`CHECKED`), so
-    the downloader filter does not ask again.
+    the downloader filter does not ask again. The check runs before Scrapy's duplicate
+    filter: ``newsingest/incremental/skipped_stored`` counts a stored URL once per time
+    discovery yields it (found in a sitemap and on a listing page: twice).
     """
 
     batch_size = 500
