@@ -65,8 +65,8 @@ class _SharedPool:
     Workers are recycled to keep their memory flat: after ``RECYCLE_PAGES_PER_WORKER``
     pages per worker the pool is retired (the pages in it finish, then its processes
     exit) and a new one is forked from the warm fork server. Not ProcessPoolExecutor's
-    own ``max_tasks_per_child``: on Python 3.11 a pool using it stops spawning
-    replacements and hangs (CPython gh-115634, fixed in 3.12.3/3.13).
+    own ``max_tasks_per_child``: on Python 3.11.7 a forkserver pool using it was seen to
+    stop spawning replacements once its workers started exiting, and hang.
     """
 
     def __init__(self) -> None:

@@ -119,8 +119,8 @@ def preload() -> None:
 def new_pool(workers: int) -> ProcessPoolExecutor:
     """A process pool of ``workers`` extraction workers forked from a warm fork server.
 
-    No ``max_tasks_per_child``: on Python 3.11 a pool using it hangs once workers start
-    exiting (CPython gh-115634); the pipeline recycles whole pools instead.
+    No ``max_tasks_per_child``: on Python 3.11.7 a pool using it was seen to hang once
+    its workers started exiting; the pipeline recycles whole pools instead.
     """
     ctx = multiprocessing.get_context("forkserver")
     # Only the first pool of a process starts the fork server; later ones reuse it.
