@@ -50,8 +50,11 @@ from storage.spool_replay import PendingArticle, PendingFailure, is_transient, w
 
 logger = logging.getLogger(__name__)
 
-ExtractFn = Callable[[bytes, str, Hints | None], tuple[ArticleRecord | Rejection, float]]
-"""What runs in a worker: ``(body, url, hints) -> (record or rejection, milliseconds)``."""
+ExtractFn = Callable[
+    [bytes, str, Hints | None, str | None], tuple[ArticleRecord | Rejection, float]
+]
+"""What runs in a worker: ``(body, url, hints, content_type) -> (record or rejection,
+milliseconds)``."""
 
 
 class _SharedPool:
@@ -97,7 +100,7 @@ class _SharedPool:
     def submit(self, pool: ProcessPoolExecutor, fn: ExtractFn, page: FetchedPage) -> Future[Any]:
         """Submit one page to ``pool`` (the current `pool`), counted for recycling."""
         self._submitted += 1
-        return pool.submit(fn, page.body, page.final_url, page.hints)
+        return pool.submit(fn, page.body, page.final_url, page.hints, page.content_type)
 
     @property
     def slots(self) -> asyncio.Semaphore:
@@ -212,7 +215,7 @@ class ExtractPipeline:
 
     async def _run(self, page: FetchedPage) -> tuple[ArticleRecord | Rejection, float]:
         if not self._open:
-            return self.extract(page.body, page.final_url, page.hints)
+            return self.extract(page.body, page.final_url, page.hints, page.content_type)
         broken = 0
         while True:
             async with _POOL.slots:

@@ -33,13 +33,15 @@ ARTICLE = (
 ).encode()
 
 
-def misbehave(body: bytes, url: str, hints: Hints | None) -> tuple[Any, float]:
+def misbehave(
+    body: bytes, url: str, hints: Hints | None, content_type: str | None = None
+) -> tuple[Any, float]:
     """Worker function: hangs on ``hang``, dies on ``crash``, else extracts."""
     if body == b"hang":
         time.sleep(600)
     if body == b"crash":
         os._exit(3)
-    return extract_timed(body, url, hints)
+    return extract_timed(body, url, hints, content_type)
 
 
 def _page(body: bytes, url: str = "http://127.0.0.1/a.html") -> FetchedPage:

@@ -79,7 +79,9 @@ def test_workers_are_forks_of_a_warm_frozen_server() -> None:
     assert frozen > 10_000
 
 
-def pid_of_worker(body: bytes, url: str, hints: Any) -> tuple[Rejection, float]:
+def pid_of_worker(
+    body: bytes, url: str, hints: Any, content_type: str | None = None
+) -> tuple[Rejection, float]:
     """Worker function: a rejection whose detail is the worker's pid."""
     return Rejection(url, "parse_error", str(os.getpid())), 0.0
 
@@ -110,3 +112,33 @@ def test_the_pipeline_recycles_its_workers_and_extracts_every_page() -> None:
     assert all(isinstance(r, Rejected) for r in results)
     pids = {r.rejection.detail for r in results}
     assert len(pids) == 3  # pages 1-5, 6-10 and 11-12, each lot in a fresh worker
+
+
+def test_charset_of_reads_the_content_type_parameter() -> None:
+    from crawler.workers import charset_of
+
+    assert charset_of("text/html; charset=windows-1251") == "windows-1251"
+    assert charset_of('text/html;Charset="UTF-8"') == "UTF-8"
+    assert charset_of("text/html") is None
+    assert charset_of(None) is None
+
+
+def test_extract_timed_decodes_with_the_http_charset() -> None:
+    from crawler.extraction import ArticleRecord
+    from crawler.workers import extract_timed
+
+    sentences = [
+        "Паром на остров снова ходит по расписанию, сообщил перевозчик в понедельник.",
+        "Зимой лёд в проливе дважды останавливал движение судов на несколько дней.",
+        "Жители посёлка говорят, что теперь могут возить детей в школу без опозданий.",
+        "Администрация района обещает отремонтировать причал до начала лета.",
+        "Стоимость билета не изменилась, но расписание стало немного плотнее.",
+    ]
+    paragraphs = "".join(f"<p>{s}</p>" for s in sentences)
+    page = "<html><head><title>Паром снова ходит</title></head><body><article>"
+    page += f"<h1>Паром снова ходит</h1>{paragraphs}</article></body></html>"
+    result, _ = extract_timed(
+        page.encode("cp1251"), "http://127.0.0.1/a.html", None, "text/html; charset=windows-1251"
+    )
+    assert isinstance(result, ArticleRecord)
+    assert result.title == "Паром снова ходит"
