@@ -24,8 +24,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from crawler.extraction import extract_article
-from crawler.extraction import preload as preload_extraction
 from crawler.extraction.record import ArticleRecord, Hints, Rejection
 
 logger = logging.getLogger(__name__)
@@ -65,6 +63,8 @@ def extract_timed(
     The ``Content-Type`` header's charset (only the header's: Scrapy's own guess would
     read the body) goes to the decoder before the page's ``<meta charset>``.
     """
+    from crawler.extraction.article import extract_article  # loaded by the fork server
+
     started = time.perf_counter()
     result = extract_article(body, url, hints=hints, encoding=charset_of(content_type))
     millis = (time.perf_counter() - started) * 1000.0
@@ -87,6 +87,8 @@ def warm_up() -> None:
     """Import trafilatura and its models before the first page (once per process)."""
     if _state["warm"]:
         return
+    from crawler.extraction.article import preload as preload_extraction
+
     preload_extraction()  # models, patterns, language profiles, htmldate's dateparser
     _state["warm"] = True
 
