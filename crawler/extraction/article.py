@@ -193,6 +193,12 @@ def decode_document(data: bytes, encoding: str | None = None) -> str:
         if data.startswith(bom):
             return data[len(bom) :].decode(codec, errors="replace")
     head = data[:4096]
+    if b"\x00" not in head and not data.isascii():
+        # Non-ASCII bytes that are valid UTF-8 throughout are UTF-8 whatever a header or
+        # meta says (servers often send a default "iso-8859-1"): text in a single-byte
+        # charset practically never forms valid multi-byte sequences everywhere.
+        with contextlib.suppress(UnicodeDecodeError):
+            return data.decode("utf-8")
 
     def wide(codec: str) -> str:
         """Decode as UTF-16/32; the byte order from where the NULs of ASCII text fall."""

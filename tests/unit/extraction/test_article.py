@@ -13,6 +13,7 @@ from crawler.extraction import (
     Rejection,
     extract_article,
 )
+from crawler.extraction.article import decode_document
 
 PARAGRAPHS = [
     "Die Fähre zwischen Rostock und Gedser fährt ab Montag wieder nach dem Winterfahrplan. "
@@ -327,6 +328,20 @@ def test_http_charset_goes_before_the_meta_declaration() -> None:
     rec = extract_article(data, "https://example.org/a", encoding="windows-1252")
     assert isinstance(rec, ArticleRecord)
     assert "Fähre" in rec.text
+
+
+def test_valid_utf8_wins_over_a_single_byte_charset_in_the_header() -> None:
+    data = page().replace("<head>", '<head><meta charset="utf-8">').encode("utf-8")
+    for declared in ("iso-8859-1", "windows-1251"):
+        rec = extract_article(data, "https://example.org/a", encoding=declared)
+        assert isinstance(rec, ArticleRecord)
+        assert "Fähre" in rec.text
+
+
+def test_cyrillic_in_a_declared_single_byte_charset_is_not_read_as_utf8() -> None:
+    text = "<html><body><p>Паром на остров снова ходит, сообщил перевозчик.</p></body></html>"
+    assert "Паром" in decode_document(text.encode("cp1251"), "windows-1251")
+    assert "Паром" in decode_document(text.encode("koi8-r"), "koi8-r")
 
 
 def test_preload_loads_htmldates_lazy_date_parser() -> None:
