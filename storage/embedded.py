@@ -48,17 +48,51 @@ def start(data_dir: Path, database: str = DATABASE_NAME) -> str:
     """
     module = _server_module()
     data_dir.mkdir(parents=True, exist_ok=True)
+    fresh = not (pgdata_dir(data_dir) / "PG_VERSION").exists()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             server = module.get_server(pgdata_dir(data_dir), cleanup_mode=None)  # type: ignore[attr-defined]
-        admin_url: str = server.get_uri()
+            if running_pid(data_dir) is None:  # stopped since this process first started it
+                server.start()
+            admin_url: str = server.get_uri()
+            if _configure(admin_url) and fresh:
+                # Settings that need a restart: only right after initdb, when nobody else
+                # can be connected yet; an older data folder takes them at its next start.
+                stop(data_dir)
+                server.start()
+                admin_url = server.get_uri()
     except Exception as exc:
         raise EmbeddedPostgresError(
             f"could not start the embedded PostgreSQL in {pgdata_dir(data_dir)}: {exc}"
         ) from exc
     _ensure_database(admin_url, database)
     return _with_database(admin_url, database)
+
+
+SERVER_SETTINGS = {"shared_buffers": "32MB"}
+"""Settings of the embedded server that differ from PostgreSQL's defaults. A crawl
+writes each page once and reads little back, so a small buffer cache (the operating
+system's page cache still holds the files) keeps the server's resident memory low."""
+
+
+def _configure(admin_url: str) -> bool:
+    """Apply :data:`SERVER_SETTINGS` (``ALTER SYSTEM``); True when one needs a restart."""
+    import psycopg
+
+    restart = False
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for name, value in SERVER_SETTINGS.items():
+            row = conn.execute(
+                "SELECT pg_size_bytes(current_setting(name)) = pg_size_bytes(%s), context"
+                " FROM pg_settings WHERE name = %s",
+                (value, name),
+            ).fetchone()
+            if row is None or row[0]:
+                continue
+            conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+            restart = restart or row[1] == "postmaster"
+    return restart
 
 
 def _with_database(admin_url: str, database: str) -> str:
