@@ -66,10 +66,12 @@ class _SharedPool:
     time out without being slow itself, for no measurable gain on a CPU-bound machine).
 
     Workers are recycled to keep their memory flat: after ``RECYCLE_PAGES_PER_WORKER``
-    pages per worker the pool is retired (the pages in it finish, then its processes
-    exit) and a new one is forked from the warm fork server. Not ProcessPoolExecutor's
-    own ``max_tasks_per_child``: on Python 3.11.7 a forkserver pool using it was seen to
-    stop spawning replacements once its workers started exiting, and hang.
+    pages per worker the pool is retired and a new one is forked from the warm fork
+    server once the pages still running in the old one have finished, so old and new
+    workers never run side by side (that overlap was the crawl's memory peak). Not
+    ProcessPoolExecutor's own ``max_tasks_per_child``: on Python 3.11.7 a forkserver pool
+    using it was seen to stop spawning replacements once its workers started exiting,
+    and hang.
     """
 
     def __init__(self) -> None:
@@ -79,6 +81,8 @@ class _SharedPool:
         self._slots: asyncio.Semaphore | None = None
         self._submitted = 0
         self._killed: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
+        self._running: set[Future[Any]] = set()
+        self._switch = asyncio.Lock()
         self.recycle_pages_per_worker = RECYCLE_PAGES_PER_WORKER
 
     def acquire(self, workers: int) -> None:
@@ -88,19 +92,30 @@ class _SharedPool:
             self._slots = asyncio.Semaphore(workers)
         self._users += 1
 
-    @property
-    def pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = self._new()
-        elif self._submitted >= self._workers * self.recycle_pages_per_worker > 0:
-            self._pool.shutdown(wait=False)  # retired: what it holds finishes first
-            self._pool = self._new()
-        return self._pool
+    async def current(self) -> ProcessPoolExecutor:
+        """The pool to submit to; a recycled one once the retired one has drained."""
+        async with self._switch:
+            if self._pool is None:
+                self._pool = self._new()
+            elif self._submitted >= self._workers * self.recycle_pages_per_worker > 0:
+                old = self._pool
+                running = [asyncio.wrap_future(f) for f in list(self._running)]
+                if running:
+                    await asyncio.wait(running)  # each has its own timeout
+                if self._pool is old:  # not replaced meanwhile (a timeout or a crash)
+                    # its idle processes exit (joined off the event loop) before new ones fork
+                    await asyncio.to_thread(old.shutdown, wait=True)
+                    self._pool = self._new()
+            assert self._pool is not None
+            return self._pool
 
     def submit(self, pool: ProcessPoolExecutor, fn: ExtractFn, page: FetchedPage) -> Future[Any]:
-        """Submit one page to ``pool`` (the current `pool`), counted for recycling."""
+        """Submit one page to ``pool`` (from `current`), counted for recycling."""
         self._submitted += 1
-        return pool.submit(fn, page.body, page.final_url, page.hints, page.content_type)
+        future = pool.submit(fn, page.body, page.final_url, page.hints, page.content_type)
+        self._running.add(future)
+        future.add_done_callback(self._running.discard)
+        return future
 
     @property
     def slots(self) -> asyncio.Semaphore:
@@ -219,7 +234,7 @@ class ExtractPipeline:
         broken = 0
         while True:
             async with _POOL.slots:
-                pool = _POOL.pool
+                pool = await _POOL.current()
                 try:
                     fut = _POOL.submit(pool, self.extract, page)
                     return await asyncio.wait_for(asyncio.wrap_future(fut), self.timeout)

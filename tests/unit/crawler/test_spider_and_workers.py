@@ -114,6 +114,57 @@ def test_the_pipeline_recycles_its_workers_and_extracts_every_page() -> None:
     assert len(pids) == 3  # pages 1-5, 6-10 and 11-12, each lot in a fresh worker
 
 
+def timed_pid_of_worker(
+    body: bytes, url: str, hints: Any, content_type: str | None = None
+) -> tuple[Rejection, float]:
+    """Worker function: odd pages run longer; the detail is ``pid start end siblings``
+    (siblings: live processes forked by the same fork server, this one included)."""
+    import time
+
+    start = time.time()
+    parent = os.getppid()
+    siblings = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            siblings += fields[0] != "Z" and int(fields[1]) == parent
+    time.sleep(1.0 if int(url.rsplit("/", 1)[1]) % 2 else 0.02)
+    detail = f"{os.getpid()} {start} {time.time()} {siblings}"
+    return Rejection(url, "parse_error", detail), 0.0
+
+
+def test_a_recycled_pool_forks_only_after_the_retired_workers_exited() -> None:
+    crawler = get_crawler()
+    assert crawler.stats is not None
+    crawler.stats.open_spider()
+    pipe = ExtractPipeline(crawler.stats, workers=2, timeout=60, extract=timed_pid_of_worker)
+    pages = [
+        FetchedPage("s", f"{BASE}/{n}", f"{BASE}/{n}", 200, "text/html", b"x", datetime.now(UTC))
+        for n in range(12)
+    ]
+
+    async def run() -> list[Any]:
+        await pipe.open_spider()
+        try:
+            return list(await asyncio.gather(*(pipe.process_item(p) for p in pages)))
+        finally:
+            await pipe.close_spider()
+
+    recycle = pipelines._POOL.recycle_pages_per_worker
+    pipelines._POOL.recycle_pages_per_worker = 3  # 6 pages per pool of 2 workers
+    try:
+        results = asyncio.run(run())
+    finally:
+        pipelines._POOL.recycle_pages_per_worker = recycle
+    details = [r.rejection.detail.split() for r in results]
+    assert len({pid for pid, *_ in details}) >= 4  # two pools of two workers at least
+    assert max(int(siblings) for *_, siblings in details) <= 2
+
+
 def test_charset_of_reads_the_content_type_parameter() -> None:
     from crawler.workers import charset_of
 
