@@ -1158,13 +1158,18 @@ def _classify(
     link_share = _link_share(paragraphs, dom)
     long_paragraphs = sum(1 for p in paragraphs if len(p) >= 200)
 
-    # Paragraphs of the article itself: not the standfirst repeated, not the prompt.
-    full_paragraphs = sum(
-        1
-        for p in paragraphs
-        if len(p) >= PAYWALL_PARAGRAPH_CHARS
-        and not (lead and _same(p, lead))
-        and not _paywall_regex().search(p.lower())
+    # Paragraphs of the article itself: not the standfirst repeated, not the prompt
+    # (counted for short bodies only: the regex is the costly part).
+    full_paragraphs = (
+        sum(
+            1
+            for p in paragraphs
+            if len(p) >= PAYWALL_PARAGRAPH_CHARS
+            and not (lead and _same(p, lead))
+            and not _paywall_regex().search(p.lower())
+        )
+        if len(text) < PAYWALL_MAX_CHARS
+        else PAYWALL_FULL_PARAGRAPHS
     )
     if len(text) < PAYWALL_MAX_CHARS and full_paragraphs < PAYWALL_FULL_PARAGRAPHS:
         free = meta.article.get("isAccessibleForFree") if meta.article else None
