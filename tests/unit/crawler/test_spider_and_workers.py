@@ -86,14 +86,16 @@ def pid_of_worker(
     return Rejection(url, "parse_error", str(os.getpid())), 0.0
 
 
-def test_the_pipeline_recycles_its_workers_and_extracts_every_page() -> None:
+def _extract_pages(extract: Any, workers: int, recycle: int, count: int = 12) -> list[Any]:
+    """Run ``count`` pages through an ExtractPipeline whose pool recycles after
+    ``recycle`` pages per worker; the results in page order."""
     crawler = get_crawler()
     assert crawler.stats is not None
     crawler.stats.open_spider()
-    pipe = ExtractPipeline(crawler.stats, workers=1, timeout=60, extract=pid_of_worker)
+    pipe = ExtractPipeline(crawler.stats, workers=workers, timeout=60, extract=extract)
     pages = [
         FetchedPage("s", f"{BASE}/{n}", f"{BASE}/{n}", 200, "text/html", b"x", datetime.now(UTC))
-        for n in range(12)
+        for n in range(count)
     ]
 
     async def run() -> list[Any]:
@@ -103,12 +105,16 @@ def test_the_pipeline_recycles_its_workers_and_extracts_every_page() -> None:
         finally:
             await pipe.close_spider()
 
-    recycle = pipelines._POOL.recycle_pages_per_worker
-    pipelines._POOL.recycle_pages_per_worker = 5
+    saved = pipelines._POOL.recycle_pages_per_worker
+    pipelines._POOL.recycle_pages_per_worker = recycle
     try:
-        results = asyncio.run(run())
+        return asyncio.run(run())
     finally:
-        pipelines._POOL.recycle_pages_per_worker = recycle
+        pipelines._POOL.recycle_pages_per_worker = saved
+
+
+def test_the_pipeline_recycles_its_workers_and_extracts_every_page() -> None:
+    results = _extract_pages(pid_of_worker, workers=1, recycle=5)
     assert all(isinstance(r, Rejected) for r in results)
     pids = {r.rejection.detail for r in results}
     assert len(pids) == 3  # pages 1-5, 6-10 and 11-12, each lot in a fresh worker
@@ -138,28 +144,8 @@ def timed_pid_of_worker(
 
 
 def test_a_recycled_pool_forks_only_after_the_retired_workers_exited() -> None:
-    crawler = get_crawler()
-    assert crawler.stats is not None
-    crawler.stats.open_spider()
-    pipe = ExtractPipeline(crawler.stats, workers=2, timeout=60, extract=timed_pid_of_worker)
-    pages = [
-        FetchedPage("s", f"{BASE}/{n}", f"{BASE}/{n}", 200, "text/html", b"x", datetime.now(UTC))
-        for n in range(12)
-    ]
-
-    async def run() -> list[Any]:
-        await pipe.open_spider()
-        try:
-            return list(await asyncio.gather(*(pipe.process_item(p) for p in pages)))
-        finally:
-            await pipe.close_spider()
-
-    recycle = pipelines._POOL.recycle_pages_per_worker
-    pipelines._POOL.recycle_pages_per_worker = 3  # 6 pages per pool of 2 workers
-    try:
-        results = asyncio.run(run())
-    finally:
-        pipelines._POOL.recycle_pages_per_worker = recycle
+    # 6 pages per pool of 2 workers
+    results = _extract_pages(timed_pid_of_worker, workers=2, recycle=3)
     details = [r.rejection.detail.split() for r in results]
     assert len({pid for pid, *_ in details}) >= 4  # two pools of two workers at least
     assert max(int(siblings) for *_, siblings in details) <= 2
