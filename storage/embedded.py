@@ -70,17 +70,20 @@ def start(data_dir: Path, database: str = DATABASE_NAME) -> str:
     return _with_database(admin_url, database)
 
 
-SERVER_SETTINGS = {"shared_buffers": "32MB"}
+SERVER_SETTINGS = {"shared_buffers": "32MB", "autovacuum_work_mem": "8MB"}
 """Settings of the embedded server that differ from PostgreSQL's defaults. A crawl
 writes each page once and reads little back, so a small buffer cache (the operating
-system's page cache still holds the files) keeps the server's resident memory low."""
+system's page cache still holds the files) keeps the server's resident memory low.
+Autovacuum would otherwise take up to ``maintenance_work_mem`` (64 MB) for its dead-row
+list and the full-text index's pending list, more as the tables grow; 8 MB makes it
+take a few more passes over a large table instead."""
 
 
 def _configure(admin_url: str) -> bool:
     """Apply :data:`SERVER_SETTINGS` (``ALTER SYSTEM``); True when one needs a restart."""
     import psycopg
 
-    restart = False
+    restart = reload = False
     with psycopg.connect(admin_url, autocommit=True) as conn:
         for name, value in SERVER_SETTINGS.items():
             row = conn.execute(
@@ -92,6 +95,9 @@ def _configure(admin_url: str) -> bool:
                 continue
             conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
             restart = restart or row[1] == "postmaster"
+            reload = reload or row[1] != "postmaster"
+        if reload:
+            conn.execute("SELECT pg_reload_conf()")
     return restart
 
 

@@ -47,9 +47,8 @@ NO_VALIDATORS = "newsingest_no_validators"
 DISCOVERY_PRIORITY = 10
 """Feeds, listings and top-level sitemaps go before articles."""
 CHILD_SITEMAP_PRIORITY = -10
-"""The sitemaps of a sitemap index go after the articles already found: the request
-queue then holds one child sitemap's articles at a time, not the whole site's, so the
-crawler's memory does not grow with the size of the site."""
+"""The sitemaps of a sitemap index go after the articles already found (pending
+requests wait on disk, see `crawler.frontier`, so a large index costs no memory)."""
 
 
 _NETWORK_REASONS = (

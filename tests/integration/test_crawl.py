@@ -128,6 +128,16 @@ def test_the_run_is_recorded_as_succeeded_with_its_stats(crawled: dict[str, Any]
     assert run.stats["newsingest/store/inserted"] == len(crawled["pages"])
 
 
+def test_pending_requests_waited_on_disk_in_a_folder_removed_after_the_crawl(
+    crawled: dict[str, Any], cli: Cli
+) -> None:
+    (run,) = crawled["runs"]
+    assert run.stats["scheduler/enqueued/disk"] == run.stats["scheduler/enqueued"] > 0
+    assert "scheduler/enqueued/memory" not in run.stats
+    assert "scheduler/unserializable" not in run.stats
+    assert list((cli.data_dir / "frontier").iterdir()) == []
+
+
 def test_second_crawl_fetches_no_article_again(
     crawled: dict[str, Any], cli: Cli, site: SiteServer, sessions: sessionmaker[Session]
 ) -> None:

@@ -64,7 +64,7 @@ def test_child_sitemaps_of_an_index_go_after_the_articles(tmp_path: Path) -> Non
     assert [r.url for r in children] == [f"{BASE}/sitemap-0.xml", f"{BASE}/sitemap-1.xml"]
     assert len(articles) == 3
     # the scheduler pops higher priorities first: queued articles drain before the next
-    # child sitemap adds its own, so the queue holds one sitemap's worth at a time
+    # child sitemap adds its own
     assert max(r.priority for r in children) < min(r.priority for r in articles)
 
 
