@@ -8,7 +8,8 @@ A page whose
 extraction takes longer than ``NEWSINGEST_EXTRACT_TIMEOUT`` seconds is rejected
 (``parse_error``, "extraction timed out") and the pool is replaced, killing the stuck
 worker; pages that were in the killed pool (or in a pool whose worker crashed) are
-extracted again on the new pool, and a page that breaks a pool twice is rejected.
+extracted again on the new pool, one at a time, and a page that breaks a pool twice is
+rejected.
 
 `StorePipeline` buffers articles and failures and writes them in one transaction per
 batch from a single database thread (`storage.spool_replay.write_entries`). A batch the
@@ -26,7 +27,7 @@ import contextlib
 import logging
 import os
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 from dataclasses import replace
@@ -61,9 +62,11 @@ class _SharedPool:
     """One process pool per crawler process, shared by the crawls running in it.
 
     At most ``workers`` pages are submitted at a time (`slots`), so the extraction
-    timeout measures a page's own run time, not time spent waiting in the queue (a
-    second page queued per worker was tried: a page queued behind a slow one could then
-    time out without being slow itself, for no measurable gain on a CPU-bound machine).
+    timeout measures a page's own run time, not time spent waiting in the queue. (A
+    page queued per worker, with twice the timeout, was tried again on 2026-12-01: the
+    workers were busier, 1.80 instead of 1.75 cores, but the crawl was no faster, the
+    two cores being saturated either way.) A page retried after its pool broke runs
+    alone (`alone`).
 
     Workers are recycled to keep their memory flat: after ``RECYCLE_PAGES_PER_WORKER``
     pages per worker the pool is retired and a new one is forked from the warm fork
@@ -83,6 +86,7 @@ class _SharedPool:
         self._killed: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
         self._running: set[Future[Any]] = set()
         self._switch = asyncio.Lock()
+        self._alone = asyncio.Lock()
         self.recycle_pages_per_worker = RECYCLE_PAGES_PER_WORKER
 
     def acquire(self, workers: int) -> None:
@@ -90,6 +94,9 @@ class _SharedPool:
             self._workers = workers
             self._pool = self._new()
             self._slots = asyncio.Semaphore(workers)
+            # asyncio primitives belong to one event loop: new ones for each crawl's loop
+            self._alone = asyncio.Lock()
+            self._switch = asyncio.Lock()
         self._users += 1
 
     async def current(self) -> ProcessPoolExecutor:
@@ -121,6 +128,25 @@ class _SharedPool:
     def slots(self) -> asyncio.Semaphore:
         assert self._slots is not None, "acquire() first"
         return self._slots
+
+    @contextlib.asynccontextmanager
+    async def alone(self) -> AsyncIterator[None]:
+        """Hold every slot: the page submitted meanwhile is the only one in the pool.
+
+        For a page retried after its pool broke: a crash breaks every page in the pool,
+        so the page that crashes it is only known when it runs alone.
+        """
+        slots, total = self.slots, self._workers
+        held = 0
+        try:
+            async with self._alone:
+                for _ in range(total):
+                    await slots.acquire()
+                    held += 1
+            yield
+        finally:
+            for _ in range(held):
+                slots.release()
 
     def _new(self) -> ProcessPoolExecutor:
         self._submitted = 0
@@ -233,7 +259,8 @@ class ExtractPipeline:
             return self.extract(page.body, page.final_url, page.hints, page.content_type)
         broken = 0
         while True:
-            async with _POOL.slots:
+            # after a broken pool, alone: an innocent page is not broken by the same crash
+            async with _POOL.alone() if broken else _POOL.slots:
                 pool = await _POOL.current()
                 try:
                     fut = _POOL.submit(pool, self.extract, page)

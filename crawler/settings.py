@@ -82,6 +82,8 @@ NEWSINGEST_RETRY_MAX_DELAY = 120.0  # never wait longer (Retry-After included)
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.PoliteRetry": 550,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefresh": 580,  # Scrapy's, without decoding every page
     "crawler.middlewares.StoredUrlFilter": 450,
     "crawler.middlewares.ConditionalRequests": 460,
     # after RedirectMiddleware (600) in the response path: sees 3xx responses first

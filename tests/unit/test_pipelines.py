@@ -114,3 +114,16 @@ def test_any_bytes_give_a_record_or_a_rejection_that_the_spool_carries_losslessl
     item = ExtractedArticle(page=_page(body, url), record=result)
     entry = _pending_article(item, run_id=1)
     assert spool.from_json(spool.to_json(entry)) == entry
+
+
+def test_a_page_that_shared_a_pool_with_a_crashing_one_is_extracted_on_retry() -> None:
+    crawler = get_crawler()
+    assert crawler.stats is not None
+    crawler.stats.open_spider()
+    pipe = ExtractPipeline(crawler.stats, workers=2, timeout=60, extract=misbehave)
+    # both run in one pool, which the crash breaks; retried alone, only one crashes again
+    crashed, ok = asyncio.run(_run(pipe, [b"crash", ARTICLE]))
+    assert isinstance(crashed, Rejected)
+    assert "crashed" in crashed.rejection.detail
+    assert isinstance(ok, ExtractedArticle)
+    assert pipe.stats.get_value("newsingest/extract/worker_crashes") == 1
