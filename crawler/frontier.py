@@ -8,6 +8,12 @@ Scrapy's own scheduler a disk queue in a private folder under the data directory
 when the crawl closes: nothing is resumed from it. Folders left by a crawl that was killed
 are removed by the next crawl once their process is gone.
 
+A disk that refuses a write (full, or over a file size limit) does not stop the crawl:
+that request and every later one wait in memory, and the requests already on disk are
+still read back. If they cannot be read any more, the crawl goes on without them and
+logs how many were lost (stat ``newsingest/frontier/lost``); they were not fetched, so
+the next crawl discovers them again.
+
 With ``JOBDIR`` set, the scheduler is Scrapy's own (a resumable job folder is kept).
 ``NEWSINGEST_DISK_FRONTIER = False`` keeps the pending requests in memory. Distributed
 crawls replace the scheduler with scrapy-redis's (the frontier lives in Redis).
@@ -23,6 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Self
 
+from scrapy import Request
 from scrapy.core.scheduler import Scheduler
 from scrapy.crawler import Crawler
 from scrapy.dupefilters import BaseDupeFilter
@@ -72,6 +79,8 @@ class DiskFrontierScheduler(Scheduler):
         jobdir = kwargs.pop("jobdir", None)
         self.frontier_dir = frontier_dir
         """The private folder (removed at close); None: Scrapy's behaviour (``jobdir``)."""
+        self.disk_failed = False
+        """True once the disk refused a write: new requests wait in memory."""
         super().__init__(dupefilter, jobdir=str(frontier_dir) if frontier_dir else jobdir, **kwargs)
 
     @classmethod
@@ -97,9 +106,53 @@ class DiskFrontierScheduler(Scheduler):
             crawler=crawler,
         )
 
+    def _dqpush(self, request: Request) -> bool:
+        if self.disk_failed:
+            return False
+        try:
+            return super()._dqpush(request)
+        except OSError as exc:
+            self.disk_failed = True
+            self._inc("newsingest/frontier/disk_errors")
+            logger.error(
+                "the crawl frontier cannot write to %s (%s): pending requests wait in memory",
+                self.dqdir,
+                exc,
+            )
+            return False
+
+    def _dqpop(self) -> Request | None:
+        if self.dqs is None:
+            return None
+        try:
+            return super()._dqpop()
+        except Exception as exc:  # a refused read, or a record torn by a refused write
+            queues, self.dqs = self.dqs, None
+            lost = 0
+            with contextlib.suppress(Exception):
+                lost = len(queues)
+            with contextlib.suppress(Exception):
+                queues.close()
+            self._inc("newsingest/frontier/lost", lost)
+            logger.error(
+                "the crawl frontier lost %d pending requests it could not read back from %s"
+                " (%s); the crawl goes on without them",
+                lost,
+                self.dqdir,
+                exc,
+            )
+            return None
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(key, count)
+
     def close(self, reason: str) -> Deferred[None] | None:
         try:
             return super().close(reason)
+        except OSError as exc:  # the disk queue's state could not be written: not needed
+            logger.error("the crawl frontier could not close its disk queue: %s", exc)
+            return self.df.close(reason)
         finally:
             if self.frontier_dir is not None:
                 with contextlib.suppress(OSError):

@@ -115,3 +115,41 @@ def test_folders_of_crawls_that_are_gone_are_removed(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         p.name for p in (mine, alive, other)
     )
+
+
+def test_a_refused_disk_write_keeps_the_request_and_later_ones_in_memory(
+    tmp_path: Path,
+) -> None:
+    scheduler, spider = _scheduler(tmp_path)
+    scheduler.enqueue_request(_article(spider, 0))  # on disk
+
+    def full(request: Request) -> None:
+        raise OSError(28, "No space left on device")
+
+    assert scheduler.dqs is not None
+    scheduler.dqs.push = full  # type: ignore[method-assign]
+    assert scheduler.enqueue_request(_article(spider, 1))
+    assert scheduler.enqueue_request(_article(spider, 2))
+    assert scheduler.disk_failed and len(scheduler.mqs) == 2
+    urls = {r.url for r in iter(scheduler.next_request, None)}
+    assert urls == {_article(spider, n).url for n in range(3)}
+    assert scheduler.stats is not None
+    assert scheduler.stats.get_value("newsingest/frontier/disk_errors") == 1
+    scheduler.close("finished")
+
+
+def test_requests_that_cannot_be_read_back_are_counted_as_lost(tmp_path: Path) -> None:
+    scheduler, spider = _scheduler(tmp_path)
+    for n in range(3):
+        scheduler.enqueue_request(_article(spider, n))
+
+    def unreadable() -> Request:
+        raise OSError(5, "Input/output error")
+
+    assert scheduler.dqs is not None
+    scheduler.dqs.pop = unreadable  # type: ignore[method-assign]
+    assert scheduler.next_request() is None
+    assert not scheduler.has_pending_requests()
+    assert scheduler.stats is not None
+    assert scheduler.stats.get_value("newsingest/frontier/lost") == 3
+    scheduler.close("finished")
