@@ -37,6 +37,8 @@ from scrapy.utils.job import job_dir
 from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet.defer import Deferred
 
+from crawler.spool import pid_alive
+
 logger = logging.getLogger(__name__)
 
 FRONTIER_FOLDER = "frontier"
@@ -53,21 +55,11 @@ def remove_stale(parent: Path) -> list[Path]:
         if not folder.is_dir() or not pid_text.isdigit():
             continue
         pid = int(pid_text)
-        if pid == os.getpid() or _alive(pid):
+        if pid == os.getpid() or pid_alive(pid):
             continue  # a crawl that runs (in this process: it removes its own)
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class DiskFrontierScheduler(Scheduler):
