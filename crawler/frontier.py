@@ -8,7 +8,9 @@ Scrapy's own scheduler a disk queue in a private folder under the data directory
 when the crawl closes: nothing is resumed from it. Folders left by a crawl that was killed
 are removed by the next crawl once their process is gone.
 
-A disk that refuses a write (full, or over a file size limit) does not stop the crawl:
+A data directory where the folder cannot be created (read-only, full) leaves the
+pending requests in memory, with a warning. A disk that refuses a write (full, or over
+a file size limit) does not stop the crawl either:
 that request and every later one wait in memory, and the requests already on disk are
 still read back. If they cannot be read any more, the crawl goes on without them and
 logs how many were lost (stat ``newsingest/frontier/lost``); they were not fetched, so
@@ -82,10 +84,20 @@ class DiskFrontierScheduler(Scheduler):
         frontier_dir: Path | None = None
         if jobdir is None and s.getbool("NEWSINGEST_DISK_FRONTIER", True):
             parent = Path(s["NEWSINGEST_DATA_DIR"]) / FRONTIER_FOLDER
-            parent.mkdir(parents=True, exist_ok=True)
-            for folder in remove_stale(parent):
-                logger.info("removed the frontier folder %s of a crawl that is gone", folder)
-            frontier_dir = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=parent))
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+                for folder in remove_stale(parent):
+                    logger.info("removed the frontier folder %s of a crawl that is gone", folder)
+                frontier_dir = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=parent))
+            except OSError as exc:  # read-only or full data directory: the crawl still runs
+                logger.warning(
+                    "cannot create a frontier folder under %s (%s); "
+                    "pending requests wait in memory",
+                    parent,
+                    exc,
+                )
+                if crawler.stats is not None:
+                    crawler.stats.inc_value("newsingest/frontier/disk_errors")
         return cls(
             build_from_crawler(load_object(s["DUPEFILTER_CLASS"]), crawler),
             frontier_dir=frontier_dir,

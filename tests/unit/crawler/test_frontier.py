@@ -153,3 +153,17 @@ def test_requests_that_cannot_be_read_back_are_counted_as_lost(tmp_path: Path) -
     assert scheduler.stats is not None
     assert scheduler.stats.get_value("newsingest/frontier/lost") == 3
     scheduler.close("finished")
+
+
+def test_a_data_dir_without_room_for_the_frontier_keeps_requests_in_memory(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / FRONTIER_FOLDER).write_text("a file where the folder should be")
+    scheduler, spider = _scheduler(tmp_path)
+    assert scheduler.frontier_dir is None and scheduler.dqs is None
+    assert scheduler.enqueue_request(_article(spider, 1))
+    assert len(scheduler.mqs) == 1
+    assert scheduler.stats is not None
+    assert scheduler.stats.get_value("newsingest/frontier/disk_errors") == 1
+    assert scheduler.next_request() is not None
+    scheduler.close("finished")
