@@ -100,6 +100,40 @@ def _ready(_: int) -> int:
     return os.getpid()
 
 
+class MachineClock:
+    """CPU seconds of the whole machine (busy, idle, stolen) and of the site server."""
+
+    def __init__(self, site_pid: int | None) -> None:
+        self.site = psutil.Process(site_pid) if site_pid else None
+        self.start = (psutil.cpu_times(), self._site_cpu())
+
+    def _site_cpu(self) -> float:
+        if self.site is None:
+            return 0.0
+        t = self.site.cpu_times()
+        return float(t.user + t.system)
+
+    def stop(self) -> dict[str, float]:
+        times, site = psutil.cpu_times(), self._site_cpu()
+        d = {f: getattr(times, f) - getattr(self.start[0], f) for f in times._fields}
+        idle = d.get("idle", 0.0) + d.get("iowait", 0.0)
+        steal = d.get("steal", 0.0)
+        busy = sum(d.values()) - idle - steal - d.get("guest", 0.0) - d.get("guest_nice", 0.0)
+        return {"busy": busy, "idle": idle, "steal": steal, "site": site - self.start[1]}
+
+
+def _machine_line(p: Phase) -> str:
+    m = p.extra.get("machine")
+    if not m:
+        return ""
+    total = m["busy"] + m["idle"] + m["steal"]
+    return (
+        f"  machine over the phase: busy {m['busy']:.1f} s, idle {m['idle']:.1f} s,"
+        f" stolen {m['steal']:.1f} s ({100 * m['idle'] / max(total, 1e-9):.0f} % idle);"
+        f" site server {m['site']:.1f} s ({1000 * m['site'] / max(1, p.pages):.2f} ms/page)"
+    )
+
+
 def ceiling(dirs: list[Path], pages: int, workers: int, base: str) -> Phase:
     """Extraction alone over the pages from memory, in a pool like the pipeline's."""
     from crawler.workers import extract_timed, new_pool
@@ -118,9 +152,11 @@ def ceiling(dirs: list[Path], pages: int, workers: int, base: str) -> Phase:
         )
         sampler = TreeSampler({"pool": lambda: server}, pss_every=1_000_000)
         with sampler:
+            clock = MachineClock(None)
             started = time.perf_counter()
             results = list(pool.map(extract_timed, bodies, urls, [None] * pages))
             phase.crawl_seconds = phase.wall = time.perf_counter() - started
+            phase.extra["machine"] = clock.stop()
         phase.extra["worker_cpu"] = cpu_by_role(sampler.usage["pool"]).get("worker", 0.0)
         phase.extra["workers_seen"] = sum(
             1 for role in sampler.usage["pool"].names.values() if role == "worker"
@@ -139,7 +175,13 @@ def ceiling(dirs: list[Path], pages: int, workers: int, base: str) -> Phase:
 
 
 def _run_sampled(
-    name: str, cmd: list[str], env: dict[str, str], db: Any, log: Path, profile: Path | None = None
+    name: str,
+    cmd: list[str],
+    env: dict[str, str],
+    db: Any,
+    log: Path,
+    profile: Path | None = None,
+    site_pid: int | None = None,
 ) -> tuple[Phase, subprocess.CompletedProcess[str] | None, str]:
     """Run ``cmd`` while sampling its process tree and the database server's."""
     phase = Phase(name, load_before=load_average())
@@ -164,9 +206,11 @@ def _run_sampled(
             )
         try:
             with sampler:
+                clock = MachineClock(site_pid)
                 started = time.perf_counter()
                 out, _ = proc.communicate()
                 phase.wall = time.perf_counter() - started
+                phase.extra["machine"] = clock.stop()
         except BaseException:
             proc.kill()
             proc.wait()
@@ -222,7 +266,13 @@ def newsingest(
             cmd += ["-s", pair]
         for name in ("newsingest", "recrawl")[: 2 if recrawl else 1]:
             phase, _, out = _run_sampled(
-                name, cmd, env, db, tmp / f"{name}.log", profile if name == "newsingest" else None
+                name,
+                cmd,
+                env,
+                db,
+                tmp / f"{name}.log",
+                profile if name == "newsingest" else None,
+                site_pid=site.pid,
             )
             phase.extra["output"] = out.strip()
             phase.articles = int(scalar(db.url, "SELECT count(*) FROM articles"))
@@ -246,7 +296,9 @@ def naive(site: StaticSite, settings: list[str], tmp: Path) -> Phase:
         cmd += ["--site", site.base_url, "--database-url", db.url]
         for pair in [*BENCH_SETTINGS, *settings]:
             cmd += ["-s", pair]
-        phase, _, out = _run_sampled("naive", cmd, dict(os.environ), db, tmp / "naive.log")
+        phase, _, out = _run_sampled(
+            "naive", cmd, dict(os.environ), db, tmp / "naive.log", site_pid=site.pid
+        )
         last = out.strip().splitlines()[-1] if out.strip() else "{}"
         result = json.loads(last)
         phase.articles = int(scalar(db.url, "SELECT count(*) FROM naive_articles") or 0)
@@ -273,6 +325,7 @@ def _print_phase(p: Phase) -> None:
             f" worker CPU {p.extra['worker_cpu']:.1f} s"
             f" ({1000 * p.extra['worker_cpu'] / max(1, p.pages):.1f} ms/page)"
         )
+        print(_machine_line(p))
         return
     if p.name == "recrawl":
         s = p.extra.get("stats", {})
@@ -290,6 +343,7 @@ def _print_phase(p: Phase) -> None:
             f" {p.postgres.cpu_total:.1f} s; peak memory crawler PSS {mb(p.crawler.peak_pss)},"
             f" postgres PSS {mb(p.postgres.peak_pss)}"
         )
+        print(_machine_line(p))
         return
     print(
         f"  {p.pages} pages extracted, {p.articles} articles stored;"
@@ -307,6 +361,7 @@ def _print_phase(p: Phase) -> None:
             f"  CPU {label}: {usage.cpu_total:.1f} s ({1000 * usage.cpu_total / pages:.1f} ms/page;"
             f" {usage.cpu_total / p.wall:.2f} cores) [{detail}]"
         )
+    print(_machine_line(p))
     print(
         f"  peak memory crawler+workers: RSS {mb(p.crawler.peak_rss)}, PSS {mb(p.crawler.peak_pss)}"
         f" ({p.crawler.peak_count} processes); postgres: RSS {mb(p.postgres.peak_rss)},"

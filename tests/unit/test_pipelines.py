@@ -36,9 +36,13 @@ ARTICLE = (
 def misbehave(
     body: bytes, url: str, hints: Hints | None, content_type: str | None = None
 ) -> tuple[Any, float]:
-    """Worker function: hangs on ``hang``, dies on ``crash``, else extracts."""
+    """Worker function: hangs on ``hang``, dies on ``crash``, takes 2 s on ``slow...``, else
+    extracts."""
     if body == b"hang":
         time.sleep(600)
+    if body.startswith(b"slow"):
+        time.sleep(2)
+        body = body[4:]
     if body == b"crash":
         os._exit(3)
     return extract_timed(body, url, hints, content_type)
@@ -71,6 +75,16 @@ def test_a_page_whose_extraction_hangs_is_rejected_and_later_pages_still_extract
     assert "timed out" in hung.rejection.detail
     assert isinstance(ok, ExtractedArticle)
     assert pipe.stats.get_value("newsingest/extract/timeouts") == 1
+
+
+def test_a_page_waiting_behind_a_slow_one_gets_its_own_full_timeout() -> None:
+    # One worker, two pages submitted at once (one runs, one waits): 2 s each under a
+    # 3 s timeout. Counted from submission the second would time out after 3 s.
+    pipe = _pipeline(timeout=3)
+    first, second = asyncio.run(_run(pipe, [b"slow" + ARTICLE, b"slow" + ARTICLE]))
+    assert isinstance(first, ExtractedArticle)
+    assert isinstance(second, ExtractedArticle)
+    assert pipe.stats.get_value("newsingest/extract/timeouts") is None
 
 
 def test_a_page_that_kills_its_worker_is_rejected_and_the_pool_recovers() -> None:
