@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 import weakref
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -99,6 +100,9 @@ class _SharedPool:
         if self._pool is None:
             self._workers = workers
             self._pool = self._new()
+            # The fork server's start-up (imports, warm-up: ~2 s) overlaps with the
+            # crawl's discovery instead of holding up the first page.
+            threading.Thread(target=_start_worker, args=(self._pool,), daemon=True).start()
             self._slots = asyncio.Semaphore(workers * PAGES_PER_WORKER)
             # asyncio primitives belong to one event loop: new ones for each crawl's loop
             self._alone = asyncio.Lock()
@@ -206,6 +210,14 @@ class _SharedPool:
             self._pool = None
             self._slots = None
             self._users = 0
+
+
+def _start_worker(pool: ProcessPoolExecutor) -> None:
+    """Start ``pool``'s fork server and a first worker (blocks until the server is warm)."""
+    try:
+        pool.submit(int).result()
+    except Exception:  # shut down meanwhile, or broken: the first page reports it
+        logger.debug("extraction pool warm-up failed", exc_info=True)
 
 
 _POOL = _SharedPool()

@@ -151,6 +151,22 @@ def test_a_recycled_pool_forks_only_after_the_retired_workers_exited() -> None:
     assert max(int(siblings) for *_, siblings in details) <= 2
 
 
+def test_opening_the_pool_starts_a_worker_before_the_first_page() -> None:
+    import time
+
+    pipelines._POOL.acquire(1)
+    try:
+        pool = pipelines._POOL._pool
+        assert pool is not None
+        deadline = time.monotonic() + 120
+        while not pool._processes and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # no page was submitted: the warm-up thread forked the server and a worker
+        assert pool._processes
+    finally:
+        pipelines._POOL.release()
+
+
 def test_charset_of_reads_the_content_type_parameter() -> None:
     from crawler.workers import charset_of
 
