@@ -132,17 +132,40 @@ def preload() -> None:
     gc.freeze()
 
 
+def _context() -> Any:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([PRELOAD_MODULE])
+    return ctx
+
+
+def start_fork_server() -> None:
+    """Start the extraction fork server now, without waiting for its warm-up.
+
+    The server imports and warms the extraction code (`preload`, about 2 s of one core)
+    in its own process; a crawl command calls this before it starts the database and
+    builds its crawlers, so that work overlaps them instead of delaying the first page.
+    The first pool forks its workers from this server. Never raises: the pool starts
+    the server itself if this failed.
+    """
+    _context()
+    try:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+    except Exception:
+        logger.debug("starting the extraction fork server early failed", exc_info=True)
+
+
 def new_pool(workers: int) -> ProcessPoolExecutor:
     """A process pool of ``workers`` extraction workers forked from a warm fork server.
 
     No ``max_tasks_per_child``: on Python 3.11.7 a pool using it was seen to hang once
     its workers started exiting; the pipeline recycles whole pools instead.
     """
-    ctx = multiprocessing.get_context("forkserver")
-    # Only the first pool of a process starts the fork server; later ones reuse it.
-    ctx.set_forkserver_preload([PRELOAD_MODULE])
+    # Only the first pool of a process starts the fork server (unless
+    # `start_fork_server` did); later ones reuse it.
     return ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=ctx,
+        mp_context=_context(),
         initializer=warm_up,
     )

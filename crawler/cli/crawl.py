@@ -221,16 +221,10 @@ def crawl(
     if distributed and not redis_url:
         click.echo("error: --distributed needs --redis-url or NEWSINGEST_REDIS_URL", err=True)
         sys.exit(EXIT_USAGE)
-    url = database_url(cfg)
-    if due:
-        wanted = _due_sources(url, [sources[k] for k in wanted])
-        if not wanted:
-            click.echo("no source is due")
-            sys.exit(EXIT_OK)
     settings = crawl_settings(
         cfg,
         path,
-        database_url=url,
+        database_url="",  # below, once the database is up
         log_level=ctx.meta["log_level"],
         trigger="schedule" if due else "cli",
         refresh=refresh,
@@ -238,6 +232,17 @@ def crawl(
         progress=sys.stderr.isatty(),
         extra_settings=extra,
     )
+    if settings.getint("NEWSINGEST_EXTRACT_WORKERS") > 0:
+        from crawler.workers import start_fork_server
+
+        start_fork_server()  # its warm-up overlaps the database's start and the set-up
+    url = database_url(cfg)
+    settings.set("NEWSINGEST_DATABASE_URL", url, priority="cmdline")
+    if due:
+        wanted = _due_sources(url, [sources[k] for k in wanted])
+        if not wanted:
+            click.echo("no source is due")
+            sys.exit(EXIT_OK)
     if distributed:
         jobs = distributed_jobs(cfg, redis_url, wanted, idle_seconds)
     else:

@@ -151,6 +151,31 @@ def test_a_recycled_pool_forks_only_after_the_retired_workers_exited() -> None:
     assert max(int(siblings) for *_, siblings in details) <= 2
 
 
+def test_start_fork_server_starts_the_warming_server_for_later_pools() -> None:
+    import subprocess
+    import sys
+
+    # A fresh interpreter: in this one an earlier test's pool may have started it.
+    code = (
+        "from multiprocessing import forkserver\n"
+        "from crawler import workers\n"
+        "workers.start_fork_server()\n"
+        "pid = forkserver._forkserver._forkserver_pid\n"
+        "import time\n"
+        "for _ in range(200):  # its command line is empty until it has exec'd\n"
+        "    cmd = open(f'/proc/{pid}/cmdline', 'rb').read()\n"
+        "    if cmd:\n"
+        "        break\n"
+        "    time.sleep(0.05)\n"
+        "print(cmd.replace(bytes(1), b' ').decode())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    assert "multiprocessing.forkserver" in out
+    assert workers.PRELOAD_MODULE in out  # it preloads (warms) the extraction code
+
+
 def test_opening_the_pool_starts_a_worker_before_the_first_page() -> None:
     import time
 
