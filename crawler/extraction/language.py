@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 from langdetect import DetectorFactory, detector_factory
@@ -51,6 +53,45 @@ class _Normalized(dict[int, str]):
 _NORMALIZED = _Normalized()
 
 
+_WORD_NGRAMS: dict[str, tuple[str, ...]] = {}
+"""Known n-grams of each normalized word seen (with its trailing space when one follows);
+the n-gram strings are interned, so the tuples share them (about 300 bytes a word)."""
+_WORD_NGRAMS_MAX = 8_000
+"""Words cached per process (about 2.5 MB); later new words are computed each time. The
+first words seen include a language's frequent ones, which make most of any text."""
+
+
+def _word_ngrams(word: str, known: dict[str, list[float]]) -> list[str]:
+    """langdetect's n-gram loop over one normalized word (no inner spaces; maybe a
+    trailing one), from the fresh buffer a space leaves: the 1-, 2- and 3-grams it would
+    add that are in the profiles, in its order."""
+    result: list[str] = []
+    grams = " "
+    capital = False
+    for ch in word:
+        last = grams[-1]
+        if len(grams) >= 3:
+            grams = grams[1:]
+        grams += ch
+        if ch.isupper():
+            if last.isupper():
+                capital = True
+        else:
+            capital = False
+        if capital:
+            continue
+        if ch != " " and ch in known:
+            result.append(ch)
+        size = len(grams)
+        if size >= 2:
+            two = grams[-2:]
+            if two in known:
+                result.append(two)
+            if size >= 3 and grams in known:
+                result.append(grams)
+    return result
+
+
 class _FastDetector(Detector):  # type: ignore[misc]
     """langdetect's ``Detector`` with its per-character Python loops rewritten.
 
@@ -77,36 +118,25 @@ class _FastDetector(Detector):  # type: ignore[misc]
             self.text = _ASCII_LETTERS.sub("", self.text)
 
     def _extract_ngrams(self) -> list[str]:
+        # langdetect's n-gram buffer restarts after every space, so a word's n-grams
+        # depend on the word alone (and on whether a space follows it): those of the
+        # first words a process sees are kept and reused (`_WORD_NGRAMS`).
         known = self.word_lang_prob_map
+        words = self.text.translate(_NORMALIZED).split(" ")
+        last = len(words) - 1
+        cache = _WORD_NGRAMS
+        room = len(cache) < _WORD_NGRAMS_MAX
         result: list[str] = []
-        grams = " "
-        capital = False
-        for ch in self.text.translate(_NORMALIZED):
-            last = grams[-1]
-            if last == " ":
-                grams = " "
-                capital = False
-                if ch == " ":
-                    continue
-            elif len(grams) >= 3:
-                grams = grams[1:]
-            grams += ch
-            if ch.isupper():
-                if last.isupper():
-                    capital = True
-            else:
-                capital = False
-            if capital:
+        for i, word in enumerate(words):
+            if not word:
                 continue
-            if ch != " " and ch in known:
-                result.append(ch)
-            size = len(grams)
-            if size >= 2:
-                two = grams[-2:]
-                if two in known:
-                    result.append(two)
-                if size >= 3 and grams in known:
-                    result.append(grams)
+            key = word + " " if i < last else word
+            grams: Sequence[str] | None = cache.get(key)
+            if grams is None:
+                grams = _word_ngrams(key, known)
+                if room:
+                    cache[key] = tuple(map(sys.intern, grams))
+            result.extend(grams)
         return result
 
     def _update_lang_prob(self, prob: list[float], word: Any, alpha: float) -> bool:

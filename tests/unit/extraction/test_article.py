@@ -150,6 +150,19 @@ def test_records_carry_the_extractor_version() -> None:
     assert record(page()).extractor_version == EXTRACTOR_VERSION
 
 
+def test_parsed_elements_are_html_elements_without_lxml_html_class_lookup() -> None:
+    import lxml.html  # type: ignore[import-untyped]
+
+    from crawler.extraction.article import parse_document
+
+    tree, problem = parse_document(page(bottom="<form><input name='q'></form>"))
+    assert problem is None
+    kinds = {type(el) for el in tree.iter(lxml.etree.Element)}
+    # one C-level class for every element (forms too); text_content() for trafilatura
+    assert kinds == {lxml.html.HtmlElement}
+    assert "Rostock" in tree.find("body").text_content()
+
+
 def test_plain_text_is_not_html() -> None:
     result = extract_article("just some words, no markup", "https://example.org/")
     assert isinstance(result, Rejection)

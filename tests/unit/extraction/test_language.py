@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from crawler.extraction.language import detect_language, normalize_lang
 
 GERMAN = (
@@ -67,3 +69,39 @@ def test_fast_detector_gives_langdetects_own_probabilities() -> None:
             assert [(x.lang, x.prob) for x in fast.get_probabilities()] == [
                 (x.lang, x.prob) for x in original.get_probabilities()
             ]
+
+
+def test_fast_ngrams_are_langdetects_whether_a_word_is_cached_or_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from langdetect import detector_factory
+    from langdetect.detector import Detector
+
+    from crawler.extraction import language
+
+    detector_factory.init_factory()
+    factory = detector_factory._factory
+    text = (
+        "Der FÄHRBETRIEB ruht; the ISLAND ferry  waits. Паром ЖДЁТ у острова, "
+        "le bac attend. A B CD x"
+    )
+    original = Detector(factory)
+    original.append(text)
+    original.cleaning_text()
+    expected = original._extract_ngrams()
+    assert expected
+
+    def fast_ngrams() -> list[str]:
+        fast = language._FastDetector(factory)
+        fast.append(text)
+        fast.cleaning_text()
+        return fast._extract_ngrams()
+
+    monkeypatch.setattr(language, "_WORD_NGRAMS", {})
+    assert fast_ngrams() == expected  # every word computed, then cached
+    assert language._WORD_NGRAMS
+    assert fast_ngrams() == expected  # every word from the cache
+    monkeypatch.setattr(language, "_WORD_NGRAMS", {})
+    monkeypatch.setattr(language, "_WORD_NGRAMS_MAX", 0)
+    assert fast_ngrams() == expected  # cache full: nothing kept
+    assert not language._WORD_NGRAMS
