@@ -109,12 +109,18 @@ class StoredUrlBatchFilter(_StoredUrls):
     the downloader filter does not ask again. The check runs before Scrapy's duplicate
     filter: ``newsingest/incremental/skipped_stored`` counts a stored URL once per time
     discovery yields it (found in a sitemap and on a listing page: twice).
+
+    A batch's requests are alive until its query returns, in every sitemap response
+    being processed at once (all the children of a sitemap index arrive together): with
+    20 sitemaps of 1,000 URLs the main process's peak resident memory was 204-211 MB with
+    batches of 500, 193 with 100, 186 with 25. Batches of 50 cost a re-crawl 20 queries
+    per 1,000 URLs.
     """
 
-    batch_size = 500
+    batch_size = 50
 
     def configure(self, settings: Settings) -> None:
-        self.batch_size = max(1, settings.getint("NEWSINGEST_STORED_CHECK_BATCH", 500))
+        self.batch_size = max(1, settings.getint("NEWSINGEST_STORED_CHECK_BATCH", 50))
 
     async def process_spider_output(
         self, response: Response, result: AsyncIterator[Any]

@@ -43,7 +43,7 @@ NEWSINGEST_REFRESH = False  # True: fetch again articles already stored
 NEWSINGEST_MAX_ARTICLES = 0  # 0: no limit per crawl of a source
 NEWSINGEST_PROGRESS = False  # live progress line on stderr (the CLI turns it on for a tty)
 NEWSINGEST_CONDITIONAL_REQUESTS = True  # If-None-Match/If-Modified-Since on feeds, sitemaps
-NEWSINGEST_STORED_CHECK_BATCH = 500  # discovered article URLs checked per database query
+NEWSINGEST_STORED_CHECK_BATCH = 50  # discovered article URLs checked per database query
 NEWSINGEST_DISK_FRONTIER = True  # pending requests wait on disk (crawler.frontier)
 
 # Scrapy's scheduler with a private disk queue: memory stays flat however many URLs
