@@ -4,8 +4,6 @@ pool recovers; extraction plus the spool round trip hold for arbitrary bytes."""
 from __future__ import annotations
 
 import asyncio
-import os
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,10 +13,9 @@ from scrapy.utils.test import get_crawler
 
 from crawler import spool
 from crawler.extraction import ArticleRecord, Rejection, extract_article
-from crawler.extraction.record import Hints
 from crawler.items import ExtractedArticle, FetchedPage, Rejected
 from crawler.pipelines import ExtractPipeline, _pending_article
-from crawler.workers import extract_timed
+from tests.unit.worker_fns import misbehave
 
 ARTICLE = (
     "<html lang='en'><head><title>Harbour strike ends</title></head><body><article>"
@@ -31,21 +28,6 @@ ARTICLE = (
     )
     + "</article></body></html>"
 ).encode()
-
-
-def misbehave(
-    body: bytes, url: str, hints: Hints | None, content_type: str | None = None
-) -> tuple[Any, float]:
-    """Worker function: hangs on ``hang``, dies on ``crash``, takes 2 s on ``slow...``, else
-    extracts."""
-    if body == b"hang":
-        time.sleep(600)
-    if body.startswith(b"slow"):
-        time.sleep(2)
-        body = body[4:]
-    if body == b"crash":
-        os._exit(3)
-    return extract_timed(body, url, hints, content_type)
 
 
 def _page(body: bytes, url: str = "http://127.0.0.1/a.html") -> FetchedPage:

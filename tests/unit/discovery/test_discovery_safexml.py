@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -50,10 +50,14 @@ def test_concatenated_gzip_members_are_all_inflated() -> None:
 
 def test_gzip_bomb_is_rejected_before_inflating_past_cap() -> None:
     bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)
-    started = time.monotonic()
-    with pytest.raises(DiscoveryError, match=r"inflates past 1048576 bytes"):
-        maybe_gunzip(bomb, 1024 * 1024)
-    assert time.monotonic() - started < 1.0
+    tracemalloc.start()
+    try:
+        with pytest.raises(DiscoveryError, match=r"inflates past 1048576 bytes"):
+            maybe_gunzip(bomb, 1024 * 1024)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024  # inflating it all would hold 64 MiB
 
 
 def test_gzip_body_exactly_at_cap_is_accepted() -> None:
@@ -75,13 +79,11 @@ def test_plain_body_over_cap_is_rejected() -> None:
         maybe_gunzip(b"<urlset></urlset>", 10)
 
 
-def test_billion_laughs_is_rejected_quickly() -> None:
-    started = time.monotonic()
+def test_billion_laughs_is_rejected_at_its_entity_declarations() -> None:
     with pytest.raises(DiscoveryError, match="declares XML entities"):
         parse_sitemap(BILLION_LAUGHS, BASE)
     with pytest.raises(DiscoveryError, match="declares XML entities"):
         parse_feed(BILLION_LAUGHS.replace(b"urlset", b"rss"), BASE)
-    assert time.monotonic() - started < 1.0
 
 
 def test_billion_laughs_in_utf16_is_rejected() -> None:
@@ -90,13 +92,11 @@ def test_billion_laughs_in_utf16_is_rejected() -> None:
         parse_sitemap(body.encode("utf-16"), BASE)
 
 
-def test_utf7_billion_laughs_is_rejected_quickly() -> None:
+def test_utf7_billion_laughs_is_refused_for_its_encoding() -> None:
     markup = BILLION_LAUGHS.decode().split("?>", 1)[1]
     hidden = markup.replace("<", "+ADw-").replace("&", "+ACY-").encode()
-    started = time.monotonic()
     with pytest.raises(DiscoveryError, match="'UTF-7' is not supported"):
         parse_sitemap(b'<?xml version="1.0" encoding="UTF-7"?>' + hidden, BASE)
-    assert time.monotonic() - started < 1.0
 
 
 def test_ebcdic_document_is_refused() -> None:
