@@ -1,10 +1,10 @@
 """The crawl's duplicate-request filter, at 8 bytes a URL: `CompactDupeFilter`.
 
 Scrapy's ``RFPDupeFilter`` keeps every request fingerprint it has seen as a 20-byte
-``bytes`` object in a Python ``set``: ~85 bytes a URL, so the crawler's memory grows with
-the length of the crawl (85 MB per million URLs). This filter keeps the first 8 bytes of
+``bytes`` object in a Python ``set``: ~87 bytes a URL, so the crawler's memory grows with
+the length of the crawl (83 MB per million URLs). This filter keeps the first 8 bytes of
 the same fingerprint as an integer in a sorted ``array('Q')`` (`FingerprintSet`), plus a
-small set of recent ones merged into the array now and then: ~9 bytes a URL on average
+small set of recent ones merged into the array now and then: ~8.5 bytes a URL on average
 (``bench/dupefilter.py`` prints the figures).
 
 Two different requests whose SHA-1 fingerprints share their first 64 bits would be taken
@@ -18,7 +18,6 @@ With ``JOBDIR`` set (Scrapy's resumable jobs) the keys are also appended to
 from __future__ import annotations
 
 import heapq
-import logging
 from array import array
 from bisect import bisect_left
 from pathlib import Path
@@ -26,8 +25,6 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.dupefilters import RFPDupeFilter
-
-logger = logging.getLogger(__name__)
 
 KEY_BYTES = 8
 """Bytes of the request fingerprint kept per URL (big-endian, as an unsigned integer)."""
@@ -79,7 +76,7 @@ class FingerprintSet:
 
 class CompactDupeFilter(RFPDupeFilter):
     """Scrapy's request-fingerprint filter (same fingerprints, same ``dupefilter/filtered``
-    stat and log lines) keeping 8 bytes a URL instead of ~85."""
+    stat and log lines) keeping 8 bytes a URL instead of ~87."""
 
     def __init__(
         self,

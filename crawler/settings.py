@@ -49,7 +49,7 @@ NEWSINGEST_DISK_FRONTIER = True  # pending requests wait on disk (crawler.fronti
 # Scrapy's scheduler with a private disk queue: memory stays flat however many URLs
 # discovery finds (distributed crawls swap in scrapy-redis's scheduler).
 SCHEDULER = "crawler.frontier.DiskFrontierScheduler"
-DUPEFILTER_CLASS = "crawler.dupefilter.CompactDupeFilter"  # 8 bytes a seen URL, not ~85
+DUPEFILTER_CLASS = "crawler.dupefilter.CompactDupeFilter"  # 8 bytes a seen URL, not ~87
 
 # --- politeness and guards ------------------------------------------------------------
 USER_AGENT = f"newsingest/0.1 (+{_config.contact})"
