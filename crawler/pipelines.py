@@ -480,6 +480,7 @@ class StorePipeline:
         )
         self.stats.set_value("newsingest/store/last_error", str(exc)[:500])
         entries: list[spool.Entry] = [*articles, *failures]
+        isolated: list[tuple[spool.Entry, str]] = []
         loop = asyncio.get_running_loop()
         try:
             path = await loop.run_in_executor(
@@ -488,8 +489,14 @@ class StorePipeline:
                 self.data_dir,
                 entries,
                 f"{type(exc).__name__}: {exc}",
+                isolated,
             )
-        except spool.SpoolError as err:
+        except Exception as raised:  # SpoolError, or anything else: the batch stays
+            err = (
+                raised
+                if isinstance(raised, spool.SpoolError)
+                else spool.SpoolError(f"{type(raised).__name__}: {raised}")
+            )
             self._articles[:0] = articles
             self._failures[:0] = failures
             self.stats.set_value("newsingest/store/spool_error", str(err)[:500])
@@ -506,9 +513,15 @@ class StorePipeline:
                 if self.stop is not None:
                     self.stop("spool_failed")
             return
-        self.stats.inc_value("newsingest/store/spooled_articles", len(articles))
-        self.stats.inc_value("newsingest/store/spooled_failures", len(failures))
-        self.stats.inc_value("newsingest/store/spooled_total_articles", len(articles))
+        bad_articles = sum(isinstance(e, PendingArticle) for e, _ in isolated)
+        if bad_articles:
+            # spooled as store failures: their URLs are recorded, the next crawl fetches them
+            self.stats.inc_value("newsingest/store/rejected", bad_articles)
+        self.stats.inc_value("newsingest/store/spooled_articles", len(articles) - bad_articles)
+        self.stats.inc_value("newsingest/store/spooled_failures", len(failures) + bad_articles)
+        self.stats.inc_value(
+            "newsingest/store/spooled_total_articles", len(articles) - bad_articles
+        )
         self.stats.inc_value("newsingest/store/spool_files")
         logger.info("spooled to %s", path)
 

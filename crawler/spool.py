@@ -43,8 +43,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crawler.extraction.record import ArticleRecord, TranslationNote
+from crawler.extraction.sanitize import clean_text, sanitize
 from storage.repository import FailureRow, StoredArticle, StoredPage
 from storage.spool_replay import (
+    STORE_ERROR,
     PendingArticle,
     PendingFailure,
     PendingRunFinish,
@@ -291,14 +293,79 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_batch(data_dir: Path, entries: Sequence[Entry], error: str) -> Path:
+def _line(entry: Entry, error: str) -> bytes:
+    return (to_json(entry, error=error) + "\n").encode("utf-8")
+
+
+def _as_failure(entry: PendingArticle, why: str) -> PendingFailure:
+    """The failure row that stands for an article the spool cannot hold."""
+    art = entry.article
+    return PendingFailure(
+        source_key=entry.source_key,
+        failure=FailureRow(
+            url=clean_text(art.record.url),
+            stage="store",
+            reason=STORE_ERROR,
+            status=art.page.status if art.page else None,
+            detail=clean_text(f"the record cannot be stored: {why}")[:1000],
+            run_id=art.run_id,
+        ),
+    )
+
+
+def encode_entries(
+    entries: Sequence[Entry], error: str = "", isolated: list[tuple[Entry, str]] | None = None
+) -> bytes:
+    """The spool lines of ``entries``, one entry at a time.
+
+    One bad entry never costs the others: an article whose record cannot be encoded
+    (a lone surrogate, a value JSON cannot hold) is replaced by a ``store`` failure
+    (`STORE_ERROR`, with the reason) for its URL; a failure or run outcome gets its
+    strings cleaned. Each entry replaced is appended to ``isolated`` with the reason.
+    """
+    out: list[bytes] = []
+    for entry in entries:
+        try:
+            out.append(_line(entry, error))
+            continue
+        except (ValueError, TypeError, RecursionError) as exc:  # UnicodeEncodeError included
+            why = f"{type(exc).__name__}: {exc}"
+        logger.error("spool: isolating an entry that cannot be encoded (%s)", why)
+        if isolated is not None:
+            isolated.append((entry, why))
+        if isinstance(entry, PendingArticle):
+            replacement: Entry = _as_failure(entry, why)
+        elif isinstance(entry, PendingFailure):
+            replacement = PendingFailure(
+                clean_text(entry.source_key) if entry.source_key else None,
+                sanitize(entry.failure),
+            )
+        else:
+            replacement = dataclasses.replace(
+                entry,
+                stats=json.loads(
+                    clean_text(json.dumps(entry.stats, default=str, ensure_ascii=False))
+                ),
+                error=clean_text(entry.error) if entry.error else entry.error,
+            )
+        out.append(_line(replacement, clean_text(error)))
+    return b"".join(out)
+
+
+def write_batch(
+    data_dir: Path,
+    entries: Sequence[Entry],
+    error: str,
+    isolated: list[tuple[Entry, str]] | None = None,
+) -> Path:
     """Write ``entries`` as one complete spool file (fsynced); return its path.
 
+    An entry that cannot be encoded is isolated (`encode_entries`): the rest is written.
     Raises `SpoolError` when the file cannot be written completely; then no spool file
     is left behind (the partial file is removed).
     """
     folder = spool_dir(data_dir)
-    lines = "".join(to_json(e, error=error) + "\n" for e in entries).encode("utf-8")
+    lines = encode_entries(entries, error, isolated)
     name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{os.getpid()}-{next(_counter):04d}"
     final = folder / (name + SUFFIX)
     part = folder / (name + PARTIAL)

@@ -27,6 +27,9 @@ from storage.repository import FailureRow, StoredArticle, UpsertResult
 
 logger = logging.getLogger(__name__)
 
+STORE_ERROR = "store_error"
+"""Failure reason of a record the database (or the spool) cannot take for its content."""
+
 RUN_STATUSES_REPLACEABLE = ("running", "abandoned")
 """Run statuses a spooled run outcome may overwrite."""
 
@@ -165,7 +168,7 @@ def _reject_single(
         url, run_id, key, status = f.failure.url, f.failure.run_id, f.source_key, f.failure.status
     logger.error("the database refused %s: %s; recorded as a store failure", url, detail)
     row = FailureRow(
-        url=url, stage="store", reason="store_error", status=status, detail=detail, run_id=run_id
+        url=url, stage="store", reason=STORE_ERROR, status=status, detail=detail, run_id=run_id
     )
     with db.transaction(sessions) as session:
         _write(session, [], [PendingFailure(key, row)], [])

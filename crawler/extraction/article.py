@@ -42,6 +42,7 @@ from crawler.extraction.language import detect_language, normalize_lang
 from crawler.extraction.metadata import PageMeta, collect, ld_image, ld_people, ld_text
 from crawler.extraction.patterns import available_languages, load_data
 from crawler.extraction.record import ArticleRecord, Hints, Rejection, RejectionReason
+from crawler.extraction.sanitize import sanitize
 from crawler.extraction.text import (
     content_hash,
     join_paragraphs,
@@ -152,7 +153,7 @@ def extract_article(
     try:
         if encoding and isinstance(html, bytes):
             html = decode_document(html, encoding)
-        return _extract(html, url, hints or Hints())
+        return sanitize(_extract(html, url, hints or Hints()))  # encodable strings only
     except Exception as exc:
         logger.warning("extraction failed for %s", url, exc_info=True)
         return _reject(url, "parse_error", f"{type(exc).__name__}: {exc}"[:500])

@@ -221,3 +221,25 @@ def test_partial_files_of_live_writers_are_not_pending_but_of_dead_ones_are(
     mine.write_text("", encoding="utf-8")
     gone.write_text("", encoding="utf-8")
     assert spool.pending(tmp_path) == [gone]
+
+
+def test_one_unencodable_record_is_isolated_and_the_rest_of_the_batch_is_spooled(
+    tmp_path: Path,
+) -> None:
+    good = _article()
+    bad_record = dataclasses.replace(_full_record(), url="https://example.com/bad.html",
+                                     title="Harbour \ud800 strike")  # fmt: skip
+    bad = PendingArticle("src", dataclasses.replace(good.article, record=bad_record))
+    isolated: list[tuple[spool.Entry, str]] = []
+    path = spool.write_batch(tmp_path, [good, bad, _failure()], "db down", isolated)
+    read = spool.read_file(path)
+    assert not read.damaged
+    assert read.entries[0] == good
+    replaced = read.entries[1]
+    assert isinstance(replaced, PendingFailure)
+    assert replaced.failure.url == "https://example.com/bad.html"
+    assert (replaced.failure.stage, replaced.failure.reason) == ("store", "store_error")
+    assert replaced.failure.run_id == 7
+    assert "UnicodeEncodeError" in (replaced.failure.detail or "")
+    assert read.entries[2] == _failure()
+    assert [e for e, _ in isolated] == [bad]
