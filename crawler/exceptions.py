@@ -15,3 +15,7 @@ class RedirectLoop(IgnoreRequest):
 
 class OffsiteRedirect(IgnoreRequest):
     """A redirect that leaves the source's domains."""
+
+
+class DeniedRedirect(IgnoreRequest):
+    """A redirect of an article request to a URL the source's ``article_urls`` refuse."""

@@ -40,7 +40,7 @@ from scrapy.settings import Settings
 from scrapy.statscollectors import StatsCollector
 from sqlalchemy import Engine
 
-from crawler.exceptions import AlreadyStored, OffsiteRedirect, RedirectLoop
+from crawler.exceptions import AlreadyStored, DeniedRedirect, OffsiteRedirect, RedirectLoop
 from crawler.extraction.urls import canonicalize_url
 from storage import db, repository
 
@@ -191,7 +191,16 @@ class StoredUrlFilter(_StoredUrls):
 
 
 class RedirectGuard:
-    """Raises `RedirectLoop` / `OffsiteRedirect` for redirects Scrapy would drop silently."""
+    """Raises `RedirectLoop` / `OffsiteRedirect` / `DeniedRedirect` for redirects.
+
+    Every hop is checked: a 3xx's ``Location`` when the response arrives, and every
+    request that is itself a hop (a 3xx or a ``<meta http-equiv=refresh>``: it carries
+    ``redirect_urls``) before it is downloaded (`ScopeGuard`). A hop must stay within the source's
+    domains and port (`Source.allows_domain`; Scrapy's own off-site check ignores
+    ports), and a hop of an article request must still be an article URL of the source
+    (``article_urls`` allow/deny, `Source.is_article_url`). Scrapy would drop a loop and
+    an off-site hop silently; these become failures the spider records.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -199,6 +208,16 @@ class RedirectGuard:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedirectGuard:
         return cls(crawler)
+
+    def check(self, request: Request, target: str) -> None:
+        """Raise when ``target``, a hop of ``request``, leaves the source's scope."""
+        source = getattr(self.crawler.spider, "source", None)
+        if source is None:
+            return
+        if not source.allows_domain(target):
+            raise OffsiteRedirect(f"redirect leaves the source's domains: {target}")
+        if request.meta.get("newsingest_kind") == "article" and not source.is_article_url(target):
+            raise DeniedRedirect(f"redirect to a URL article_urls does not allow: {target}")
 
     def process_response(self, request: Request, response: Response) -> Response:
         if not 300 <= response.status < 400 or b"Location" not in response.headers:
@@ -208,10 +227,24 @@ class RedirectGuard:
         chain = [*request.meta.get("redirect_urls", []), request.url]
         if target in chain:
             raise RedirectLoop(f"redirect loop: {' -> '.join([*chain, target])}")
-        source = getattr(self.crawler.spider, "source", None)
-        if source is not None and not source.allows_domain(target):
-            raise OffsiteRedirect(f"redirect leaves the source's domains: {target}")
+        self.check(request, target)
         return response
+
+
+class ScopeGuard:
+    """`RedirectGuard`'s check of every hop request, before robots.txt is asked for it
+    (so an off-scope origin is not contacted at all)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.guard = RedirectGuard(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ScopeGuard:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if request.meta.get("redirect_urls"):
+            self.guard.check(request, request.url)
 
 
 TRANSIENT_REASONS = frozenset(

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import spool
 from crawler.extraction.record import ArticleRecord, Hints, Rejection
+from crawler.extraction.urls import canonicalize_url
 from crawler.items import ExtractedArticle, FetchedPage, FetchFailed, Rejected
 from crawler.workers import RECYCLE_PAGES_PER_WORKER, extract_timed, new_pool
 from storage import db
@@ -239,6 +240,9 @@ class ExtractPipeline:
         self.timeout = timeout
         self.extract = extract
         self.max_bytes = max_bytes
+        self.in_scope: Callable[[str], bool] = lambda url: True
+        """Whether a URL is one of the crawled source's articles (its domain, port and
+        ``article_urls``); a declared canonical URL that is not keeps the fetched URL."""
         self._open = False
 
     @classmethod
@@ -246,12 +250,19 @@ class ExtractPipeline:
         s = crawler.settings
         workers = s.getint("NEWSINGEST_EXTRACT_WORKERS", os.cpu_count() or 1)
         assert crawler.stats is not None
-        return cls(
+        pipe = cls(
             crawler.stats,
             max(0, workers),
             s.getfloat("NEWSINGEST_EXTRACT_TIMEOUT", 30.0),
             max_bytes=s.getint("NEWSINGEST_EXTRACT_MAX_BYTES", 4 * 1024 * 1024),
         )
+
+        def in_scope(url: str) -> bool:
+            source = getattr(crawler.spider, "source", None)
+            return source is None or bool(source.is_article_url(url))
+
+        pipe.in_scope = in_scope
+        return pipe
 
     async def open_spider(self) -> None:
         if self.workers > 0:
@@ -290,7 +301,14 @@ class ExtractPipeline:
             self.stats.inc_value(f"newsingest/extract/rejected/{result.reason}")
             return Rejected(page=item, rejection=result)
         self.stats.inc_value("newsingest/extract/articles")
-        return ExtractedArticle(page=item, record=replace(result, fetched_at=item.fetched_at))
+        record = replace(result, fetched_at=item.fetched_at)
+        if record.url != item.final_url and not self.in_scope(record.url):
+            # a canonical URL outside the source's scope never names the article
+            self.stats.inc_value("newsingest/extract/canonical_out_of_scope")
+            logger.info("%s declares the canonical URL %s outside its source's scope; kept "
+                        "the fetched URL", item.final_url, record.url)  # fmt: skip
+            record = replace(record, url=canonicalize_url(item.final_url))
+        return ExtractedArticle(page=item, record=record)
 
     async def _run(self, page: FetchedPage) -> tuple[ArticleRecord | Rejection, float]:
         if not self._open:
@@ -459,6 +477,8 @@ class StorePipeline:
         s.inc_value("newsingest/store/failures", result.failures)
         if result.rejected:
             s.inc_value("newsingest/store/rejected", result.rejected)
+        if result.foreign:
+            s.inc_value("newsingest/store/other_source", result.foreign)
         s.inc_value("newsingest/store/batches")
         return True
 

@@ -95,6 +95,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ConditionalRequests": 460,
     # after RedirectMiddleware (600) in the response path: sees 3xx responses first
     "crawler.middlewares.RedirectGuard": 650,
+    # before RobotsTxtMiddleware (100): a hop out of scope contacts nothing
+    "crawler.middlewares.ScopeGuard": 90,
 }
 
 SPIDER_MIDDLEWARES = {

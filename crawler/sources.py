@@ -27,7 +27,13 @@ try:  # cssselect comes with lxml.cssselect/parsel; validation is skipped withou
 except ImportError:  # pragma: no cover - depends on the environment
     HTMLTranslator = None  # type: ignore[assignment,misc]
 
-from crawler.discovery.urls import normalize_host, resolve_url, safe_split, strip_www
+from crawler.discovery.urls import (
+    DEFAULT_PORTS,
+    normalize_host,
+    resolve_url,
+    safe_split,
+    strip_www,
+)
 
 __all__ = [
     "ExtractionHints",
@@ -158,7 +164,9 @@ class Source:
         """True when ``url`` is http(s), has no credentials, and its host is the
         source's domain or a subdomain of it (``www.`` variants included).
 
-        Only the default port of the scheme or the port of ``Source.url`` is allowed.
+        The port must be the one ``Source.url`` names; when it names none, the default
+        port of the URL's scheme (80 or 443). Another port of the same host is another
+        site (`crawler.discovery.urls.same_site`).
         """
         domain = self.domain
         parts = safe_split(url.strip()) if isinstance(url, str) else None
@@ -167,11 +175,12 @@ class Source:
         host = normalize_host(parts.hostname)
         if host != domain and not host.endswith("." + domain):
             return False
-        port = parts.port
-        if port is None:
-            return True
-        default = 443 if parts.scheme.lower() == "https" else 80
-        return port in (default, _home(self.url)[1])
+        scheme = parts.scheme.lower()
+        port = parts.port or DEFAULT_PORTS[scheme]
+        home_port = _home(self.url)[1]
+        if home_port is None or home_port == DEFAULT_PORTS.get(_scheme(self.url)):
+            return port == DEFAULT_PORTS[scheme]
+        return port == home_port
 
     def is_article_url(self, url: str) -> bool:
         """True when ``url`` is on-site, matches an ``allow`` regex (or none are given)
@@ -226,6 +235,11 @@ def _home(url: str) -> tuple[str, int | None]:
     if parts is None or parts.hostname is None:
         return "", None
     return strip_www(normalize_host(parts.hostname)), parts.port
+
+
+def _scheme(url: str) -> str:
+    parts = safe_split(url)
+    return parts.scheme.lower() if parts is not None else ""
 
 
 @lru_cache(maxsize=4096)

@@ -162,6 +162,7 @@ _INSERT_NEW = (
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in ARTICLE_RECORD_COLUMNS)
     + ", source_id = coalesce(EXCLUDED.source_id, articles.source_id)"
     + ", last_seen_at = statement_timestamp()"
+    + " WHERE articles.source_id IS NULL OR articles.source_id = EXCLUDED.source_id"
     + " RETURNING url, id"
 )
 
@@ -173,10 +174,13 @@ _UPDATE_CHANGED = (
     + ", source_id = coalesce(r.source_id, a.source_id)"
     + ", last_seen_at = statement_timestamp() FROM "
     + _UNNEST
-    + " WHERE a.url = r.url RETURNING a.url, a.id"
+    + " WHERE a.url = r.url AND (a.source_id IS NULL OR a.source_id = r.source_id)"
+    + " RETURNING a.url, a.id"
 )
 
-_KNOWN = text("SELECT url, content_hash FROM articles WHERE url = ANY(CAST(:urls AS text[]))")
+_KNOWN = text(
+    "SELECT url, content_hash, source_id FROM articles WHERE url = ANY(CAST(:urls AS text[]))"
+)
 
 _TOUCH_UNCHANGED = text(
     "UPDATE articles SET last_seen_at = statement_timestamp()"
@@ -261,6 +265,8 @@ class UpsertResult:
     linked: int = 0
     """Articles whose ``duplicate_of`` was set or changed by this call."""
     ids: dict[str, int] = field(default_factory=dict)
+    foreign: dict[str, int] = field(default_factory=dict)
+    """URL -> owning source id of items left alone: another source stored that URL."""
 
 
 def record_columns(record: ArticleRecord) -> dict[str, Any]:
@@ -346,9 +352,15 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
         return result
     lock_articles(session)
     # Results have keys(), so dict(result) would treat them as mappings: build explicitly.
-    known: dict[str, str] = {
-        url: content_hash for url, content_hash in session.execute(_KNOWN, {"urls": list(by_url)})
-    }
+    known: dict[str, str] = {}
+    for url, known_hash, owner in session.execute(_KNOWN, {"urls": list(by_url)}):
+        known[url] = known_hash
+        if owner is not None and owner != by_url[url].source_id:
+            # A source never writes over another source's article (a canonical URL
+            # pointing into another source's site must not take its row over).
+            result.foreign[url] = owner
+    for url in result.foreign:
+        del by_url[url]
     new: list[StoredArticle] = []
     changed: list[StoredArticle] = []
     unchanged: list[str] = []
@@ -376,13 +388,24 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
     if new:
         rows = _run_binary(session, _INSERT_NEW, _article_arrays(new))
         result.ids.update({url: article_id for url, article_id in rows})
-    new_ids = [result.ids[url] for url in by_url if url not in known]
-    changed_ids = [result.ids[item.record.url] for item in changed if item.record.url in known]
+    for item in (*new, *changed):  # taken meanwhile by another source's writer
+        if item.record.url not in result.ids:
+            result.foreign.setdefault(item.record.url, 0)
+    new_ids = [result.ids[url] for url in by_url if url not in known and url in result.ids]
+    changed_ids = [result.ids[item.record.url] for item in changed if item.record.url in known
+                   and item.record.url in result.ids]  # fmt: skip
     result.linked = link_duplicates(session, new_ids, changed=changed_ids)
 
     htmls = compressed.result() if compressed is not None else []
     if paged:
-        _run_binary(session, _UPSERT_PAGES, _page_arrays(paged, htmls, result.ids))
+        kept = [(item, html) for item, html in zip(paged, htmls, strict=True)
+                if item.record.url in result.ids]  # fmt: skip
+        if kept:
+            _run_binary(
+                session,
+                _UPSERT_PAGES,
+                _page_arrays([i for i, _ in kept], [h for _, h in kept], result.ids),
+            )
     return result
 
 

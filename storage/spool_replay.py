@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 STORE_ERROR = "store_error"
 """Failure reason of a record the database (or the spool) cannot take for its content."""
 
+OTHER_SOURCE = "other_source"
+"""Failure reason of an article whose canonical URL another source has stored already."""
+
 RUN_STATUSES_REPLACEABLE = ("running", "abandoned")
 """Run statuses a spooled run outcome may overwrite."""
 
@@ -71,6 +74,8 @@ class WriteResult:
     runs_finished: int = 0
     rejected: int = 0
     """Entries the database refused for their content, recorded as ``store`` failures."""
+    foreign: int = 0
+    """Articles left alone because another source owns their URL (`OTHER_SOURCE` failures)."""
 
 
 TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "58")
@@ -185,6 +190,7 @@ def _merge(total: WriteResult, part: WriteResult) -> None:
     total.duplicate_failures += part.duplicate_failures
     total.runs_finished += part.runs_finished
     total.rejected += part.rejected
+    total.foreign += part.foreign
 
 
 def _write(
@@ -222,6 +228,22 @@ def _write(
         )
         for f in failures
     ]
+    by_url = {a.record.url: a for a in stored}
+    for url, owner in result.upsert.foreign.items():
+        art = by_url[url]
+        rows.append(
+            FailureRow(
+                url=url,
+                stage="store",
+                reason=OTHER_SOURCE,
+                status=art.page.status if art.page else None,
+                detail=f"the article is stored by another source (sources.id {owner}); "
+                "a crawl never writes over another source's article",
+                source_id=art.source_id,
+                run_id=art.run_id,
+            )
+        )
+    result.foreign = len(result.upsert.foreign)
     fresh = _new_failures(session, rows)
     result.duplicate_failures = len(rows) - len(fresh)
     result.failures = repository.insert_failures(session, fresh)

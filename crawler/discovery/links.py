@@ -219,8 +219,8 @@ def pagination_links(
     A link qualifies when it is ``rel=next`` (``<a>`` or ``<link>``), sits inside a
     pagination container (`PAGINATION_CLASSES`), reads "next" in one of the
     supported languages (`NEXT_PAGE_TEXTS`), or its text is a page number that
-    also appears in its URL. Only links on the same site as ``base_url`` (``www.``
-    ignored) and different from the page itself are returned.
+    also appears in its URL. Only links on the same site as ``base_url`` (`same_site`)
+    and different from the page itself are returned.
     """
     root = _html_root(html, max_size)
     if root is None:

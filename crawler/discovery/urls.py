@@ -7,16 +7,21 @@ user name or password, no whitespace or control characters. Also host normalisat
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
+from functools import cache, lru_cache
+from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 __all__ = [
     "ALLOWED_SCHEMES",
     "normalize_host",
+    "registered_domain",
     "resolve_url",
     "safe_split",
     "same_site",
+    "site_of",
     "strip_www",
 ]
 
@@ -95,9 +100,63 @@ def resolve_url(href: str, base_url: str, *, drop_fragment: bool = False) -> str
     return absolute
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@cache
+def _suffix_list() -> Any:
+    """tldextract over its bundled Public Suffix List snapshot, private section included.
+
+    ``suffix_list_urls=()`` and no cache directory: it never fetches the list from the
+    internet and never writes a cache file (its default does both).
+    """
+    import tldextract
+
+    return tldextract.TLDExtract(
+        cache_dir=None, suffix_list_urls=(), include_psl_private_domains=True
+    )
+
+
+@lru_cache(maxsize=8192)
+def registered_domain(host: str) -> str:
+    """The registrable domain of ``host`` by the Public Suffix List, private part included.
+
+    ``news.example.co.uk`` -> ``example.co.uk``; ``a.github.io`` -> ``a.github.io`` (each
+    ``github.io`` site is its own); an IP address, ``localhost`` or a name under no known
+    suffix is its own site (the whole host).
+    """
+    host = normalize_host(host).strip("[]")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return host
+    found = _suffix_list()(host)
+    domain = str(found.top_domain_under_public_suffix or "")
+    return domain or host
+
+
+def site_of(url: str) -> tuple[str, str, int] | None:
+    """``(scheme, registered domain, port)`` of a followable URL: what makes one site.
+
+    The port is the effective one (80/443 when the URL names none). None when ``url`` is
+    not followable (`safe_split`).
+    """
+    parts = safe_split(url)
+    if parts is None or parts.hostname is None:
+        return None
+    scheme = parts.scheme.lower()
+    port = parts.port or DEFAULT_PORTS[scheme]
+    return scheme, registered_domain(parts.hostname), port
+
+
 def same_site(url: str, other: str) -> bool:
-    """True when both URLs are followable and their hosts match, ignoring a ``www.`` prefix."""
-    a, b = safe_split(url), safe_split(other)
-    if a is None or b is None or a.hostname is None or b.hostname is None:
-        return False
-    return strip_www(normalize_host(a.hostname)) == strip_www(normalize_host(b.hostname))
+    """True when both URLs are followable and on one site: the same scheme, the same
+    registered domain (Public Suffix List with its private section: ``a.github.io`` and
+    ``b.github.io`` are two sites; an IP address is a site of its own) and the same port.
+
+    The one same-site rule of the project: link discovery and canonical URLs use it.
+    """
+    a = site_of(url)
+    return a is not None and a == site_of(other)

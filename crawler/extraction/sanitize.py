@@ -71,4 +71,4 @@ def sanitize(record: T) -> T:
         changes.update(
             content_hash=content_hash(text), simhash=simhash(text), word_count=word_count(text)
         )
-    return dataclasses.replace(record, **changes)  # type: ignore[type-var]
+    return dataclasses.replace(record, **changes)

@@ -1,4 +1,4 @@
-"""URL normalization: canonical form, tracking-parameter removal, same-site checks.
+"""URL normalization: canonical form, tracking-parameter removal, the canonical's choice.
 
 Owns ``canonicalize_url`` (also used by the crawler's already-stored filter) and the
 choice between a page's declared canonical URL and the URL it was fetched from.
@@ -10,6 +10,7 @@ import logging
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from crawler.discovery.urls import same_site as _same_site
 from crawler.extraction.patterns import load_data
 
 logger = logging.getLogger(__name__)
@@ -68,30 +69,10 @@ def canonicalize_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
-def _host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower().rstrip(".")
-    except ValueError:
-        return ""
-
-
-def _base_domain(host: str) -> str:
-    """Loose registrable domain: the last two labels, three for ``co.uk``-style suffixes."""
-    labels = host.split(".")
-    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
-
-
-_SECOND_LEVEL = frozenset({"co", "com", "org", "net", "gov", "ac", "edu", "or", "ne", "go"})
-
-
 def same_site(a: str, b: str) -> bool:
-    """True when both URLs are on the same host or subdomains of the same base domain."""
-    ha, hb = _host(a), _host(b)
-    if not ha or not hb:
-        return False
-    return ha == hb or _base_domain(ha) == _base_domain(hb)
+    """True when both URLs are on one site: scheme, registered domain and port
+    (`crawler.discovery.urls.same_site`, the project's one rule)."""
+    return _same_site(a.strip(), b.strip())
 
 
 def absolutize(href: str, base: str) -> str | None:

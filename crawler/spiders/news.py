@@ -138,6 +138,8 @@ def failure_reason(failure: Failure) -> tuple[str, int | None, str]:
         return "redirect_loop", status, detail
     if name == "OffsiteRedirect":
         return "offsite_redirect", status, detail
+    if name == "DeniedRedirect":
+        return "denied_redirect", status, detail
     if "maxsize" in detail.lower() or "max size" in detail.lower():
         # also Scrapy's IgnoreRequest for a body that inflates past DOWNLOAD_MAXSIZE
         return "too_large", status, detail

@@ -123,3 +123,19 @@ def test_a_page_that_shared_a_pool_with_a_crashing_one_is_extracted_on_retry() -
     assert "crashed" in crashed.rejection.detail
     assert isinstance(ok, ExtractedArticle)
     assert pipe.stats.get_value("newsingest/extract/worker_crashes") == 1
+
+
+def test_a_canonical_outside_the_source_scope_keeps_the_fetched_url() -> None:
+    # same site (example.net), but the source is news.example.net only
+    body = ARTICLE.replace(
+        b"<title>", b"<link rel='canonical' href='http://sport.example.net/x.html'><title>"
+    )
+    crawler = get_crawler()
+    assert crawler.stats is not None
+    crawler.stats.open_spider()
+    pipe = ExtractPipeline(crawler.stats, workers=0)
+    pipe.in_scope = lambda url: url.startswith("http://news.example.net/")
+    out = asyncio.run(pipe.process_item(_page(body, "http://news.example.net/a.html")))
+    assert isinstance(out, ExtractedArticle)
+    assert out.record.url == "http://news.example.net/a.html"
+    assert crawler.stats.get_value("newsingest/extract/canonical_out_of_scope") == 1

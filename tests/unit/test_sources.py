@@ -279,6 +279,8 @@ def test_loopback_source_with_port_allows_its_own_port() -> None:
     assert source.allows_domain("http://127.0.0.1:8123/news/a.html")
     assert not source.allows_domain("http://127.0.0.1:22/")
     assert not source.allows_domain("http://127.0.0.2:8123/")
+    assert not source.allows_domain("http://127.0.0.1/news/a.html")  # port 80 is another site
+    assert not source.allows_domain("http://127.0.0.1:80/news/a.html")
 
 
 def test_subdomain_source_does_not_allow_parent_or_sibling() -> None:

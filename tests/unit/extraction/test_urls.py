@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from crawler.extraction.urls import canonicalize_url, choose_canonical, same_site
 
 
@@ -47,3 +49,23 @@ def test_relative_canonical_is_resolved_against_the_fetched_url() -> None:
         choose_canonical("https://example.org/a/b?x=1", ["/a/canonical"])
         == "https://example.org/a/canonical"
     )
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("https://a.github.io/x", "https://b.github.io/x"),  # PSL private section
+        ("http://x.blogspot.com/", "http://y.blogspot.com/"),
+        ("http://127.9.0.1/a", "http://127.0.0.1/a"),  # IP addresses: the whole address
+        ("http://127.0.0.1:8001/a", "http://127.0.0.1:8002/a"),  # another port
+        ("http://example.net/a", "https://example.net/a"),  # another scheme
+    ],
+)
+def test_hosts_sharing_only_a_public_suffix_or_another_port_are_other_sites(a: str, b: str) -> None:
+    assert not same_site(a, b)
+    assert choose_canonical(b, [a]) == canonicalize_url(b)
+
+
+def test_an_explicit_default_port_is_the_same_site() -> None:
+    assert same_site("http://127.0.0.1:80/a", "http://127.0.0.1/b")
+    assert same_site("https://news.example.co.uk:443/a", "https://example.co.uk/b")
