@@ -149,6 +149,9 @@ def crawl_settings(redis_url: str, crawl_id: str, idle_seconds: float) -> dict[s
         # scrapy-redis 0.9.1 crashes at start on Scrapy >= 2.14 unless this is set too
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_PERSIST": True,  # a closing worker must not flush the shared queue
+        # requests travel as JSON data, never pickle: writing to Redis runs no code
+        "SCHEDULER_SERIALIZER": "crawler.requestcodec",
+        "SCHEDULER_QUEUE_CLASS": "crawler.requestcodec.SafePriorityQueue",
         "SCHEDULER_QUEUE_KEY": queue_key(crawl_id),
         "SCHEDULER_DUPEFILTER_KEY": dupefilter_key(crawl_id),
         "REDIS_URL": redis_url,

@@ -6,7 +6,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,56 +26,6 @@ pytestmark = pytest.mark.slow
 
 ARTICLES = 150
 WORKER = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "NEWSINGEST_EXTRACT_WORKERS=1"]
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """NEWSINGEST_TEST_REDIS_URL, else a redis-server from PATH on a free loopback port."""
-    given = os.environ.get("NEWSINGEST_TEST_REDIS_URL")
-    if given:
-        yield given
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail(
-            "redis-server is not on PATH (.ci/run installs it); or set NEWSINGEST_TEST_REDIS_URL"
-        )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    home = tempfile.mkdtemp(prefix="newsingest-redis-")
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            home,
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.1)
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def _paragraphs(i: int) -> str:
