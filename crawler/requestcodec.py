@@ -27,7 +27,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.queue import PriorityQueue  # type: ignore[import-untyped]
 
 from crawler.extraction.record import Hints
 

@@ -43,7 +43,7 @@ def test_a_pickle_planted_in_the_queue_runs_nothing_and_requests_round_trip(
     queue = _queue(redis_url, spider)
     marker = tmp_path / "pwned"
     client = redis.Redis.from_url(redis_url)
-    client.execute_command("ZADD", queue.key, -100, pickle.dumps(_Planted(marker)))
+    client.zadd(queue.key, {pickle.dumps(_Planted(marker)): -100})
     hints = Hints(title="T", authors=("A", "B"), published_at=datetime(2026, 3, 1, tzinfo=UTC))
     request = Request(
         "http://127.0.0.1:9/a.html",
