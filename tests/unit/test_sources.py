@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -433,3 +435,28 @@ def test_bundled_rt_de_patterns_classify_urls() -> None:
 def test_bundled_patterns_classify_typical_urls(key: str, url: str, is_article: bool) -> None:
     source = {s.key: s for s in load_sources(REPO_ROOT / "sources.yaml")}[key]
     assert source.is_article_url(url) is is_article
+
+
+def test_a_backtracking_pattern_cannot_freeze_the_crawler_on_a_hostile_url() -> None:
+    # Python's re takes ~90 s on 30 characters here, doubling with each one more: a
+    # subprocess with a generous guard (not a timing assertion) proves it returns at all.
+    code = (
+        "from crawler.sources import parse_sources\n"
+        "src, = parse_sources({'sources': [{'key': 'k', 'url': 'http://127.0.0.1/',"
+        " 'article_urls': {'allow': [r'/(\\w+-?)+\\.html$']}}]})\n"
+        "print(src.is_article_url('http://127.0.0.1/' + 'a' * 40 + '!'),"
+        " src.is_article_url('http://127.0.0.1/news-item.html'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["False", "True"]
+
+
+def test_patterns_re2_cannot_run_keep_python_syntax() -> None:
+    source = _source(
+        "https://de.rt.com/", article_urls={"allow": [r"/news/(?!video/)"], "deny": [r"/(\w+)/\1/"]}
+    )
+    assert source.is_article_url("https://de.rt.com/news/politik/1.html")
+    assert not source.is_article_url("https://de.rt.com/news/video/1.html")
+    assert not source.is_article_url("https://de.rt.com/news/x/x/1.html")
