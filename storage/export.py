@@ -8,10 +8,12 @@ cells). Writers return how many articles they wrote.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,24 +84,38 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     return count
 
 
-def csv_value(value: Any) -> str:
-    """A CSV cell: empty for NULL, JSON arrays for lists, ISO 8601 UTC for datetimes."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection),
+also after leading tabs and carriage returns."""
+
+
+def csv_value(value: Any, *, raw: bool = False) -> str:
+    """A CSV cell: empty for NULL, JSON arrays for lists, ISO 8601 UTC for datetimes.
+
+    A text cell a spreadsheet would run as a formula (`FORMULA_STARTS`) gets a leading
+    ``'`` unless ``raw``.
+    """
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
         return json.dumps(json_value(value), ensure_ascii=False)
     if isinstance(value, datetime):
         return iso_utc(value)
+    if isinstance(value, str) and not raw and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return str(value)
 
 
-def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
-    """A header row of the ``article_feed`` columns, then one row per article (RFC 4180)."""
+def write_csv(rows: Iterable[dict[str, Any]], out: TextIO, *, raw: bool = False) -> int:
+    """A header row of the ``article_feed`` columns, then one row per article (RFC 4180).
+
+    Text cells that would be formulas get a leading ``'`` unless ``raw`` (`csv_value`).
+    """
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(ARTICLE_FEED_COLUMNS)
     count = 0
     for row in rows:
-        writer.writerow([csv_value(row[name]) for name in ARTICLE_FEED_COLUMNS])
+        writer.writerow([csv_value(row[name], raw=raw) for name in ARTICLE_FEED_COLUMNS])
         count += 1
     return count
 
@@ -135,25 +151,51 @@ def write_text(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     return count
 
 
+@contextlib.contextmanager
+def replacing(target: Path) -> Iterator[TextIO]:
+    """A new file that replaces ``target`` when the block ends without an error.
+
+    The temporary file is created exclusively under a random name beside ``target``
+    (``O_CREAT | O_EXCL | O_NOFOLLOW``, `tempfile.mkstemp`): a file or symlink planted at
+    a predictable ``.part`` name is never written through. The rename replaces
+    ``target`` itself (a symlink there is replaced, its target left alone). On an error
+    the temporary file is removed.
+    """
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    partial = Path(name)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp's 0600 would hide exports from their readers
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(partial, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
+
+
 def write_text_files(rows: Iterable[dict[str, Any]], directory: Path) -> int:
     """One ``<id>.txt`` per article in ``directory`` (created; existing files replaced)."""
     directory.mkdir(parents=True, exist_ok=True)
     count = 0
     for row in rows:
-        target = directory / f"{row['id']}.txt"
-        partial = target.with_name(target.name + ".part")
-        partial.write_text(render_text(row), encoding="utf-8")
-        os.replace(partial, target)
+        with replacing(directory / f"{row['id']}.txt") as out:
+            out.write(render_text(row))
         count += 1
     return count
 
 
-def write_stream(fmt: str, rows: Iterable[dict[str, Any]], out: TextIO) -> int:
-    """Write ``rows`` to ``out`` in format ``fmt`` (one of `FORMATS`)."""
+def write_stream(
+    fmt: str, rows: Iterable[dict[str, Any]], out: TextIO, *, raw: bool = False
+) -> int:
+    """Write ``rows`` to ``out`` in format ``fmt`` (one of `FORMATS`); ``raw``: CSV cells
+    as stored (`csv_value`)."""
     if fmt == "jsonl":
         return write_jsonl(rows, out)
     if fmt == "csv":
-        return write_csv(rows, out)
+        return write_csv(rows, out, raw=raw)
     if fmt == "text":
         return write_text(rows, out)
     raise ValueError(f"unknown export format {fmt!r}")

@@ -75,6 +75,12 @@ def article_filter(
     type=click.Path(path_type=Path),
     help="File to write (jsonl, csv) or directory of <id>.txt files (text); default stdout.",
 )
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="csv: write cells as stored (default: a cell starting with = + - @ gets a "
+    "leading ' so spreadsheets do not run it as a formula).",
+)
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -84,6 +90,7 @@ def export(
     since: datetime | None,
     until: datetime | None,
     output: Path | None,
+    raw: bool,
 ) -> None:
     """Export stored articles (the article_feed view), oldest id first, streamed."""
     from storage import db
@@ -104,17 +111,15 @@ def export(
             if output is None:
                 out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
                 try:
-                    count = exports.write_stream(fmt, rows, out)
+                    count = exports.write_stream(fmt, rows, out, raw=raw)
                 finally:
                     out.flush()
                     out.detach()
             elif fmt == "text":
                 count = exports.write_text_files(rows, output)
             else:
-                partial = output.with_name(output.name + ".part")
-                with partial.open("w", encoding="utf-8", newline="") as out:
-                    count = exports.write_stream(fmt, rows, out)
-                partial.replace(output)
+                with exports.replacing(output) as target:
+                    count = exports.write_stream(fmt, rows, target, raw=raw)
     finally:
         engine.dispose()
     if output is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from storage import export
@@ -39,3 +40,29 @@ def test_values_are_iso_utc_and_arrays() -> None:
     assert export.csv_value(["Anna", "Boris"]) == '["Anna", "Boris"]'
     assert export.csv_value(None) == ""
     assert export.csv_value(datetime(2025, 1, 1, tzinfo=UTC)) == "2025-01-01T00:00:00Z"
+
+
+def test_text_cells_spreadsheets_would_run_get_a_quote_unless_raw() -> None:
+    for cell in ("=HYPERLINK(1)", "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"):
+        assert export.csv_value(cell) == "'" + cell
+        assert export.csv_value(cell, raw=True) == cell
+    assert export.csv_value(-12345) == "-12345"  # numbers stay numbers
+    assert export.csv_value("Harbour = port") == "Harbour = port"
+
+
+def test_exports_never_write_through_a_planted_symlink(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    for name in ("7.txt.part", "out.csv.part"):
+        (out_dir / name).symlink_to(victim)
+    rows = [{"id": 7, "published_at": None, "lead": "Lead", "byline": None, "text": "Body",
+             "translation_note": None}]  # fmt: skip
+    export.write_text_files(rows, out_dir)
+    with export.replacing(out_dir / "out.csv") as out:
+        out.write("a,b\r\n")
+    assert victim.read_text(encoding="utf-8") == "keep me"
+    assert (out_dir / "7.txt").read_text(encoding="utf-8").startswith(" Lead")
+    assert (out_dir / "out.csv").read_bytes() == b"a,b\r\n"
+    assert not list(out_dir.glob(".*.part"))
