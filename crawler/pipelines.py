@@ -463,6 +463,12 @@ class StorePipeline:
                 logger.exception("unexpected error storing a batch; spooling it")
             await self._spool(articles, failures, exc)
             return False
+        if result.unresolved:  # the source is not registered: keep them in the spool
+            kept_articles = [e for e in result.unresolved if isinstance(e, PendingArticle)]
+            kept_failures = [e for e in result.unresolved if isinstance(e, PendingFailure)]
+            await self._spool(
+                kept_articles, kept_failures, LookupError("the source is not registered")
+            )
         if self._outage_batches:
             logger.warning(
                 "the database answers again (%d batches were spooled meanwhile)",

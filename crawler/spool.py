@@ -533,6 +533,8 @@ class ReplayReport:
     rejected: int = 0
     busy: int = 0
     """Files skipped because another process is replaying them."""
+    kept: int = 0
+    """Entries left in the spool: their source is not registered in the database yet."""
     damaged: list[Path] = field(default_factory=list)
     """Files with unreadable lines, moved to ``spool/damaged/`` after their good lines."""
     by_run: dict[int | None, tuple[int, int]] = field(default_factory=dict)
@@ -580,6 +582,19 @@ def replay(data_dir: Path, sessions: sessionmaker[Session]) -> ReplayReport:
                 spooled = _read(path, fh.read())
             result = _write(sessions, spooled.entries)
             # committed: only now may the file go
+            kept = result.unresolved
+            if kept and len(kept) == len(spooled.entries) and not spooled.damaged:
+                report.kept += len(kept)  # nothing else in it: the file stays as it is
+                continue
+            if kept:
+                keys = sorted({e.source_key or "" for e in kept})
+                write_batch(
+                    data_dir,
+                    kept,
+                    f"source {', '.join(keys)} is not registered in the database; kept "
+                    "until a crawl of it registers it",
+                )
+                report.kept += len(kept)
             if spooled.damaged:
                 target = spool_dir(data_dir) / DAMAGED / path.name.removesuffix(".part")
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -603,6 +618,8 @@ def replay(data_dir: Path, sessions: sessionmaker[Session]) -> ReplayReport:
         report.runs_finished += result.runs_finished
         report.rejected += result.rejected
         for entry in spooled.entries:
+            if any(entry is k for k in kept):
+                continue
             if isinstance(entry, PendingArticle):
                 arts, fails = report.by_run.get(entry.article.run_id, (0, 0))
                 report.by_run[entry.article.run_id] = (arts + 1, fails)

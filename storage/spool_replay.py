@@ -4,7 +4,9 @@ Both the crawl's `StorePipeline` and the spool replay (`crawler.spool.replay`) w
 through `write_entries`: one transaction for the whole batch; articles are upserted by
 canonical URL (idempotent), a failure is inserted only when the same run has no row for
 the same URL, stage and reason yet, and a spooled run outcome is applied only to a run
-still ``running`` or ``abandoned``. A batch that the database rejects for its content
+still ``running`` or ``abandoned``. An entry whose source is not registered is not
+written (`WriteResult.unresolved`): the spool keeps it until a crawl registers the source.
+A batch that the database rejects for its content
 (not for being unreachable) is written entry by entry, and each entry it still rejects
 becomes a ``store`` failure, so one poisoned record never blocks the others.
 """
@@ -76,6 +78,8 @@ class WriteResult:
     """Entries the database refused for their content, recorded as ``store`` failures."""
     foreign: int = 0
     """Articles left alone because another source owns their URL (`OTHER_SOURCE` failures)."""
+    unresolved: list[PendingArticle | PendingFailure] = field(default_factory=list)
+    """Entries not written: their source is not registered (yet); the spool keeps them."""
 
 
 TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "58")
@@ -191,6 +195,7 @@ def _merge(total: WriteResult, part: WriteResult) -> None:
     total.runs_finished += part.runs_finished
     total.rejected += part.rejected
     total.foreign += part.foreign
+    total.unresolved += part.unresolved
 
 
 def _write(
@@ -207,6 +212,17 @@ def _write(
         return ids[key]
 
     result = WriteResult()
+
+    # An entry of a source the database does not know (a crawl with credentials that
+    # could not register it) is kept for later, never stored without its source.
+    def unknown(key: str | None) -> bool:
+        return bool(key) and source_id(key) is None
+
+    result.unresolved = [a for a in articles if unknown(a.source_key)]
+    result.unresolved += [f for f in failures if unknown(f.source_key)]
+    if result.unresolved:
+        articles = [a for a in articles if not unknown(a.source_key)]
+        failures = [f for f in failures if not unknown(f.source_key)]
     runs = _existing_runs(
         session,
         {a.article.run_id for a in articles} | {f.failure.run_id for f in failures},

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import spool
 from crawler.extraction.record import ArticleRecord, TranslationNote
-from storage import db, ledger
+from storage import db, ledger, repository
 from storage.models import Article, CrawlRun, FetchFailure, Page
-from storage.repository import FailureRow, StoredArticle, StoredPage
+from storage.repository import FailureRow, SourceRow, StoredArticle, StoredPage
 from storage.spool_replay import (
     PendingArticle,
     PendingFailure,
@@ -164,7 +164,7 @@ def test_entries_of_a_run_that_no_longer_exists_are_stored_without_it(
     sessions: sessionmaker[Session],
 ) -> None:
     art = _article(1, run_id=999_999)
-    result = write_entries(sessions, [art], [replace(_failure(1), source_key="nope")])
+    result = write_entries(sessions, [art], [_failure(1)])
     assert result.upsert.inserted == 1 and result.failures == 1
     with sessions() as session:
         assert session.execute(select(Page.run_id)).scalar_one() is None
@@ -197,3 +197,29 @@ def test_spool_status_reports_a_torn_last_line(cli: Cli) -> None:
     assert "TORN last line" in result.stdout
     assert "pending: 1 files, 0 articles, 1 failures" in result.stdout
     assert "damaged: 1 files" in result.stdout
+
+
+def test_records_of_an_unregistered_source_stay_in_the_spool_until_it_is_registered(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    # what a crawl with read-only credentials leaves: it could not register its source
+    ghost = replace(_article(1), source_key="ghost")
+    spool.write_batch(tmp_path, [ghost, _article(2), replace(_failure(3), source_key="ghost")],
+                      "permission denied")  # fmt: skip
+    report = spool.replay(tmp_path, sessions)
+    with sessions() as session:
+        assert session.execute(select(Article.url)).scalars().all() == [
+            _article(2).article.record.url
+        ]
+    assert report.kept == 2
+    (kept,) = spool.pending(tmp_path)
+    assert "ghost is not registered" in kept.read_text(encoding="utf-8")
+    assert spool.replay(tmp_path, sessions).kept == 2  # still no source: still kept
+    with db.transaction(sessions) as session:
+        ghost_id = repository.upsert_source(session, SourceRow("ghost", "Ghost", "http://g/"))
+    spool.replay(tmp_path, sessions)
+    assert spool.pending(tmp_path) == []
+    with sessions() as session:
+        stored = session.execute(select(Article.source_id).where(Article.url.like("%/1.html")))
+        assert stored.scalar_one() == ghost_id
+        assert session.execute(select(FetchFailure.source_id)).scalar_one() == ghost_id
