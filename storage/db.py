@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,15 +35,42 @@ def libpq_url(url: str) -> str:
     return url
 
 
+def without_password(url: str) -> tuple[str, str | None]:
+    """``url`` without its password, and the password (decoded), for ``PGPASSWORD``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url, None
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    netloc = f"{user}@{host}" if user else host
+    return urlunsplit(parts._replace(netloc=netloc)), unquote(parts.password)
+
+
+def check_url(url: str) -> None:
+    """Raise ValueError, naming no secret, when ``url``'s credentials are ambiguous.
+
+    A password with a raw ``@`` makes the host start inside the password (libpq and
+    SQLAlchemy then print that tail in their errors).
+    """
+    netloc = urlsplit(url).netloc
+    if netloc.count("@") > 1:
+        raise ValueError(
+            "the database URL has more than one '@' before its host: percent-encode an '@' "
+            "in the user name or password as %40"
+        )
+
+
 def resolve_url(database_url: str | None, data_dir: Path) -> str:
     """The configured URL, or the embedded server's (started on demand) when None."""
     if database_url:
+        check_url(database_url)
         return database_url
     return embedded.start(data_dir)
 
 
 def make_engine(url: str, *, pool_size: int = 5, application_name: str = "newsingest") -> Engine:
     """An engine with pre-ping (a restarted server is noticed) and UTC sessions."""
+    check_url(url)
     return create_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,

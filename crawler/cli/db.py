@@ -54,14 +54,17 @@ def db_shell(ctx: click.Context) -> None:
     import os
     import shutil
 
-    from storage.db import libpq_url
+    from storage.db import libpq_url, without_password
     from storage.embedded import bundled_psql
 
-    url = libpq_url(database_url(config_of(ctx), migrate=False))
+    url, password = without_password(libpq_url(database_url(config_of(ctx), migrate=False)))
     psql = shutil.which("psql") or bundled_psql()
     if psql is None:
         raise click.ClickException("no psql found")
-    os.execv(psql, [psql, url])
+    env = dict(os.environ)
+    if password is not None:  # in psql's environment, never in its argv (ps shows argv)
+        env["PGPASSWORD"] = password
+    os.execve(psql, [psql, url], env)
 
 
 @db_group.command("grant-readonly")

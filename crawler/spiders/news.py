@@ -227,7 +227,10 @@ class NewsSpider(scrapy.Spider):
         *,
         conditional: bool = True,
         priority: int = DISCOVERY_PRIORITY,
-    ) -> scrapy.Request:
+    ) -> scrapy.Request | FetchFailed:
+        too_long = self._too_long(url, "discovery")
+        if too_long is not None:
+            return too_long
         return scrapy.Request(
             url,
             callback=callback,
@@ -323,7 +326,7 @@ class NewsSpider(scrapy.Spider):
 
     def _article(
         self, url: str, when: datetime | None, hints: Hints, now: datetime
-    ) -> Iterator[scrapy.Request]:
+    ) -> Iterator[scrapy.Request | FetchFailed]:
         self._inc("discovery/urls_found")
         if not self.source.allows_domain(url):
             self._inc("discovery/skipped_offsite")
@@ -336,6 +339,10 @@ class NewsSpider(scrapy.Spider):
             return
         if self.max_articles and self.articles_requested >= self.max_articles:
             self._inc("discovery/skipped_max_articles")
+            return
+        too_long = self._too_long(url, "fetch")
+        if too_long is not None:
+            yield too_long
             return
         self.articles_requested += 1
         yield scrapy.Request(
@@ -433,6 +440,23 @@ class NewsSpider(scrapy.Spider):
             reason=reason,
             status=response.status,
             detail=detail[:1000],
+        )
+
+    def _too_long(self, url: str, stage: str) -> FetchFailed | None:
+        """A failure for a URL longer than ``URLLENGTH_LIMIT`` (Scrapy would drop its
+        request with a debug line only), else None."""
+        limit = self.settings.getint("URLLENGTH_LIMIT", 2083)
+        if not limit or len(url) <= limit:
+            return None
+        self._inc(f"{stage}/failed/url_too_long")
+        logger.warning("not fetching a URL of %d characters: %s...", len(url), url[:200])
+        return FetchFailed(
+            source_key=self.source.key,
+            url=url,
+            stage=stage,
+            reason="url_too_long",
+            status=None,
+            detail=f"the URL has {len(url)} characters; URLLENGTH_LIMIT is {limit}",
         )
 
     def _discovered_ok(self) -> None:

@@ -460,3 +460,24 @@ def test_patterns_re2_cannot_run_keep_python_syntax() -> None:
     assert source.is_article_url("https://de.rt.com/news/politik/1.html")
     assert not source.is_article_url("https://de.rt.com/news/video/1.html")
     assert not source.is_article_url("https://de.rt.com/news/x/x/1.html")
+
+
+def test_an_unchanged_sources_file_is_parsed_once_per_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crawler.sources as sources_module
+
+    calls: list[str] = []
+    real = sources_module._read_sources
+    def counting(origin: str) -> list[Source]:
+        calls.append(origin)
+        return real(origin)
+
+    monkeypatch.setattr(sources_module, "_read_sources", counting)
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n  - key: a\n    url: https://a.example/\n", encoding="utf-8")
+    assert load_sources(path) == load_sources(path)
+    assert len(calls) == 1
+    path.write_text("sources:\n  - key: b\n    url: https://b.example/\n", encoding="utf-8")
+    assert [s.key for s in load_sources(path)] == ["b"]
+    assert len(calls) == 2

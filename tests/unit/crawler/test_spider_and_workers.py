@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from scrapy import Request
-from scrapy.http import XmlResponse
+from scrapy.http import HtmlResponse, XmlResponse
 from scrapy.utils.test import get_crawler
 
 from crawler import pipelines, workers
 from crawler.extraction.record import Rejection
-from crawler.items import FetchedPage, Rejected
+from crawler.items import FetchedPage, FetchFailed, Rejected
 from crawler.pipelines import ExtractPipeline
 from crawler.spiders.news import NewsSpider
 
@@ -220,3 +220,39 @@ def test_extract_timed_decodes_with_the_http_charset() -> None:
     )
     assert isinstance(result, ArticleRecord)
     assert result.title == "Паром снова ходит"
+
+
+def test_urls_past_the_length_limit_become_failures_not_silent_drops(tmp_path: Path) -> None:
+    spider = _spider(tmp_path)
+    long_url = f"{BASE}/article/{'x' * 2100}.html"
+    links = f"<a href='{long_url}'>long</a><a href='{BASE}/article/1.html'>short</a>"
+    request = Request(f"{BASE}/", meta={"newsingest_kind": "discovery"})
+    response = HtmlResponse(f"{BASE}/", body=f"<html><body>{links}</body></html>".encode(),
+                            request=request, headers={"Content-Type": "text/html"})  # fmt: skip
+    out = list(spider.parse_listing(response))
+    failures = [o for o in out if isinstance(o, FetchFailed)]
+    assert [(f.url, f.reason, f.stage) for f in failures] == [(long_url, "url_too_long", "fetch")]
+    assert [o.url for o in out if isinstance(o, Request)] == [f"{BASE}/article/1.html"]
+    sitemap = spider._discovery(f"{BASE}/{'s' * 2100}.xml", spider.parse_sitemap)
+    assert isinstance(sitemap, FetchFailed) and sitemap.reason == "url_too_long"
+
+
+def test_a_page_of_one_giant_word_is_not_an_article() -> None:
+    crawler = get_crawler()
+    assert crawler.stats is not None
+    crawler.stats.open_spider()
+    pipe = ExtractPipeline(crawler.stats, workers=0)
+    html = "<html><body><article><p>" + "Q" * 200_000 + "</p></article></body></html>"
+    page = FetchedPage("s", f"{BASE}/w", f"{BASE}/w", 200, "text/html", html.encode(),
+                       datetime.now(UTC))  # fmt: skip
+    out = asyncio.run(pipe.process_item(page))
+    assert isinstance(out, Rejected)
+    assert out.rejection.reason == "not_article"
+
+
+def test_the_telnet_console_is_off_unless_asked_for() -> None:
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    assert settings.getbool("TELNETCONSOLE_ENABLED") is False
