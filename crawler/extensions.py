@@ -221,7 +221,12 @@ class CrawlLedger:
     def _close(self, run_id: int, status: str, stats: dict[str, Any], error: str | None) -> None:
         assert self._engine is not None
         with db.transaction(db.make_session_factory(self._engine)) as session:
-            ledger.finish_run(session, run_id, status=status, stats=stats, error=error)
+            if not ledger.finish_run(session, run_id, status=status, stats=stats, error=error):
+                logger.error(
+                    "run %s was already finished by another process (its lock was lost, so "
+                    "another crawl of the source marked it abandoned); its status stays",
+                    run_id,
+                )
 
 
 class Progress:

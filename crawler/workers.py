@@ -20,6 +20,9 @@ import functools
 import gc
 import logging
 import multiprocessing
+import os
+import signal
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -86,8 +89,52 @@ def _libc_function(name: str) -> Any:
         return None
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux).
+
+    A worker's parent is the fork server (a single-threaded process), so a killed fork
+    server takes its workers with it. No-op where ``prctl`` is missing.
+    """
+    prctl = _libc_function("prctl")
+    if prctl is None:
+        return
+    parent = os.getppid()
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def watch_parent(interval: float = 1.0) -> threading.Thread:
+    """In the fork server: exit as soon as the process that started it is gone.
+
+    The fork server's parent is whichever thread of the crawler started it, so the
+    kernel's parent-death signal (tied to that thread) cannot be used; a daemon thread
+    polls the parent pid instead. Its exit kills the workers (`die_with_parent`), and the
+    resource tracker exits once nobody holds its pipe: a SIGKILLed crawler leaves no
+    extraction process behind.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(0)
+
+    thread = threading.Thread(target=watch, name="newsingest-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def warm_up() -> None:
-    """Import trafilatura and its models before the first page (once per process)."""
+    """Import trafilatura and its models before the first page (once per process).
+
+    Also the pool's initializer: every worker first arranges to die with the fork
+    server (`die_with_parent`)."""
+    if multiprocessing.parent_process() is not None:
+        die_with_parent()
     if _state["warm"]:
         return
     from crawler.extraction.article import preload as preload_extraction
@@ -127,6 +174,7 @@ def preload() -> None:
     (`warm_up` is the pool initializer too, and does nothing when already warm).
     """
     tune_malloc()
+    watch_parent()
     try:
         warm_up()
     except Exception:  # pragma: no cover - the initializer tries again, and logs

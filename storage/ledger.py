@@ -43,13 +43,17 @@ def start_run(
 
 def finish_run(
     session: Session, run_id: int, *, status: str, stats: dict[str, Any], error: str | None = None
-) -> None:
-    """Close a run with its final status and stats."""
-    session.execute(
+) -> bool:
+    """Close a run still ``running`` with its final status and stats; False when another
+    process had already finished it (marked it ``abandoned``): a finished run's status is
+    never rewritten."""
+    done = session.execute(
         update(CrawlRun)
-        .where(CrawlRun.id == run_id)
+        .where(CrawlRun.id == run_id, CrawlRun.status == "running")
         .values(status=status, stats=stats, error=error, finished_at=func.now())
-    )
+        .returning(CrawlRun.id)
+    ).all()
+    return bool(done)
 
 
 def get_run(session: Session, run_id: int) -> CrawlRun | None:

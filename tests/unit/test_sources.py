@@ -469,6 +469,7 @@ def test_an_unchanged_sources_file_is_parsed_once_per_process(
 
     calls: list[str] = []
     real = sources_module._read_sources
+
     def counting(origin: str) -> list[Source]:
         calls.append(origin)
         return real(origin)

@@ -3,6 +3,8 @@ run ends in a recorded state, and the next crawl resumes without fetching stored
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 from pathlib import Path
 
@@ -85,3 +87,50 @@ def test_a_signalled_crawl_writes_its_in_flight_items_and_ends_interrupted(
     assert extracted == run.stats["newsingest/store/inserted"] == by_run
     assert by_run < ARTICLES  # it really stopped early
     assert spool_files(cli.data_dir) == []
+
+
+def _descendants(pid: int) -> set[int]:
+    """Processes whose parent chain leads to ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        for child, parent in parents.items():
+            if parent == current and child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_extraction_processes_die_with_a_sigkilled_crawler(
+    cli: Cli, slow_site: SiteServer, slow_sources: Path, sessions: sessionmaker[Session],
+    crawls: list[Crawl],
+) -> None:  # fmt: skip
+    crawls.append(crawl := start_crawl(cli, slow_sources))
+    wait_until(lambda: count_articles(sessions) >= 2, what="first articles stored", crawl=crawl)
+    helpers = _descendants(crawl.proc.pid)
+    assert len(helpers) >= 2  # the fork server and a worker (and the resource tracker)
+    crawl.signal(signal.SIGKILL)  # the main process only, not its group
+    crawl.proc.wait(timeout=30)
+    try:
+        wait_until(lambda: not any(_alive(p) for p in helpers), timeout=90,
+                   what="the crawler's extraction processes to exit")  # fmt: skip
+    finally:
+        for pid in helpers:  # leave nothing behind on failure
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)

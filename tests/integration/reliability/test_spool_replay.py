@@ -223,3 +223,18 @@ def test_records_of_an_unregistered_source_stay_in_the_spool_until_it_is_registe
         stored = session.execute(select(Article.source_id).where(Article.url.like("%/1.html")))
         assert stored.scalar_one() == ghost_id
         assert session.execute(select(FetchFailure.source_id)).scalar_one() == ghost_id
+
+
+def test_a_finished_run_is_never_rewritten_by_its_late_crawl(
+    sessions: sessionmaker[Session],
+) -> None:
+    # run 1 lost its lock; run 2 took the source and marked run 1 abandoned
+    with db.transaction(sessions) as session:
+        source = repository.upsert_source(session, SourceRow("s", "S", "http://127.0.0.1/"))
+        first = ledger.start_run(session, source_id=source, trigger="t", host="h", pid=1)
+        ledger.mark_source_runs_abandoned(session, source)
+    with db.transaction(sessions) as session:
+        assert not ledger.finish_run(session, first, status="succeeded", stats={"x": 1})
+    with sessions() as session:
+        run = session.get(CrawlRun, first)
+        assert run is not None and (run.status, run.stats) == ("abandoned", {})
