@@ -17,7 +17,7 @@ from itertools import chain, islice
 from typing import Any, Literal
 from urllib.parse import urljoin
 
-from crawler.discovery.dates import parse_any_date, parse_rfc822, parse_w3c_datetime
+from crawler.discovery.dates import parse_date
 from crawler.discovery.errors import DiscoveryError, NotXMLError
 from crawler.discovery.safexml import (
     child_text,
@@ -25,7 +25,9 @@ from crawler.discovery.safexml import (
     element_text,
     first_child,
     local_name,
-    parse_xml,
+    parse_leniently,
+    parse_prepared_xml,
+    prepare_xml,
 )
 from crawler.discovery.urls import resolve_url, safe_split
 
@@ -35,8 +37,10 @@ __all__ = [
     "Feed",
     "FeedEntry",
     "FeedKind",
+    "feed_from_root",
     "normalize_language",
     "parse_feed",
+    "parse_prepared_feed",
 ]
 
 logger = logging.getLogger(__name__)
@@ -58,6 +62,8 @@ _TAG = re.compile(r"<[^>]{0,1000}>")
 _EMAIL_WITH_NAME = re.compile(r"^\s*\S+@\S+\s*\((?P<name>[^()]+)\)\s*$")
 _MAX_AUTHORS = 20
 _NAME_SEPARATORS = re.compile(r"\s*[,;/&]\s*|\s+(?:and|und|et|y|e|и)\s+")
+_PUBLISHED = ("pubdate", "date", "published", "issued")
+_UPDATED = ("updated", "modified")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,13 +166,25 @@ def _authors(item: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _xml_base(element: Any, base_url: str) -> str:
+    """``base_url`` updated by the ``xml:base`` of ``element``, when it declares a usable one."""
+    declared = element.get(_XML_BASE)
+    if not declared:
+        return base_url
+    try:
+        joined = urljoin(base_url, declared.strip())
+    except ValueError:
+        return base_url
+    return joined if safe_split(joined) is not None else base_url
+
+
 def _rss_link(item: Any, base_url: str) -> str | None:
     for name in ("origlink", "link"):
         for link in children(item, name):
             href = element_text(link, max_length=8192) or link.get("href")
             rel = link.get("rel", "alternate")
             if href and rel == "alternate":
-                url = resolve_url(href, base_url)
+                url = resolve_url(href, _xml_base(link, base_url))
                 if url:
                     return url
     guid = first_child(item, "guid")
@@ -180,39 +198,31 @@ def _rss_link(item: Any, base_url: str) -> str | None:
     return None
 
 
-def _rss_entry(item: Any, base_url: str, feed_language: str | None) -> FeedEntry | None:
-    url = _rss_link(item, base_url)
+def _first_date(element: Any, names: tuple[str, ...], country: str | None) -> datetime | None:
+    """The first of the children ``names`` (in that order of preference) that holds a date."""
+    for name in names:
+        found = parse_date(child_text(element, name), country=country)
+        if found is not None:
+            return found
+    return None
+
+
+def _rss_entry(
+    item: Any, base_url: str, feed_language: str | None, country: str | None
+) -> FeedEntry | None:
+    base = _xml_base(item, base_url)
+    url = _rss_link(item, base)
     if url is None:
         return None
-    published = (
-        parse_rfc822(child_text(item, "pubdate"))
-        or parse_any_date(child_text(item, "date"))
-        or parse_any_date(child_text(item, "published"))
-        or parse_any_date(child_text(item, "issued"))
-    )
-    updated = parse_any_date(child_text(item, "modified")) or parse_any_date(
-        child_text(item, "updated")
-    )
     language = normalize_language(child_text(item, "language")) or feed_language
     return FeedEntry(
         url=url,
         title=_plain(child_text(item, "title")),
         authors=_authors(item),
-        published_at=published,
-        updated_at=updated,
+        published_at=_first_date(item, _PUBLISHED, country),
+        updated_at=_first_date(item, _UPDATED, country),
         language=language,
     )
-
-
-def _atom_base(element: Any, base_url: str) -> str:
-    declared = element.get(_XML_BASE)
-    if not declared:
-        return base_url
-    try:
-        joined = urljoin(base_url, declared.strip())
-    except ValueError:
-        return base_url
-    return joined if safe_split(joined) is not None else base_url
 
 
 def _atom_link(entry: Any, base_url: str) -> str | None:
@@ -224,7 +234,7 @@ def _atom_link(entry: Any, base_url: str) -> str | None:
             continue
         link_type = (link.get("type") or "text/html").strip().lower()
         rank = 0 if link_type in ("text/html", "application/xhtml+xml") else 1
-        url = resolve_url(href, _atom_base(link, base_url))
+        url = resolve_url(href, _xml_base(link, base_url))
         if url:
             candidates.append((rank, url))
     if candidates:
@@ -244,24 +254,20 @@ def _atom_title(element: Any) -> str | None:
     return _plain(text, markup=kind in ("html", "text/html"))
 
 
-def _atom_entry(entry: Any, base_url: str, feed_language: str | None) -> FeedEntry | None:
-    base = _atom_base(entry, base_url)
+def _atom_entry(
+    entry: Any, base_url: str, feed_language: str | None, country: str | None
+) -> FeedEntry | None:
+    base = _xml_base(entry, base_url)
     url = _atom_link(entry, base)
     if url is None:
         return None
-    published = parse_w3c_datetime(child_text(entry, "published")) or parse_any_date(
-        child_text(entry, "issued")
-    )
-    updated = parse_w3c_datetime(child_text(entry, "updated")) or parse_any_date(
-        child_text(entry, "modified")
-    )
     language = normalize_language(entry.get(_XML_LANG)) or feed_language
     return FeedEntry(
         url=url,
         title=_atom_title(entry),
         authors=_authors(entry),
-        published_at=published,
-        updated_at=updated,
+        published_at=_first_date(entry, _PUBLISHED, country),
+        updated_at=_first_date(entry, _UPDATED, country),
         language=language,
     )
 
@@ -280,32 +286,67 @@ def parse_feed(
     *,
     max_size: int = DEFAULT_FEED_MAX_SIZE,
     max_entries: int = MAX_FEED_ENTRIES,
+    encoding: str | None = None,
+    country: str | None = None,
 ) -> Feed:
     """Parse an RSS, Atom or RDF feed (plain or gzipped) fetched from ``base_url``.
 
-    At most ``max_entries`` items are read (in document order).
+    At most ``max_entries`` items are read (in document order). ``encoding`` is the
+    charset the feed came with (HTTP ``Content-Type``): it is used when the feed declares
+    none and is not UTF-8. ``country`` (the source's ISO 3166 code) settles ambiguous
+    time-zone names in dates (see `crawler.discovery.dates.parse_date`).
 
-    Relative links are resolved against ``base_url`` (and Atom ``xml:base``);
-    entries without a usable http(s) link are skipped. Raises `DiscoveryError`:
+    Relative links are resolved against ``base_url`` and ``xml:base``; entries without a
+    usable http(s) link are skipped. A feed that is not well-formed is repaired or read
+    leniently (see `crawler.discovery.safexml`). Raises `DiscoveryError`:
     ``feed is not XML: ...`` for non-XML input, ``feed is not RSS, Atom or RDF: ...``
     for XML of another kind (e.g. an HTML page), ``feed rejected: ...`` for empty,
-    oversized or entity-declaring bodies.
+    oversized or dangerously entity-declaring bodies.
     """
     try:
-        root = parse_xml(body, max_size=max_size, recover=True)
+        prepared = prepare_xml(body, max_size=max_size, encoding=encoding)
+    except DiscoveryError as exc:
+        raise DiscoveryError(f"feed rejected: {exc}") from None
+    return parse_prepared_feed(prepared, base_url, max_entries=max_entries, country=country)
+
+
+def parse_prepared_feed(
+    prepared: bytes,
+    base_url: str,
+    *,
+    max_entries: int = MAX_FEED_ENTRIES,
+    country: str | None = None,
+) -> Feed:
+    """`parse_feed` for a document `prepare_xml` already made ready."""
+    try:
+        root = parse_leniently(prepared, parse_prepared_xml)
     except NotXMLError as exc:
         raise DiscoveryError(f"feed is not XML: {exc}") from None
     except DiscoveryError as exc:
         raise DiscoveryError(f"feed rejected: {exc}") from None
+    return feed_from_root(root, base_url, max_entries=max_entries, country=country)
+
+
+def feed_from_root(
+    root: Any, base_url: str, *, max_entries: int = MAX_FEED_ENTRIES, country: str | None = None
+) -> Feed:
+    """The `Feed` a parsed document holds; `DiscoveryError` when it is not a feed."""
     kind = local_name(root)
+    base = _xml_base(root, base_url)
     if kind == "rss":
         channel = first_child(root, "channel")
         if channel is None:
             channel = root
+        channel_base = _xml_base(channel, base) if channel is not root else base
         language = normalize_language(child_text(channel, "language"))
+        # RSS 0.9x puts its items beside the channel, not in it
+        rss_items = chain(
+            ((item, channel_base) for item in children(channel, "item")),
+            ((item, base) for item in children(root, "item")) if channel is not root else (),
+        )
         items = [
-            _rss_entry(item, base_url, language)
-            for item in islice(children(channel, "item"), max_entries)
+            _rss_entry(item, item_base, language, country)
+            for item, item_base in islice(rss_items, max_entries)
         ]
         return Feed(
             kind="rss",
@@ -314,10 +355,9 @@ def parse_feed(
             language=language,
         )
     if kind == "feed":
-        base = _atom_base(root, base_url)
         language = normalize_language(root.get(_XML_LANG))
         entries = [
-            _atom_entry(entry, base, language)
+            _atom_entry(entry, base, language, country)
             for entry in islice(children(root, "entry"), max_entries)
         ]
         return Feed(
@@ -333,7 +373,9 @@ def parse_feed(
         rdf_items = chain(
             children(root, "item"), children(channel, "item") if channel is not None else ()
         )
-        items = [_rss_entry(item, base_url, language) for item in islice(rdf_items, max_entries)]
+        items = [
+            _rss_entry(item, base, language, country) for item in islice(rdf_items, max_entries)
+        ]
         return Feed(kind="rdf", title=title, entries=_dedupe(items), language=language)
     hint = " (looks like an HTML page)" if kind in ("html", "xhtml") else ""
     raise DiscoveryError(f"feed is not RSS, Atom or RDF: root element is <{kind or '?'}>{hint}")

@@ -20,6 +20,7 @@ import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
+from w3lib.encoding import http_content_type_encoding
 
 from crawler.discovery import (
     DiscoveryError,
@@ -164,6 +165,13 @@ def failure_reason(failure: Failure) -> tuple[str, int | None, str]:
     return name, status, detail
 
 
+def _charset(response: Response) -> str | None:
+    """The charset of the response's ``Content-Type`` (as Scrapy reads it), if any: the
+    fallback for a feed or sitemap that declares no encoding."""
+    content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+    return http_content_type_encoding(content_type)
+
+
 class NewsSpider(scrapy.Spider):
     """Crawls one source: ``scrapy crawl news -a source=KEY``."""
 
@@ -264,7 +272,13 @@ class NewsSpider(scrapy.Spider):
             return
         maxsize = int(self.settings.getint("DOWNLOAD_MAXSIZE") or 50 * 1024 * 1024)
         try:
-            sitemap = parse_sitemap(response.body, response.url, max_size=maxsize)
+            sitemap = parse_sitemap(
+                response.body,
+                response.url,
+                max_size=maxsize,
+                encoding=_charset(response),
+                country=self.source.country,
+            )
         except DiscoveryError as exc:
             yield self._bad_discovery(response, "bad_sitemap", str(exc))
             return
@@ -282,6 +296,7 @@ class NewsSpider(scrapy.Spider):
         for entry in sitemap.entries:
             hints = self._hints(
                 title=entry.news_title,
+                authors=entry.authors,
                 published_at=entry.news_publication_date,
                 language=entry.news_language,
             )
@@ -292,7 +307,13 @@ class NewsSpider(scrapy.Spider):
             return
         maxsize = int(self.settings.getint("DOWNLOAD_MAXSIZE") or 50 * 1024 * 1024)
         try:
-            feed = parse_feed(response.body, response.url, max_size=maxsize)
+            feed = parse_feed(
+                response.body,
+                response.url,
+                max_size=maxsize,
+                encoding=_charset(response),
+                country=self.source.country,
+            )
         except DiscoveryError as exc:
             yield self._bad_discovery(response, "bad_feed", str(exc))
             return

@@ -229,3 +229,210 @@ def test_feed_items_beyond_max_entries_are_dropped() -> None:
     items = b"".join(b"<item><link>/%d</link></item>" % i for i in range(20))
     body = b"<rss><channel>" + items + b"</channel></rss>"
     assert len(parse_feed(body, BASE, max_entries=3).entries) == 3
+
+
+# --- the web as it is (issue 21) -------------------------------------------------------
+
+
+def test_bare_ampersand_in_link_is_kept_and_html_entity_names_become_characters() -> None:
+    body = (
+        b"<rss><channel><title>Caf&eacute; &amp; Bar&nbsp;Blog</title><item>"
+        b"<title>Caf&eacute; &amp; Bar</title>"
+        b"<link>https://example.com/a?x=1&y=2&utm_source=rss</link></item>"
+        b"<item><title>Tom & Jerry &unknown; &#233;t&#xE9;</title><link>/b?p=3&q</link></item>"
+        b"</channel></rss>"
+    )
+    feed = parse_feed(body, BASE)
+    assert feed.title == "Café & Bar Blog"  # &nbsp; is a space like any other
+    first, second = feed.entries
+    assert first.url == "https://example.com/a?x=1&y=2&utm_source=rss"
+    assert first.title == "Café & Bar"
+    assert second.url == "https://example.com/b?p=3&q"
+    assert second.title == "Tom & Jerry &unknown; été"
+
+
+def test_cdata_is_left_alone_when_a_feed_is_repaired() -> None:
+    body = (
+        b"<rss><channel><item><title><![CDATA[R&D &eacute; <b>x</b>]]></title>"
+        b"<link>https://example.com/a?x=1&y=2</link></item></channel></rss>"
+    )
+    (entry,) = parse_feed(body, BASE).entries
+    assert entry.url == "https://example.com/a?x=1&y=2"
+    assert entry.title == "R&D é x"  # the feed's HTML title, unescaped once as before
+
+
+RSS_ITEM = b"<rss version='2.0'><channel><item><link>/a</link></item></channel></rss>"
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"<br />\n<b>Warning</b>:  Cannot modify header information in "
+        b"<b>/var/www/feed.php</b> on line <b>12</b><br />\n",
+        b"Notice: Undefined index: page in /srv/www/rss.php on line 7\n",
+        b"\n\n",
+        b"\xef\xbb\xbf \r\n\t",
+        b"\r\n\xef\xbb\xbf<br/>\n",
+    ],
+    ids=["php-warning", "php-notice", "blank-lines", "bom-and-space", "space-bom-and-tag"],
+)
+def test_junk_before_the_xml_declaration_is_skipped(junk: bytes) -> None:
+    body = junk + b'<?xml version="1.0" encoding="utf-8"?>\n' + RSS_ITEM
+    assert [e.url for e in parse_feed(body, BASE).entries] == ["https://example.com/a"]
+
+
+def test_junk_before_an_undeclared_feed_is_skipped_up_to_its_root() -> None:
+    body = b"<br />\n<b>Deprecated</b>: function x() is deprecated<br />\n" + RSS_ITEM
+    assert [e.url for e in parse_feed(body, BASE).entries] == ["https://example.com/a"]
+
+
+def test_rss_091_items_beside_the_channel_are_read() -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="0.91"><channel><title>Old</title>'
+        b"<link>https://example.com/</link><language>en-us</language></channel>"
+        b"<item><title>One</title><link>https://example.com/one</link></item>"
+        b"<item><title>Two</title><link>/two</link></item></rss>"
+    )
+    feed = parse_feed(body, BASE)
+    assert [(e.url, e.title, e.language) for e in feed.entries] == [
+        ("https://example.com/one", "One", "en"),
+        ("https://example.com/two", "Two", "en"),
+    ]
+
+
+def test_rss_relative_link_resolves_against_the_channel_xml_base() -> None:
+    body = (
+        b'<rss version="2.0"><channel xml:base="https://news.example.org/section/">'
+        b"<item><link>2025/story.html</link></item>"
+        b'<item xml:base="/other/"><link>x.html</link></item>'
+        b"</channel></rss>"
+    )
+    assert [e.url for e in parse_feed(body, BASE).entries] == [
+        "https://news.example.org/section/2025/story.html",
+        "https://news.example.org/other/x.html",
+    ]
+
+
+def test_truncated_feed_drops_the_item_the_cut_interrupted() -> None:
+    body = (
+        b"<rss><channel><title>T &amp; U</title>"
+        b"<item><link>https://example.com/page_1?a=1&b=2</link></item>"
+        b"<item><link>https://example.com/page_"
+    )
+    assert [e.url for e in parse_feed(body, BASE).entries] == ["https://example.com/page_1?a=1&b=2"]
+
+
+def test_doctype_with_the_xhtml_latin1_entity_set_is_parsed_with_entities_as_text() -> None:
+    body = b"""<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE rss [
+  <!ENTITY % HTMLlat1 PUBLIC "-//W3C//ENTITIES Latin 1 for XHTML//EN"
+     "http://www.w3.org/TR/xhtml1/DTD/xhtml-lat1.ent">
+  %HTMLlat1;
+]>
+<rss version="2.0"><channel><title>Le Caf&eacute;</title>
+<item><title>No&euml;l &amp; f&ecirc;tes</title><link>https://example.com/noel</link></item>
+</channel></rss>"""
+    feed = parse_feed(body, BASE)
+    assert feed.title == "Le Café"
+    assert [(e.url, e.title) for e in feed.entries] == [
+        ("https://example.com/noel", "Noël & fêtes")
+    ]
+
+
+def test_doctype_with_one_internal_entity_is_parsed_with_the_entity_unexpanded() -> None:
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY site "Example News">]>'
+        b"<rss><channel><title>&site; Feed</title>"
+        b"<item><title>On &site;</title><link>https://example.com/a</link></item>"
+        b"</channel></rss>"
+    )
+    feed = parse_feed(body, BASE)
+    assert feed.title == "&site; Feed"
+    assert [(e.url, e.title) for e in feed.entries] == [("https://example.com/a", "On &site;")]
+
+
+def test_rfc822_dates_in_atom_published_and_updated_are_read() -> None:
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><link href="/a"/>'
+        b"<published>Tue, 10 Jun 2025 10:00:00 +02:00</published>"
+        b"<updated>Tue, 10 Jun 2025 12:30:00 CEST</updated></entry></feed>"
+    )
+    (entry,) = parse_feed(body, BASE).entries
+    assert entry.published_at == datetime(2025, 6, 10, 8, tzinfo=UTC)
+    assert entry.updated_at == datetime(2025, 6, 10, 10, 30, tzinfo=UTC)
+
+
+def test_pubdate_offsets_zone_names_and_date_only_forms_are_read() -> None:
+    dates = [
+        "Tue, 10 Jun 2025 10:00:00 +02:00",
+        "Tue, 10 Jun 2025 09:01:00 GMT-01:01",
+        "Tue, 10 Jun 2025 11:00:00 MSK",
+        "Tue, 10 Jun 2025 17:00:00 JST",
+        "Thu, 01 Jan 2004",
+    ]
+    items = "".join(
+        f"<item><link>/{i}</link><pubDate>{d}</pubDate></item>" for i, d in enumerate(dates)
+    )
+    body = f"<rss><channel>{items}</channel></rss>".encode()
+    assert [e.published_at for e in parse_feed(body, BASE).entries] == [
+        datetime(2025, 6, 10, 8, tzinfo=UTC),
+        datetime(2025, 6, 10, 10, 2, tzinfo=UTC),
+        datetime(2025, 6, 10, 8, tzinfo=UTC),
+        datetime(2025, 6, 10, 8, tzinfo=UTC),
+        datetime(2004, 1, 1, tzinfo=UTC),
+    ]
+
+
+def test_ambiguous_zone_name_is_read_as_the_sources_country_uses_it() -> None:
+    body = (
+        b"<rss><channel><item><link>/a</link>"
+        b"<pubDate>Tue, 10 Jun 2025 10:00:00 IST</pubDate></item></channel></rss>"
+    )
+
+    def published(country: str | None) -> datetime | None:
+        return parse_feed(body, BASE, country=country).entries[0].published_at
+
+    assert published("IN") == datetime(2025, 6, 10, 4, 30, tzinfo=UTC)
+    assert published("IE") == datetime(2025, 6, 10, 9, tzinfo=UTC)
+    assert published("IL") == datetime(2025, 6, 10, 8, tzinfo=UTC)
+    assert published(None) == published("IN")  # India's IST when nothing says otherwise
+
+
+def _legacy_feed(title: str, encoding: str, declared: bool = False) -> bytes:
+    declaration = f'<?xml version="1.0" encoding="{encoding}"?>' if declared else ""
+    return (
+        f"{declaration}<rss><channel><title>{title}</title>"
+        f"<item><title>{title}</title><link>https://example.com/a</link></item>"
+        "</channel></rss>"
+    ).encode(encoding)
+
+
+def test_undeclared_koi8r_feed_is_read_with_the_http_charset() -> None:
+    body = _legacy_feed("Новости дня", "koi8-r")
+    feed = parse_feed(body, BASE, encoding="koi8-r")
+    assert (feed.title, feed.entries[0].title) == ("Новости дня", "Новости дня")
+
+
+def test_undeclared_windows1252_feed_is_read_with_the_http_charset() -> None:
+    body = _legacy_feed("„Grüße“ – café", "cp1252")
+    assert parse_feed(body, BASE, encoding="windows-1252").title == "„Grüße“ – café"
+
+
+def test_undeclared_utf8_feed_stays_utf8_whatever_the_http_charset_says() -> None:
+    body = _legacy_feed("Grüße – Новости", "utf-8")
+    assert parse_feed(body, BASE, encoding="koi8-r").title == "Grüße – Новости"
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["declared", "http-charset"])
+def test_iso_8859_1_is_read_as_windows_1252(declared: bool) -> None:
+    body = _legacy_feed("“Smart” quotes – and € signs", "cp1252")
+    if declared:
+        body = b'<?xml version="1.0" encoding="ISO-8859-1"?>' + body
+    feed = parse_feed(body, BASE, encoding=None if declared else "iso-8859-1")
+    assert feed.title == "“Smart” quotes – and € signs"
+    assert not any("\x80" <= c <= "\x9f" for c in feed.title or "")
+
+
+def test_the_declared_encoding_wins_over_the_http_charset() -> None:
+    body = _legacy_feed("Новости", "windows-1251", declared=True)
+    assert parse_feed(body, BASE, encoding="koi8-r").title == "Новости"

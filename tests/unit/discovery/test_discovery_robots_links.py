@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from crawler.discovery import extract_links, is_fresh, pagination_links, sitemaps_from_robots
 
@@ -25,6 +28,45 @@ def test_robots_sitemaps_are_listed_in_order_resolved_and_deduplicated() -> None
         "https://www.example.com/news.xml",
         "https://www.example.com/relative.xml",
     )
+
+
+def test_robots_sitemap_line_without_its_colon_is_read() -> None:
+    text = (
+        "User-agent: *\n"
+        "Sitemap https://www.example.com/news-sitemap.xml\n"
+        "sitemap\thttps://www.example.com/tab.xml\n"
+        "Sitemaps: https://www.example.com/not-a-field.xml\n"
+        "SitemapX https://www.example.com/neither.xml\n"
+    )
+    assert sitemaps_from_robots(text, "https://www.example.com/robots.txt") == (
+        "https://www.example.com/news-sitemap.xml",
+        "https://www.example.com/tab.xml",
+    )
+
+
+def test_robots_with_more_than_a_thousand_sitemaps_lists_them_all() -> None:
+    text = "".join(f"Sitemap: https://example.com/sitemap-{i}.xml\n" for i in range(2500))
+    found = sitemaps_from_robots(text, "https://example.com/robots.txt")
+    assert len(found) == 2500
+    assert found[-1] == "https://example.com/sitemap-2499.xml"
+
+
+def test_robots_sitemap_cap_is_logged_when_hit(caplog: pytest.LogCaptureFixture) -> None:
+    text = "".join(f"Sitemap: /s-{i}.xml\n" for i in range(30))
+    with caplog.at_level(logging.WARNING, logger="crawler.discovery.robots"):
+        found = sitemaps_from_robots(text, "https://example.com/robots.txt", max_sitemaps=20)
+    assert len(found) == 20
+    assert "lists more than 20 sitemaps" in caplog.text
+
+
+def test_robots_sitemap_cap_is_not_logged_when_exactly_reached(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    text = "".join(f"Sitemap: /s-{i}.xml\n" for i in range(20)) + "Sitemap: /s-0.xml\n"
+    with caplog.at_level(logging.WARNING, logger="crawler.discovery.robots"):
+        found = sitemaps_from_robots(text, "https://example.com/robots.txt", max_sitemaps=20)
+    assert len(found) == 20
+    assert caplog.text == ""
 
 
 def test_robots_without_sitemaps_gives_empty_tuple() -> None:

@@ -161,3 +161,80 @@ def test_oversized_document_is_rejected_with_cap_in_message() -> None:
     body = b"<urlset>" + b"<url><loc>https://example.com/</loc></url>" * 100 + b"</urlset>"
     with pytest.raises(DiscoveryError, match="byte cap"):
         parse_sitemap(body, BASE, max_size=1000)
+
+
+# --- entity declarations that cannot expand, encodings (issue 21) ----------------------
+
+
+def test_internal_entity_referring_to_another_is_refused() -> None:
+    body = (
+        b'<!DOCTYPE r [<!ENTITY a "x"><!ENTITY b "&a;&a;">]>'
+        b"<urlset><url><loc>https://example.com/a</loc></url></urlset>"
+    )
+    with pytest.raises(DiscoveryError, match="entity 'b' refers to other entities"):
+        parse_sitemap(body, BASE)
+
+
+def test_external_entity_with_public_id_is_refused() -> None:
+    body = (
+        b'<!DOCTYPE r [<!ENTITY x PUBLIC "-//X//EN" "http://127.0.0.2:9/x">]>'
+        b"<urlset><url><loc>https://example.com/&x;</loc></url></urlset>"
+    )
+    with pytest.raises(DiscoveryError, match=r"declares XML entities.*external"):
+        parse_sitemap(body, BASE)
+
+
+def test_unreadable_entity_declaration_is_refused() -> None:
+    body = b"<!DOCTYPE r [<!ENTITY x>]><urlset/>"
+    with pytest.raises(DiscoveryError, match="declares XML entities"):
+        parse_sitemap(body, BASE)
+
+
+def test_benign_doctype_is_dropped_and_nothing_is_loaded(tmp_path: Path) -> None:
+    secret = tmp_path / "lat1.ent"
+    secret.write_text('<!ENTITY eacute "SECRET">')
+    body = (
+        f'<!DOCTYPE rss [<!ENTITY % lat1 PUBLIC "-//W3C//ENTITIES Latin 1 for XHTML//EN" '
+        f'"{secret.as_uri()}"> %lat1; <!ENTITY one "1">]>'
+        "<rss><channel><title>caf&eacute; &one;</title></channel></rss>"
+    ).encode()
+    assert parse_feed(body, BASE).title == "café &one;"
+
+
+def test_repair_escapes_stray_ampersands_and_keeps_cdata_and_comments() -> None:
+    from crawler.discovery.safexml import repair_xml
+
+    assert repair_xml(b"<a>x&y &amp; &#38; &#x26; &eacute; &bogus; &#0;\x01</a>") == (
+        b"<a>x&amp;y &amp; &#38; &#x26; &#233; &amp;bogus; </a>"
+    )
+    assert repair_xml(b"<a><![CDATA[x&y]]><!-- a&b --></a>") == (
+        b"<a><![CDATA[x&y]]><!-- a&b --></a>"
+    )
+
+
+def test_windows1252_bytes_undefined_in_python_are_kept_as_c1_like_browsers() -> None:
+    from crawler.discovery.safexml import prepare_xml
+
+    body = b'<?xml version="1.0" encoding="windows-1252"?><a>\x93x\x94 \x81</a>'
+    prepared = prepare_xml(body)
+    assert prepared == '<?xml version="1.0" encoding="UTF-8"?><a>\u201cx\u201d \x81</a>'.encode()
+
+
+def test_undeclared_non_utf8_without_charset_is_read_as_windows1252() -> None:
+    body = "<rss><channel><title>Caf\xe9 \u2013 \u201ctest\u201d</title></channel></rss>"
+    assert parse_feed(body.encode("cp1252"), BASE).title == "Café – “test”"
+
+
+def test_utf16_feed_with_bom_is_read() -> None:
+    body = '<?xml version="1.0" encoding="UTF-16"?><rss><channel><title>Новости</title>'
+    body += "<item><link>https://example.com/a?x=1&y=2</link></item></channel></rss>"
+    feed = parse_feed(body.encode("utf-16"), BASE)
+    assert feed.title == "Новости"
+    assert feed.entries[0].url == "https://example.com/a?x=1&y=2"
+
+
+def test_document_of_undefined_entities_is_refused_not_recovered_node_by_node() -> None:
+    body = b"<urlset><url><loc>https://example.com/" + b"&a;" * 100_000 + b"</loc></url></urlset>"
+    # lenient parsing would build a node per reference (~230 bytes each, 700 MB for 9 MB)
+    with pytest.raises(DiscoveryError, match="too broken to repair"):
+        parse_sitemap(body, BASE)
