@@ -108,6 +108,7 @@ _ENTITY_DECL = re.compile(
     re.IGNORECASE,
 )
 _ENTITY_WORD = re.compile(rb"<!\s*ENTITY", re.IGNORECASE)
+_DOCTYPE = re.compile(rb"<!\s*DOCTYPE", re.IGNORECASE)
 _CHAR_REF = re.compile(rb"&#(?:[0-9]{1,8}|x[0-9a-fA-F]{1,8});")
 _ROOT_START = re.compile(rb"<([A-Za-z_][\w.:-]*)", re.ASCII)
 
@@ -305,6 +306,11 @@ def _handle_doctype(body: bytes) -> bytes:
     prolog_end = _PROLOG.match(body).end()  # type: ignore[union-attr]
     head = _DOCTYPE_HEAD.match(body, prolog_end)
     if head is None:
+        # no DOCTYPE where one belongs; one elsewhere that declares entities is refused
+        # before libxml2 sees it, as it always was
+        doctype = _DOCTYPE.search(body)
+        if doctype is not None and _ENTITY_WORD.search(body, doctype.start()):
+            raise DiscoveryError("document declares XML entities in its DOCTYPE; refused")
         return body
     if head.group(1) is None:
         return body  # no internal subset: nothing declared here, nothing will be loaded

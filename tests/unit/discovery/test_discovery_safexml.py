@@ -238,3 +238,12 @@ def test_document_of_undefined_entities_is_refused_not_recovered_node_by_node() 
     # lenient parsing would build a node per reference (~230 bytes each, 700 MB for 9 MB)
     with pytest.raises(DiscoveryError, match="too broken to repair"):
         parse_sitemap(body, BASE)
+
+
+def test_entity_declarations_in_a_misplaced_doctype_are_still_refused() -> None:
+    body = (
+        b"<!-- cache --><urlset><!DOCTYPE urlset [<!ENTITY a 'x'>]>"
+        b"<url><loc>https://example.com/&a;</loc></url></urlset>"
+    )
+    with pytest.raises(DiscoveryError, match="declares XML entities"):
+        parse_sitemap(body, BASE)
