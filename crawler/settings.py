@@ -80,6 +80,9 @@ LOG_LEVEL = "INFO"
 NEWSINGEST_RETRY_BACKOFF = 1.0  # seconds before the first retry, doubled per attempt
 NEWSINGEST_RETRY_MAX_DELAY = 120.0  # never wait longer (Retry-After included)
 
+# Scrapy's downloader with its per-site concurrency limit enforced (crawler.downloader)
+DOWNLOADER = "crawler.downloader.SlotLimitedDownloader"
+
 # Scrapy's HTTP/1.1 handler with room in its pool for the connections it opens
 DOWNLOAD_HANDLERS = {
     "http": "crawler.handlers.KeepAliveHTTPHandler",
