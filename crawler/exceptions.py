@@ -19,3 +19,9 @@ class OffsiteRedirect(IgnoreRequest):
 
 class DeniedRedirect(IgnoreRequest):
     """A redirect of an article request to a URL the source's ``article_urls`` refuse."""
+
+
+class CrawlStopped(IgnoreRequest):
+    """A request dropped because the crawl was asked to stop (SIGTERM, SIGINT): it was
+    queued for download, or still downloading, when the stop came. Not a failure of the
+    page: the next crawl discovers it again."""

@@ -7,7 +7,10 @@ asked for. Discovery's requests are checked in batches as they leave the spider;
 downloader filter checks what reaches it unchecked. Lookups run in a thread, never on
 the reactor.
 
-`PoliteRetry` waits before retries as the server asks (Retry-After) or with backoff.
+`PoliteRetry` waits before retries as the server asks (Retry-After) or with backoff
+(a wait ends when the crawl is asked to stop).
+
+`StopFilter` cuts a callback's output short once the crawl is asked to stop.
 
 `MetaRefresh` is Scrapy's meta-refresh redirect for pages that can have one: Scrapy's
 own decodes every HTML body in full (``response.text``) to look at its first 4,096
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -42,6 +46,8 @@ from sqlalchemy import Engine
 
 from crawler.exceptions import AlreadyStored, DeniedRedirect, OffsiteRedirect, RedirectLoop
 from crawler.extraction.urls import canonicalize_url
+from crawler.stopping import POLL_SECONDS as STOP_POLL_SECONDS
+from crawler.stopping import shortens_stops, stop_requested
 from storage import db, repository
 
 logger = logging.getLogger(__name__)
@@ -164,6 +170,39 @@ class StoredUrlBatchFilter(_StoredUrls):
             request.meta[CHECKED] = request.url
             kept.append(request)
         return kept
+
+
+class StopFilter:
+    """Spider middleware: once the crawl is asked to stop, a callback's output ends at
+    its first request (see `crawler.stopping`).
+
+    Innermost (next to the spider): the rest of a sitemap's URLs are neither checked
+    against the database nor queued. Items yielded before that request still pass; a
+    discovery document cut short is read in full by the next crawl (a stopped crawl
+    saves no validators).
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StopFilter:
+        if not shortens_stops(crawler):
+            raise NotConfigured
+        return cls(crawler)
+
+    async def process_spider_output(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        async for out in result:
+            if isinstance(out, Request) and stop_requested(self.crawler):
+                assert self.crawler.stats is not None
+                self.crawler.stats.inc_value("newsingest/stop/cut_callbacks")
+                aclose = getattr(result, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+                return
+            yield out
 
 
 class StoredUrlFilter(_StoredUrls):
@@ -454,8 +493,21 @@ class PoliteRetry(RetryMiddleware):
                 stats = getattr(self.crawler, "stats", None)
                 if stats is not None:
                     stats.inc_value("newsingest/retry/waited_ms", int(delay * 1000))
-                await asyncio.sleep(delay)
+                await self._wait(delay)
         return result
+
+    async def _wait(self, delay: float) -> None:
+        """Sleep ``delay`` seconds, or until the crawl is asked to stop."""
+        crawler = getattr(self, "crawler", None)
+        if crawler is None:
+            await asyncio.sleep(delay)
+            return
+        deadline = time.monotonic() + delay
+        while not stop_requested(crawler):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(left, STOP_POLL_SECONDS))
 
 
 _REFRESH_WINDOW = 4 * 4096

@@ -105,6 +105,8 @@ DOWNLOADER_MIDDLEWARES = {
 SPIDER_MIDDLEWARES = {
     # last on the way out of the spider: sees the requests every other one let through
     "crawler.middlewares.StoredUrlBatchFilter": 50,
+    # first on the way out of the spider: a stopped crawl queues nothing more
+    "crawler.middlewares.StopFilter": 1000,
 }
 
 ITEM_PIPELINES = {
@@ -116,4 +118,5 @@ EXTENSIONS = {
     "crawler.extensions.CrawlLedger": 100,
     "crawler.extensions.Progress": 500,
     "crawler.extensions.DistributedWorker": 510,
+    "crawler.stopping.StopWatch": 520,
 }

@@ -113,14 +113,21 @@ def run_crawls(settings: Settings, jobs: list[CrawlJob], *, parallel: int = 4) -
     """Run ``jobs`` in this process, ``parallel`` at a time; returns key -> run status.
 
     Statuses: ``succeeded``, ``failed``, ``interrupted``, or ``skipped`` when another
-    process was crawling that source.
+    process was crawling that source. After a stop signal no further source starts;
+    those not started are ``interrupted`` too (without a run row).
     """
     process = new_process(settings)
     pending = list(jobs)
 
+    def stopped() -> bool:  # a signal stopped a crawl: start no other source
+        return any(
+            job.crawler is not None and job.crawler.stats.get_value("finish_reason") == "shutdown"
+            for job in jobs
+        )
+
     def launch(_: object = None) -> object:
         # At most `parallel` sources at once; each finished crawl starts the next one.
-        if pending:
+        if pending and not stopped():
             job = pending.pop(0)
             crawler = make_crawler(process, settings, job)
             process.crawl(crawler, source=job.key, **job.args).addBoth(launch)
@@ -129,7 +136,7 @@ def run_crawls(settings: Settings, jobs: list[CrawlJob], *, parallel: int = 4) -
     for _ in range(max(1, min(parallel, len(jobs)))):
         launch()
     process.start()
-    return {job.key: job_status(job) for job in jobs}
+    return {job.key: job_status(job) if job.crawler is not None else "interrupted" for job in jobs}
 
 
 def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -31,7 +31,7 @@ from crawler.discovery import (
     parse_sitemap,
     sitemaps_from_robots,
 )
-from crawler.exceptions import AlreadyStored
+from crawler.exceptions import AlreadyStored, CrawlStopped
 from crawler.extraction.record import Hints
 from crawler.items import FetchedPage, FetchFailed
 from crawler.sources import Source, SourcesError, load_sources
@@ -426,11 +426,13 @@ class NewsSpider(scrapy.Spider):
 
     # --- failures -----------------------------------------------------------------------
     def article_failed(self, failure: Failure) -> Iterator[Any]:
-        if isinstance(failure.value, AlreadyStored):
+        if isinstance(failure.value, (AlreadyStored, CrawlStopped)):
             return
         yield self._failed(failure, "fetch")
 
     def discovery_failed(self, failure: Failure) -> Iterator[Any]:
+        if isinstance(failure.value, CrawlStopped):
+            return  # not fetched: the next crawl asks again
         self._inc("discovery/failed")
         yield self._failed(failure, "discovery")
 
