@@ -90,7 +90,7 @@ def test_two_overlapping_crawl_processes_crawl_a_source_once(
     (root / "robots.txt").write_text("User-agent: *\nDisallow:\n")
     (root / "index.html").write_text('<html><body><a href="/slow.html">s</a></body></html>')
     (root / "page.html").write_text("<html><body><p>" + "Wort " * 300 + "</p></body></html>")
-    (root / "_routes.json").write_text('{"/slow.html": {"delay": 6.0, "file": "page.html"}}')
+    (root / "_routes.json").write_text('{"/slow.html": {"delay": 20.0, "file": "page.html"}}')
     with SiteServer(root) as server:
         sources = tmp_path / "s.yaml"
         sources.write_text(f"sources:\n  - {{key: slow, url: '{server.base_url}/'}}\n")
