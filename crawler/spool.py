@@ -69,7 +69,7 @@ Entry = PendingArticle | PendingFailure | PendingRunFinish
 
 _counter = itertools.count()
 _DATETIME_FIELDS = frozenset({"published_at", "modified_at", "fetched_at"})
-_TUPLE_FIELDS = frozenset({"authors", "tags"})
+_TUPLE_FIELDS = frozenset({"authors", "credits", "tags"})
 
 
 class SpoolError(Exception):

@@ -103,7 +103,12 @@ class ArticleRecord:
     """Standfirst or description; never repeated as the first body paragraph."""
 
     authors: tuple[str, ...] = ()
-    """Person names; agency or desk credits are not persons."""
+    """Person names; agency or desk credits are not persons (they go to ``credits``)."""
+
+    credits: tuple[str, ...] = ()
+    """Organisations credited for the article: agencies (``dpa``, ``AFP``), desks
+    (``Redaktion Politik``), the outlet itself when its byline names it. Empty when
+    the page credits persons only."""
 
     byline: str | None = None
     """The byline as printed, e.g. ``Von A und B (agency)``."""
@@ -113,6 +118,11 @@ class ArticleRecord:
 
     published_precision: Precision | None = None
     """How much of ``published_at`` the page stated: year, month, day or minute."""
+
+    published_utc_offset: int | None = None
+    """UTC offset the page stated with the publication time, in minutes east of UTC
+    (CET is 60); None when the page states none. ``published_at`` shifted by it gives
+    the outlet's own wall clock and calendar day."""
 
     published_raw: str | None = None
     """The date as printed (visible date header or metadata value)."""
