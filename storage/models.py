@@ -66,6 +66,10 @@ FAILURE_STAGES = ("discovery", "fetch", "extract", "store")
 SIMHASH_BANDS = 4
 """The 64-bit simhash is indexed as this many 16-bit bands (``simhash_band0`` .. ``3``)."""
 
+MAX_UTC_OFFSET_MINUTES = 18 * 60
+"""``published_utc_offset`` lies within this many minutes either side of UTC (ISO 8601's
+and PostgreSQL's range of offsets): ``ck_articles_published_utc_offset``."""
+
 NEAR_DUPLICATE_DISTANCE = 3
 """Two simhashes at most this many bits apart (of 64) are the same story; with four bands,
 any such pair shares at least one band exactly (pigeonhole), so the band indexes find it."""
@@ -139,6 +143,10 @@ class Article(Base):
         Index(None, "simhash_band1"),
         Index(None, "simhash_band2"),
         Index(None, "simhash_band3"),
+        CheckConstraint(
+            f"published_utc_offset BETWEEN -{MAX_UTC_OFFSET_MINUTES} AND {MAX_UTC_OFFSET_MINUTES}",
+            name="published_utc_offset",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -193,13 +201,25 @@ class Article(Base):
     simhash_band3: Mapped[int] = mapped_column(
         Integer, Computed(simhash_band_sql(3), persisted=True), deferred=True
     )
+    credits: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=sql("'{}'"))
+    """Organisations credited (agencies, desks, the outlet itself); persons are in
+    ``authors``. Added by migration 0006, hence last."""
+    published_utc_offset: Mapped[int | None] = mapped_column(Integer)
+    """Minutes east of UTC the page stated with the publication time (CET: 60), None
+    when it stated none; ``published_at`` plus it is the outlet's wall clock."""
 
 
 class ArticleVersion(Base):
     """A previous content of an article, archived when a re-crawl changed it."""
 
     __tablename__ = "article_versions"
-    __table_args__ = (UniqueConstraint("article_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("article_id", "version"),
+        CheckConstraint(
+            f"published_utc_offset BETWEEN -{MAX_UTC_OFFSET_MINUTES} AND {MAX_UTC_OFFSET_MINUTES}",
+            name="published_utc_offset",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
@@ -216,6 +236,8 @@ class ArticleVersion(Base):
     extractor_version: Mapped[str]
     fetched_at: Mapped[datetime | None]
     replaced_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    credits: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=sql("'{}'"))
+    published_utc_offset: Mapped[int | None] = mapped_column(Integer)
 
 
 class Page(Base):

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Select, TableClause, and_, column, func, s
 from sqlalchemy.orm import Session
 
 from storage.models import TEXT_SEARCH_CONFIGS, Article, Page, Source
-from storage.repository import ARTICLE_RECORD_COLUMNS
+from storage.repository import ARTICLE_RECORD_COLUMNS, LATER_RECORD_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +29,12 @@ ARTICLE_FEED_COLUMNS = (
     "source_id",
     "source_key",
     "source_name",
-    *ARTICLE_RECORD_COLUMNS,
+    *(c for c in ARTICLE_RECORD_COLUMNS if c not in LATER_RECORD_COLUMNS),
     "version",
     "first_seen_at",
     "last_seen_at",
     "duplicate_of",
+    *LATER_RECORD_COLUMNS,
 )
 """Columns of the ``article_feed`` view, in order (the contract with downstream tools)."""
 

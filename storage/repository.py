@@ -27,6 +27,10 @@ from storage.models import NEAR_DUPLICATE_DISTANCE, Article, FetchFailure, Page,
 
 logger = logging.getLogger(__name__)
 
+LATER_RECORD_COLUMNS = ("credits", "published_utc_offset")
+"""Record columns added after schema v1 (migration 0006): last in ``articles`` and, after
+every earlier column, in ``article_feed`` (whose columns are only ever appended)."""
+
 ARTICLE_RECORD_COLUMNS = (
     "title",
     "lead",
@@ -53,6 +57,7 @@ ARTICLE_RECORD_COLUMNS = (
     "simhash",
     "extractor_version",
     "fetched_at",
+    *LATER_RECORD_COLUMNS,
 )
 """``articles`` columns filled from an `ArticleRecord` (besides ``url``)."""
 
@@ -113,9 +118,11 @@ _ARRAY_TYPES = {
     "lead": "text",
     "text": "text",
     "authors": "text",  # array literals, one per row (unnest cannot yield arrays)
+    "credits": "text",
     "byline": "text",
     "published_at": "timestamptz",
     "published_precision": "text",
+    "published_utc_offset": "integer",
     "published_raw": "text",
     "modified_at": "timestamptz",
     "language": "text",
@@ -145,8 +152,11 @@ _UNNEST = (
 )
 
 
+_TEXT_ARRAYS = ("authors", "credits", "tags")
+
+
 def _row_value(column: str) -> str:
-    return f"CAST(r.{column} AS text[])" if column in ("authors", "tags") else f"r.{column}"
+    return f"CAST(r.{column} AS text[])" if column in _TEXT_ARRAYS else f"r.{column}"
 
 
 # New articles (absent when checked under the lock). ON CONFLICT only guards against a
@@ -278,9 +288,11 @@ def record_columns(record: ArticleRecord) -> dict[str, Any]:
         "lead": record.lead,
         "text": record.text,
         "authors": list(record.authors),
+        "credits": list(record.credits),
         "byline": record.byline,
         "published_at": record.published_at,
         "published_precision": record.published_precision,
+        "published_utc_offset": record.published_utc_offset,
         "published_raw": record.published_raw,
         "modified_at": record.modified_at,
         "language": record.language,
@@ -425,8 +437,8 @@ def _article_arrays(items: Sequence[StoredArticle]) -> dict[str, list[Any]]:
     columns = [record_columns(item.record) for item in items]
     arrays: dict[str, list[Any]] = {c: [row[c] for row in columns] for c in _ARRAY_COLUMNS[1:]}
     arrays["source_id"] = [item.source_id for item in items]
-    arrays["authors"] = [_text_array_literal(v) for v in arrays["authors"]]
-    arrays["tags"] = [_text_array_literal(v) for v in arrays["tags"]]
+    for name in _TEXT_ARRAYS:
+        arrays[name] = [_text_array_literal(v) for v in arrays[name]]
     return arrays
 
 

@@ -78,6 +78,8 @@ def test_articles_has_exactly_the_contract_columns(database_url: str) -> None:
         "version",
         "first_seen_at",
         "last_seen_at",
+        "credits",
+        "published_utc_offset",
     ]
     engine = db.make_engine(database_url, pool_size=1)
     try:
@@ -88,6 +90,8 @@ def test_articles_has_exactly_the_contract_columns(database_url: str) -> None:
     assert str(columns["simhash"]["type"]) == "BIGINT"
     assert type(columns["authors"]["type"]).__name__ == "ARRAY"
     assert type(columns["tags"]["type"]).__name__ == "ARRAY"
+    assert type(columns["credits"]["type"]).__name__ == "ARRAY"
+    assert str(columns["published_utc_offset"]["type"]) == "INTEGER"
     for name in ("published_at", "modified_at", "first_seen_at", "last_seen_at"):
         assert getattr(columns[name]["type"], "timezone", False), f"{name} is not timestamptz"
 
@@ -121,3 +125,50 @@ def test_articles_leave_room_for_hot_updates_and_big_columns_skip_futile_compres
         "articles.search_vector": "e",
         "article_versions.text": "e",
     }
+
+
+def _feed_columns(url: str) -> list[str]:
+    engine = db.make_engine(url, pool_size=1)
+    try:
+        return [c["name"] for c in inspect(engine).get_columns("article_feed")]
+    finally:
+        engine.dispose()
+
+
+def test_0006_appends_credits_and_offset_and_its_downgrade_restores_the_previous_view(
+    empty_database: str,
+) -> None:
+    migrate.upgrade(empty_database, "0005")
+    before = _feed_columns(empty_database)
+    engine = create_engine(db.sqlalchemy_url(empty_database))
+    try:
+        with engine.begin() as conn:  # an article stored before 0006, changed after it
+            conn.execute(
+                text(
+                    "insert into articles (url, text, word_count, content_hash, simhash,"
+                    " extractor_version) values ('https://a.example/1', 'alt', 1, 'h1', 0, 'x')"
+                )
+            )
+        migrate.upgrade(empty_database)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "update articles set text = 'neu', content_hash = 'h2',"
+                    " credits = '{dpa}', published_utc_offset = 60"
+                )
+            )
+            archived = conn.execute(
+                text("select credits, published_utc_offset from article_versions")
+            ).one()
+            feed = conn.execute(
+                text("select credits, published_utc_offset from article_feed")
+            ).one()
+    finally:
+        engine.dispose()
+    assert _feed_columns(empty_database) == [*before, "credits", "published_utc_offset"]
+    assert tuple(archived) == ([], None)
+    assert tuple(feed) == (["dpa"], 60)
+    migrate.downgrade(empty_database, "0005")
+    assert _feed_columns(empty_database) == before
+    migrate.upgrade(empty_database)
+    migrate.check(empty_database)

@@ -114,3 +114,18 @@ def test_without_stale_every_row_of_the_source_is_reextracted(
     assert "1 pages: 0 changed (new version), 1 unchanged content, 0 rejected" in done.stdout
     done = cli.run("reextract", "--source", "elsewhere", "--workers", "1")
     assert "0 pages" in done.stdout
+
+
+def test_a_reextracted_record_with_credits_and_utc_offset_stores_them(
+    sessions: sessionmaker[Session],
+) -> None:
+    record, page = _extract("/news/2025/02/stadthaushalt.html")
+    _store(sessions, (replace(record, credits=(), published_utc_offset=None), page))
+    with sessions() as session:
+        article_id = session.execute(select(Article.id)).scalar_one()
+    reextracted = replace(record, credits=("dpa", "Redaktion Politik"), published_utc_offset=60)
+    with db.transaction(sessions) as session:
+        result = repository.apply_reextraction(session, [(article_id, reextracted)])
+    assert (result.changed, result.unchanged) == (0, 1)
+    (article,) = _articles(sessions).values()
+    assert (article.credits, article.published_utc_offset) == (["dpa", "Redaktion Politik"], 60)

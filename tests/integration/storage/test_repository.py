@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extraction.record import ArticleRecord, TranslationNote
 from storage import db, ledger, repository
+from storage.export import iter_feed
 from storage.models import Article, ArticleVersion, CrawlRun, FetchFailure
 from storage.repository import FailureRow, SourceRow, StoredArticle, StoredPage
 
@@ -308,3 +309,51 @@ def test_a_refused_batch_raises_sqlalchemys_error_not_the_drivers(
     with pytest.raises(sa_exc.IntegrityError) as caught:
         _store(sessions, bad)
     assert getattr(caught.value.orig, "sqlstate", None) == "23514"
+
+
+def test_credits_and_utc_offset_are_stored_and_read_back_through_the_repository_and_the_feed(
+    sessions: sessionmaker[Session],
+) -> None:
+    record = replace(_record(), credits=("dpa", "AFP"), published_utc_offset=540)
+    bare = _record(url="https://news.example/b")
+    _store(sessions, record, bare)
+    with sessions() as session:
+        stored = {
+            url: (credits, offset)
+            for url, credits, offset in session.execute(
+                select(Article.url, Article.credits, Article.published_utc_offset)
+            )
+        }
+        feed = {
+            row["url"]: (row["credits"], row["published_utc_offset"]) for row in iter_feed(session)
+        }
+    expected = {
+        "https://news.example/a": (["dpa", "AFP"], 540),
+        "https://news.example/b": ([], None),
+    }
+    assert stored == expected
+    assert feed == expected
+
+
+def test_changed_reupsert_writes_new_credits_and_offset_and_archives_the_old_ones(
+    sessions: sessionmaker[Session],
+) -> None:
+    _store(sessions, replace(_record(body="Alt."), credits=("dpa",), published_utc_offset=60))
+    changed = replace(
+        _record(body="Neu."), credits=("Reuters", "Redaktion"), published_utc_offset=-300
+    )
+    result = _store(sessions, changed)
+    assert result.updated == 1
+    with sessions() as session:
+        article = session.execute(select(Article)).scalar_one()
+        (old,) = session.execute(select(ArticleVersion)).scalars().all()
+    assert (article.credits, article.published_utc_offset) == (["Reuters", "Redaktion"], -300)
+    assert (old.credits, old.published_utc_offset) == (["dpa"], 60)
+
+
+def test_utc_offset_beyond_18_hours_is_refused_by_the_check_constraint(
+    sessions: sessionmaker[Session],
+) -> None:
+    _store(sessions, replace(_record(), published_utc_offset=1080))
+    with pytest.raises(sa_exc.IntegrityError, match="ck_articles_published_utc_offset"):
+        _store(sessions, replace(_record(url="https://news.example/b"), published_utc_offset=1081))
