@@ -2,8 +2,10 @@
 
 Rows are streamed from a server-side cursor (`iter_feed`), so memory stays flat however
 many articles match. Serialization is shared by every format: datetimes as ISO 8601 in
-UTC (``2025-02-14T07:30:00Z``), ``authors``/``tags`` as arrays (JSON-encoded in CSV
-cells). Writers return how many articles they wrote.
+UTC (``2025-02-14T07:30:00Z``) with ``published_utc_offset`` (minutes east of UTC) beside
+them, ``authors``/``credits``/``tags`` as arrays (JSON-encoded in CSV cells). The text
+layout's date is the outlet's own (`outlet_date`). Writers return how many articles they
+wrote.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -120,17 +122,47 @@ def write_csv(rows: Iterable[dict[str, Any]], out: TextIO, *, raw: bool = False)
     return count
 
 
+def outlet_date(published_at: datetime, precision: str | None, utc_offset: int | None) -> str:
+    """The publication date as the outlet printed it, at the precision the page stated.
+
+    ``published_at`` is shifted by ``utc_offset`` (minutes east of UTC) to the outlet's
+    wall clock, then cut to ``precision``: ``minute`` -> ``2025-02-14 07:30 +01:00``
+    (``2025-02-14 06:30 UTC`` when the page stated no offset), ``day`` -> ``2025-02-14``,
+    ``month`` -> ``2025-02``, ``year`` -> ``2025``; no precision counts as ``day``. A
+    date-only value states no offset, so it is never shifted: it prints as stored.
+    """
+    if utc_offset is None:
+        local = published_at.astimezone(UTC)
+    else:
+        local = published_at.astimezone(timezone(timedelta(minutes=utc_offset)))
+    if precision == "minute":
+        if utc_offset is None:
+            return f"{local:%Y-%m-%d %H:%M} UTC"
+        sign = "-" if utc_offset < 0 else "+"
+        hours, minutes = divmod(abs(utc_offset), 60)
+        return f"{local:%Y-%m-%d %H:%M} {sign}{hours:02d}:{minutes:02d}"
+    if precision == "month":
+        return f"{local:%Y-%m}"
+    if precision == "year":
+        return f"{local:%Y}"
+    return f"{local:%Y-%m-%d}"
+
+
 def render_text(row: dict[str, Any]) -> str:
     """One article in the plain-text layout of the user's sample corpus.
 
-    Blocks, each followed by one blank line: `` date YYYY-MM <lead>`` (publication month
-    in UTC, then the lead), the byline, every body paragraph, the translation note.
-    Empty parts are left out (no date: the first line holds the lead alone).
+    Blocks, each followed by one blank line: `` date <date> <lead>`` (the outlet's
+    publication date at the stated precision, `outlet_date`, then the lead), the byline,
+    every body paragraph, the translation note. Empty parts are left out (no date: the
+    first line holds the lead alone).
     """
     first: list[str] = []
     published = row.get("published_at")
     if published is not None:
-        first.append(f"date {published.astimezone(UTC):%Y-%m}")
+        date = outlet_date(
+            published, row.get("published_precision"), row.get("published_utc_offset")
+        )
+        first.append(f"date {date}")
     if row.get("lead"):
         first.append(row["lead"].strip())
     blocks = [TEXT_FIRST_LINE_PREFIX + " ".join(first)] if first else []

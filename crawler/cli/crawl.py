@@ -298,6 +298,24 @@ def _due_sources(url: str, candidates: list[Source]) -> list[str]:
     return [s.key for s in candidates if is_due(last.get(s.key), s.interval, now)]
 
 
+def article_line(article: Any) -> str:
+    """One stored article (`storage.models.Article`) as the demo lists it: language, title,
+    authors, credits (organisations, in parentheses), the outlet's publication date at
+    its precision (`storage.export.outlet_date`)."""
+    from storage.export import outlet_date
+
+    credited = ", ".join(article.authors) or "-"
+    if article.credits:
+        credited += f" ({', '.join(article.credits)})"
+    if article.published_at is None:
+        date = "no date"
+    else:
+        date = outlet_date(
+            article.published_at, article.published_precision, article.published_utc_offset
+        )
+    return f"- [{article.language or '??'}] {article.title!r} | {credited} | {date}"
+
+
 @main.command()
 @click.option("--limit", default=20, show_default=True, help="How many articles to print.")
 @click.pass_context
@@ -330,14 +348,7 @@ def demo(ctx: click.Context, limit: int) -> None:
         rows = repository.latest_articles(session, source_key="demo", limit=limit)
         click.echo(f"run: {results['demo']}; {total} articles from the demo site in the database")
         for article, _key in rows:
-            click.echo(
-                f"- [{article.language or '??'}] {article.title!r}"
-                f" | {', '.join(article.authors) or '-'}"
-                f" | {article.published_at:%Y-%m-%d} ({article.published_precision})"
-                if article.published_at
-                else f"- [{article.language or '??'}] {article.title!r}"
-                f" | {', '.join(article.authors) or '-'} | no date"
-            )
+            click.echo(article_line(article))
             if article.translation_note:
                 click.echo(
                     f"    translated from {article.translation_source_language or '?'}"

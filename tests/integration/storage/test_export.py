@@ -43,9 +43,11 @@ def _record(
         title="Hafenarbeiter legen Terminal lahm",
         lead="Rund 900 Beschäftigte streiken für einen neuen Tarifvertrag.",
         authors=("Anna Petrowa", "Jens Köhler"),
+        credits=("rtdeutsch",),
         byline="Von Anna Petrowa und Jens Köhler (rtdeutsch)",
         published_at=published_at,
         published_precision="minute",
+        published_utc_offset=60,
         published_raw="13.02.2025 19:05",
         modified_at=datetime(2025, 2, 14, 8, 0, tzinfo=UTC),
         language=language,
@@ -96,9 +98,11 @@ def _from_json(obj: dict[str, Any]) -> ArticleRecord:
         title=obj["title"],
         lead=obj["lead"],
         authors=tuple(obj["authors"]),
+        credits=tuple(obj["credits"]),
         byline=obj["byline"],
         published_at=when(obj["published_at"]),
         published_precision=obj["published_precision"],
+        published_utc_offset=obj["published_utc_offset"],
         published_raw=obj["published_raw"],
         modified_at=when(obj["modified_at"]),
         language=obj["language"],
@@ -130,6 +134,7 @@ def test_jsonl_export_round_trips_every_record_field(sessions: sessionmaker[Sess
     assert (line["source_key"], line["source_name"]) == ("rt", "rt news")
     assert line["published_at"] == "2025-02-13T18:05:00Z"
     assert line["authors"] == ["Anna Petrowa", "Jens Köhler"]
+    assert (line["credits"], line["published_utc_offset"]) == (["rtdeutsch"], 60)
     assert (line["version"], line["duplicate_of"]) == (1, None)
 
 
@@ -145,6 +150,7 @@ def test_csv_export_has_a_header_and_json_arrays(sessions: sessionmaker[Session]
     assert cell["text"] == BODY
     assert cell["modified_at"] == "2025-02-14T08:00:00Z"
     assert cell["duplicate_of"] == ""
+    assert (json.loads(cell["credits"]), cell["published_utc_offset"]) == (["rtdeutsch"], "60")
 
 
 def test_text_layout_is_date_and_lead_byline_paragraphs_and_note(
@@ -154,7 +160,8 @@ def test_text_layout_is_date_and_lead_byline_paragraphs_and_note(
     with sessions() as session, session.begin():
         (row,) = export.iter_feed(session)
     assert export.render_text(row) == (
-        " date 2025-02 Rund 900 Beschäftigte streiken für einen neuen Tarifvertrag.\n"
+        " date 2025-02-13 19:05 +01:00"
+        " Rund 900 Beschäftigte streiken für einen neuen Tarifvertrag.\n"
         "\n"
         "Von Anna Petrowa und Jens Köhler (rtdeutsch)\n"
         "\n"
@@ -227,4 +234,4 @@ def test_cli_exports_to_stdout_file_and_one_text_file_per_article(
     done = cli.run("export", "--format", "text", "-o", str(folder))
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"{i}.txt" for i in ids.values())
     first = (folder / f"{ids['https://rt.example/telefonat']}.txt").read_text(encoding="utf-8")
-    assert first.startswith(" date 2025-02 Rund 900 Beschäftigte")
+    assert first.startswith(" date 2025-02-13 19:05 +01:00 Rund 900 Beschäftigte")

@@ -9,7 +9,9 @@ from typing import Any
 from storage import export
 
 ROW: dict[str, Any] = {
-    "published_at": datetime(2025, 3, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),
+    "published_at": datetime(2025, 2, 1, tzinfo=UTC),
+    "published_precision": "month",
+    "published_utc_offset": None,
     "lead": "Der Vorspann.",
     "byline": "Von A und B (agentur)",
     "text": "Erster Absatz.\n\nZweiter Absatz.",
@@ -17,8 +19,7 @@ ROW: dict[str, Any] = {
 }
 
 
-def test_text_layout_uses_the_publication_month_in_utc() -> None:
-    # 2025-03-01 00:30 +01:00 is still February in UTC
+def test_text_layout_starts_with_the_outlets_date_at_the_stated_precision() -> None:
     assert export.render_text(ROW) == (
         " date 2025-02 Der Vorspann.\n\nVon A und B (agentur)\n\n"
         "Erster Absatz.\n\nZweiter Absatz.\n\nÜbersetzt aus dem Russischen.\n\n"
@@ -33,11 +34,47 @@ def test_text_layout_leaves_out_empty_parts() -> None:
     assert export.render_text({"text": ""}) == ""
 
 
+def test_text_layout_date_is_the_outlets_wall_clock_for_a_minute_precision_time() -> None:
+    row = {**ROW, "published_at": datetime(2025, 2, 14, 6, 30, tzinfo=UTC),
+           "published_precision": "minute", "published_utc_offset": 60}  # fmt: skip
+    assert export.render_text(row).startswith(" date 2025-02-14 07:30 +01:00 Der Vorspann.")
+
+
+TOKYO_7AM_ON_THE_15TH = datetime(2025, 2, 14, 22, 0, tzinfo=UTC)  # 2025-02-15 07:00 +09:00
+
+
+def test_outlet_date_is_the_outlets_calendar_day_not_the_utc_one() -> None:
+    assert export.outlet_date(TOKYO_7AM_ON_THE_15TH, "minute", 540) == "2025-02-15 07:00 +09:00"
+    assert export.outlet_date(TOKYO_7AM_ON_THE_15TH, "day", 540) == "2025-02-15"
+    assert export.outlet_date(TOKYO_7AM_ON_THE_15TH, None, 540) == "2025-02-15"
+
+
+def test_outlet_date_prints_west_of_utc_and_half_hour_offsets() -> None:
+    new_york = datetime(2025, 3, 1, 2, 15, tzinfo=UTC)  # still February 28th there
+    assert export.outlet_date(new_york, "minute", -300) == "2025-02-28 21:15 -05:00"
+    assert export.outlet_date(new_york, "month", -300) == "2025-02"
+    assert export.outlet_date(new_york, "minute", 330) == "2025-03-01 07:45 +05:30"
+    assert export.outlet_date(new_york, "minute", -570) == "2025-02-28 16:45 -09:30"
+
+
+def test_outlet_date_without_an_offset_prints_the_stored_utc_value() -> None:
+    day_only = datetime(2025, 2, 14, tzinfo=UTC)
+    assert export.outlet_date(day_only, "day", None) == "2025-02-14"
+    assert export.outlet_date(day_only, "month", None) == "2025-02"
+    assert export.outlet_date(day_only, "year", None) == "2025"
+    # an aware value in another zone is still read as the UTC instant it is
+    late = datetime(2025, 3, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))
+    assert export.outlet_date(late, "day", None) == "2025-02-28"
+    assert export.outlet_date(late, "minute", None) == "2025-02-28 23:30 UTC"
+
+
 def test_values_are_iso_utc_and_arrays() -> None:
     when = datetime(2025, 2, 14, 8, 30, tzinfo=timezone(timedelta(hours=1)))
     assert export.iso_utc(when) == "2025-02-14T07:30:00Z"
     assert export.json_value(["a", "b"]) == ["a", "b"]
     assert export.csv_value(["Anna", "Boris"]) == '["Anna", "Boris"]'
+    assert export.csv_value(["dpa", "AFP"]) == '["dpa", "AFP"]'
+    assert export.csv_value(-300) == "-300"  # a UTC offset west of UTC stays a number
     assert export.csv_value(None) == ""
     assert export.csv_value(datetime(2025, 1, 1, tzinfo=UTC)) == "2025-01-01T00:00:00Z"
 
