@@ -46,18 +46,40 @@ def without_password(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(netloc=netloc)), unquote(parts.password)
 
 
+POSTGRESQL_SCHEMES = frozenset(
+    {"postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"}
+)
+"""URL schemes taken as PostgreSQL (libpq's and SQLAlchemy's spellings)."""
+
+
+class DatabaseURLError(ValueError):
+    """The database URL is not a usable PostgreSQL URL; the message names no secret."""
+
+
 def check_url(url: str) -> None:
-    """Raise ValueError, naming no secret, when ``url``'s credentials are ambiguous.
+    """Raise DatabaseURLError, naming no secret, when ``url`` is not a PostgreSQL URL
+    or its credentials are ambiguous.
 
     A password with a raw ``@`` makes the host start inside the password (libpq and
     SQLAlchemy then print that tail in their errors).
     """
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme.lower() not in POSTGRESQL_SCHEMES:
+        shown = f"'{scheme}://' " if sep else ""
+        raise DatabaseURLError(
+            f"the database URL {shown}is not a PostgreSQL URL: "
+            "expected postgresql://user:password@host:port/database"
+        )
     netloc = urlsplit(url).netloc
     if netloc.count("@") > 1:
-        raise ValueError(
+        raise DatabaseURLError(
             "the database URL has more than one '@' before its host: percent-encode an '@' "
             "in the user name or password as %40"
         )
+    try:
+        urlsplit(url).port  # noqa: B018 (raises ValueError when it is not a number 0-65535)
+    except ValueError:
+        raise DatabaseURLError("the database URL's port is not a number from 0 to 65535") from None
 
 
 def resolve_url(database_url: str | None, data_dir: Path) -> str:

@@ -309,3 +309,8 @@ def grant_readonly(session: Session, role: str, password: str | None = None) -> 
             cur.execute(statement)
     logger.info("read-only role %s %s", role, "updated" if exists else "created")
     return not exists
+
+
+def source_keys(session: Session) -> list[str]:
+    """Keys of every source the database knows, sorted."""
+    return list(session.scalars(select(Source.key).order_by(Source.key)))

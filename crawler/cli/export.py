@@ -6,7 +6,9 @@ Also the filter options `export` and `search` share (``--source``, ``--language`
 
 from __future__ import annotations
 
+import difflib
 import io
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,6 +17,7 @@ from typing import Any
 
 import click
 
+from crawler.cli.errors import UserError
 from crawler.cli.main import EXIT_USAGE, config_of, database_url, main
 
 F = Callable[..., Any]
@@ -57,6 +60,35 @@ def article_filter(
         since=since.replace(tzinfo=UTC) if since else None,
         until=(until.replace(tzinfo=UTC) + timedelta(days=1)) if until else None,
     )
+
+
+def check_source_known(session: Any, source_key: str | None) -> None:
+    """Raise UserError when ``--source`` names a source the database does not know."""
+    if source_key is None:
+        return
+    from storage.queries import source_keys
+
+    known = source_keys(session)
+    if source_key in known:
+        return
+    close = difflib.get_close_matches(source_key, known, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known) or 'none'}"
+    raise UserError(f"--source {source_key!r}: no such source in the database ({hint})")
+
+
+def check_output(output: Path, fmt: str) -> None:
+    """Raise UserError unless ``-o output`` can be written: its folder (for text: the
+    nearest existing one) exists and is writable."""
+    folder = output if fmt == "text" else output.parent
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if fmt != "text" and existing != folder:
+        raise UserError(f"-o {output}: folder {folder} does not exist")
+    if not existing.is_dir():
+        raise UserError(f"-o {output}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"-o {output}: folder {existing} is not writable")
 
 
 @main.command()
@@ -103,10 +135,13 @@ def export(
     if output is not None and fmt == "text" and output.exists() and not output.is_dir():
         click.echo(f"error: {output} is a file; -o takes a directory for text", err=True)
         sys.exit(EXIT_USAGE)
+    if output is not None:
+        check_output(output, fmt)
     engine = db.make_engine(database_url(config_of(ctx)), pool_size=1)
     try:
         # A read-only transaction: the server-side cursor lives inside it.
         with db.make_session_factory(engine)() as session, session.begin():
+            check_source_known(session, source_key)
             rows = exports.iter_feed(session, filters)
             if output is None:
                 out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")

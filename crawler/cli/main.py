@@ -3,7 +3,7 @@
 Each subcommand lives in a module of this package (``crawl``, ``sources``, ``runs``,
 ``db``, ...) that registers itself on `main` when imported; `crawler.cli` imports them
 all. Exit codes: 0 all requested sources succeeded; 1 some failed; 2 usage or configuration
-error.
+error (one line from the error boundary, `crawler.cli.errors`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from pathlib import Path
 import click
 
 from crawler import logs
+from crawler.cli.errors import EXIT_USAGE, BoundaryGroup
 from crawler.config import Config
 from crawler.sources import Source, SourcesError, load_sources
 
 logger = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED = 0, 1
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "config_of", "database_url", "main"]
 
 
 def config_of(ctx: click.Context) -> Config:
@@ -47,7 +49,8 @@ def load_sources_or_exit(path: Path) -> list[Source]:
         sys.exit(EXIT_USAGE)
 
 
-@click.group()
+@click.group(cls=BoundaryGroup)
+@click.version_option(package_name="newsingest", prog_name="newsingest")
 @click.option(
     "--log-level",
     default="WARNING",
@@ -62,14 +65,20 @@ def load_sources_or_exit(path: Path) -> list[Source]:
     type=click.Choice(["text", "json"]),
     help="Human-readable log lines, or one JSON object per line.",
 )
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="NEWSINGEST_DEBUG",
+    help="Show the traceback of a configuration error (also NEWSINGEST_DEBUG=1).",
+)
 @click.pass_context
-def main(ctx: click.Context, log_level: str, log_format: str) -> None:
+def main(ctx: click.Context, log_level: str, log_format: str, debug: bool) -> None:
     """newsingest: crawl news sources into PostgreSQL.
 
     Configuration comes from the environment (NEWSINGEST_DATABASE_URL,
     NEWSINGEST_DATA_DIR, NEWSINGEST_SOURCES, NEWSINGEST_CONTACT); see README.
     Exit codes: 0 all requested sources succeeded, 1 some failed, 2 usage or
-    configuration error.
+    configuration error (one line; --debug adds the traceback).
     """
     logs.configure(log_level.upper(), log_format)
     ctx.obj = Config.from_env()

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 
-from crawler.cli.export import article_filter, filter_options
+from crawler.cli.export import article_filter, check_source_known, filter_options
 from crawler.cli.main import config_of, database_url, main
 
 
@@ -35,6 +35,7 @@ def search(
     engine = db.make_engine(database_url(config_of(ctx)), pool_size=1)
     try:
         with db.make_session_factory(engine)() as session:
+            check_source_known(session, source_key)
             hits = queries.search(session, query, filters, limit=limit)
     finally:
         engine.dispose()
