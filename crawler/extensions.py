@@ -3,8 +3,13 @@
 `CrawlLedger` writes a ``crawl_runs`` row when a crawl of a source opens (status
 ``running``) and finishes it when the spider closes, in every case: ``succeeded``,
 ``failed`` (with the error) or ``interrupted`` (SIGINT/SIGTERM), with the crawl's stats.
-Before opening it applies pending migrations, registers the source and marks runs of
-this host whose process is gone as ``abandoned``. All database work runs in a thread.
+Before opening it applies pending migrations, takes the source's crawl lock, registers
+the source and marks runs of this host whose process is gone as ``abandoned``; a crawl
+that finds the lock held records a ``skipped`` run naming the holder and closes. While
+crawling it checks its lock every ``NEWSINGEST_LOCK_CHECK_SECONDS``: a lock whose
+database session ended (a server restart) is taken again when free and the run is still
+``running``; when another crawl took it, the crawl stops (close reason `LOCK_LOST`, run
+``interrupted``). All database work runs in a thread.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
@@ -23,6 +30,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import _schedule_coro
 from sqlalchemy import Connection, Engine
 
 from crawler import spool
@@ -45,10 +53,21 @@ def json_stats(stats: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+LOCK_LOST = "lock_lost"
+"""Close reason of a crawl whose source lock was lost and taken by another crawl."""
+
+SOURCE_LOCKED = "source_locked"
+"""Close reason of a crawl skipped because another crawl holds its source's lock."""
+
+
 def run_status(close_reason: str, stats: dict[str, Any]) -> tuple[str, str | None]:
     """The ledger status of a run from Scrapy's close reason and the crawl's stats."""
     if close_reason == "shutdown":
         return "interrupted", "stopped by signal"
+    if close_reason == LOCK_LOST:
+        return "interrupted", (
+            "the source's lock was lost (its database session ended) and another crawl took it"
+        )
     if close_reason != "finished":
         return "failed", f"spider closed: {close_reason}"
     if stats.get("newsingest/discovery/ok", 0) == 0 and stats.get("newsingest/discovery/failed"):
@@ -56,6 +75,17 @@ def run_status(close_reason: str, stats: dict[str, Any]) -> tuple[str, str | Non
     if stats.get("newsingest/store/spooled_articles"):
         return "failed", "some records could not be stored and were spooled"
     return "succeeded", None
+
+
+def _source_row(source: Any) -> SourceRow:
+    return SourceRow(
+        key=source.key,
+        name=source.name,
+        url=source.url,
+        language=source.language,
+        country=source.country,
+        enabled=source.enabled,
+    )
 
 
 class CrawlLedger:
@@ -69,8 +99,12 @@ class CrawlLedger:
         trigger: str,
         auto_migrate: bool,
         crawl_id: str | None = None,
+        lock_check_seconds: float = 5.0,
+        stop: Callable[[str], None] | None = None,
     ) -> None:
         self.stats = stats
+        self.lock_check_seconds = lock_check_seconds
+        self.stop = stop
         self.database_url = database_url
         self.data_dir = data_dir
         self.trigger = trigger
@@ -80,6 +114,9 @@ class CrawlLedger:
         self.source_key: str | None = None
         self._url: str | None = None
         self._lock: Connection | None = None
+        self._lock_guard = threading.Lock()  # the lock's connection is used by one thread
+        self._lock_lost = False
+        self._watch: asyncio.Task[None] | None = None
         self._engine: Engine | None = None
 
     @classmethod
@@ -88,6 +125,11 @@ class CrawlLedger:
         if not s.getbool("NEWSINGEST_LEDGER_ENABLED", True):
             raise NotConfigured
         assert crawler.stats is not None
+
+        def stop(reason: str) -> None:
+            if crawler.engine is not None and crawler.engine.spider is not None:
+                _schedule_coro(crawler.engine.close_spider_async(reason=reason))
+
         ext = cls(
             crawler.stats,
             s.get("NEWSINGEST_DATABASE_URL") or None,
@@ -95,6 +137,8 @@ class CrawlLedger:
             trigger=s.get("NEWSINGEST_TRIGGER", "scrapy"),
             auto_migrate=s.getbool("NEWSINGEST_AUTO_MIGRATE", True),
             crawl_id=s.get("NEWSINGEST_CRAWL_ID") or None,
+            lock_check_seconds=s.getfloat("NEWSINGEST_LOCK_CHECK_SECONDS", 5.0),
+            stop=stop,
         )
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
@@ -119,8 +163,10 @@ class CrawlLedger:
                 "source %s is being crawled by another process right now; skipping it",
                 self.source_key,
             )
-            raise CloseSpider("source_locked")
+            raise CloseSpider(SOURCE_LOCKED)
         self.stats.set_value("newsingest/run_id", self.run_id)
+        if self._lock is not None and self.lock_check_seconds > 0:
+            self._watch = asyncio.ensure_future(self._watch_lock())
         if self.crawl_id:
             self.stats.set_value("newsingest/crawl_id", self.crawl_id)
         logger.info("crawl run %s opened for source %s", self.run_id, self.source_key)
@@ -138,22 +184,13 @@ class CrawlLedger:
                 self._engine, self.source_key, shared=self.crawl_id is not None
             )
             if self._lock is None:
+                self._record_skipped(source)
                 self._engine.dispose()
                 return None
         with db.transaction(db.make_session_factory(self._engine)) as session:
             source_id = None
             if source is not None:
-                source_id = repository.upsert_source(
-                    session,
-                    SourceRow(
-                        key=source.key,
-                        name=source.name,
-                        url=source.url,
-                        language=source.language,
-                        country=source.country,
-                        enabled=source.enabled,
-                    ),
-                )
+                source_id = repository.upsert_source(session, _source_row(source))
             abandoned = ledger.mark_abandoned(session, socket.gethostname(), spool.pid_alive)
             if source_id is not None and self._lock is not None and self.crawl_id is None:
                 # We hold the source's exclusive lock: no live process is crawling it.
@@ -169,23 +206,116 @@ class CrawlLedger:
                 crawl_id=self.crawl_id,
             )
 
+    def _record_skipped(self, source: Any) -> None:
+        """Runs in a thread: a ``skipped`` run naming the crawl that holds the lock."""
+        assert self._engine is not None
+        try:
+            with db.transaction(db.make_session_factory(self._engine)) as session:
+                source_id = (
+                    repository.upsert_source(session, _source_row(source))
+                    if source is not None
+                    else None
+                )
+                skipped = ledger.record_skipped(
+                    session,
+                    source_id=source_id,
+                    trigger=self.trigger,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    crawl_id=self.crawl_id,
+                )
+        except Exception as exc:
+            logger.error("could not record the skipped crawl of %s: %s", self.source_key, exc)
+            return
+        self.stats.set_value("newsingest/skipped_run_id", skipped)
+
+    async def _watch_lock(self) -> None:
+        """Check the source's lock every `lock_check_seconds`; stop the crawl when another
+        crawl took it."""
+        while True:
+            await asyncio.sleep(self.lock_check_seconds)
+            try:
+                held = await asyncio.to_thread(self._check_lock)
+            except Exception as exc:  # a bug here must not end the crawl
+                logger.warning("could not check the lock of %s: %s", self.source_key, exc)
+                continue
+            if held is False:
+                self._lock_lost = True
+                self.stats.set_value("newsingest/lock/lost", 1)
+                logger.error(
+                    "lost the lock of source %s: another crawl holds it now (or ended this "
+                    "run); stopping this crawl",
+                    self.source_key,
+                )
+                if self.stop is not None:
+                    self.stop(LOCK_LOST)
+                return
+
+    def _check_lock(self) -> bool | None:
+        """Runs in a thread: True while the lock is held (taken again if its session
+        ended and it is free), False once another crawl holds it or this run was ended by
+        another process, None while the database cannot be reached (checked again later)."""
+        assert self._engine is not None and self.source_key is not None
+        with self._lock_guard:
+            if self._lock is not None:
+                if ledger.lock_alive(self._lock):
+                    return True
+                logger.warning(
+                    "the database session holding the lock of source %s ended; taking the "
+                    "lock again",
+                    self.source_key,
+                )
+                self._drop_lock()
+            try:
+                conn = ledger.try_lock_source(
+                    self._engine, self.source_key, shared=self.crawl_id is not None
+                )
+            except Exception as exc:
+                logger.debug("lock of %s not taken yet: %s", self.source_key, exc)
+                return None
+            if conn is None:
+                return False
+            try:
+                with db.make_session_factory(self._engine)() as session:
+                    assert self.run_id is not None
+                    run = ledger.get_run(session, self.run_id)
+                    still_running = run is not None and run.status == "running"
+            except Exception as exc:
+                ledger.unlock_source(conn)
+                logger.debug("run of %s not checked yet: %s", self.source_key, exc)
+                return None
+            if not still_running:
+                ledger.unlock_source(conn)
+                return False
+            self._lock = conn
+        self.stats.inc_value("newsingest/lock/taken_again")
+        logger.warning("took the lock of source %s again", self.source_key)
+        return True
+
+    def _drop_lock(self) -> None:
+        """Close the lock's connection (call holding `_lock_guard`)."""
+        if self._lock is None:
+            return
+        try:
+            ledger.unlock_source(self._lock)
+        except Exception as exc:  # the lock went with its connection anyway
+            logger.debug("could not release the lock of %s: %s", self.source_key, exc)
+        self._lock = None
+
+    def _release(self) -> None:
+        with self._lock_guard:
+            self._drop_lock()
+
     async def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         if self.run_id is None:
             return
         try:
             await self._finish(reason)
         finally:
-            if self._lock is not None and self.source_key is not None:
-                try:
-                    await asyncio.to_thread(
-                        ledger.unlock_source,
-                        self._lock,
-                        self.source_key,
-                        shared=self.crawl_id is not None,
-                    )
-                except Exception as exc:  # the lock went with its connection anyway
-                    logger.warning("could not release the lock of %s: %s", self.source_key, exc)
-                self._lock = None
+            await asyncio.to_thread(self._release)
             if self._engine is not None:
                 self._engine.dispose()
 
@@ -251,6 +381,11 @@ class Progress:
         if not crawler.settings.getbool("NEWSINGEST_PROGRESS"):
             raise NotConfigured
         assert crawler.stats is not None
+
+        def stop(reason: str) -> None:
+            if crawler.engine is not None and crawler.engine.spider is not None:
+                _schedule_coro(crawler.engine.close_spider_async(reason=reason))
+
         ext = cls(
             crawler.stats, crawler.settings.getfloat("NEWSINGEST_PROGRESS_SECONDS", 1.0), sys.stderr
         )

@@ -39,6 +39,7 @@ NEWSINGEST_EXTRACT_TIMEOUT = 30.0  # seconds per page; then rejected and its wor
 NEWSINGEST_EXTRACT_MAX_BYTES = 4 * 1024 * 1024  # larger pages: too_large, not parsed
 NEWSINGEST_STORE_BATCH_SIZE = 100
 NEWSINGEST_STORE_FLUSH_SECONDS = 2.0
+NEWSINGEST_LOCK_CHECK_SECONDS = 5.0  # how often a crawl checks it still holds its source lock
 NEWSINGEST_REFRESH = False  # True: fetch again articles already stored
 NEWSINGEST_MAX_ARTICLES = 0  # 0: no limit per crawl of a source
 NEWSINGEST_PROGRESS = False  # live progress line on stderr (the CLI turns it on for a tty)

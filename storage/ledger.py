@@ -1,4 +1,4 @@
-"""The crawl-run ledger: ``crawl_runs`` rows, per-source advisory locks, health facts.
+"""The crawl-run ledger: ``crawl_runs`` rows, per-source crawl locks, health facts.
 
 Functions take a session and never commit, except the lock helpers, which own a
 dedicated connection for as long as a crawl holds the lock.
@@ -89,47 +89,109 @@ def mark_abandoned(session: Session, host: str, is_alive: Callable[[int], bool])
     return len(dead)
 
 
-# --- advisory locks: one crawl of a source at a time -------------------------------------
-LOCK_NAMESPACE = "newsingest:source:"
+# --- crawl locks: one crawl of a source at a time ----------------------------------------
+SKIPPED = "skipped"
+"""Status of a run that did not crawl because another crawl held the source's lock."""
+
+LOCKED_BY = "source locked by run {run_id}"
+"""``error`` of a skipped run whose lock holder is a recorded run."""
+
+LOCKED_BY_UNKNOWN = "source locked by a session with no running run"
+"""``error`` of a skipped run whose lock holder has no ``running`` row (yet)."""
 
 
 def try_lock_source(engine: Engine, key: str, *, shared: bool = False) -> Connection | None:
-    """Take the session-level advisory lock of source ``key`` on a dedicated connection.
+    """Take the lock of source ``key`` on a dedicated connection.
 
-    Returns the connection holding the lock (keep it open for the crawl's duration and
-    pass it to `unlock_source`), or None when another session holds it. The lock dies
-    with the connection, so a killed crawler never leaves a stale lock behind. ``shared``
+    The lock is a row lock on the source's ``crawl_locks`` row (created if missing),
+    held by a transaction that stays open on the returned connection: keep the
+    connection for the crawl's duration, check it with `lock_alive`, and pass it to
+    `unlock_source`. None when another crawl holds the lock. The lock dies with the
+    connection (a killed crawler or a server restart leaves none behind). ``shared``
     locks (the workers of one distributed crawl) coexist with each other but not with
-    an exclusive one.
+    an exclusive one. Row locks need UPDATE privilege on ``crawl_locks``, which a
+    read-only role does not have, so it cannot hold a source's lock.
     """
-    fn = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+    mode = "FOR SHARE" if shared else "FOR UPDATE"
     conn = engine.connect()
     try:
-        got = conn.execute(
-            text(f"SELECT {fn}(hashtextextended(:k, 0))"),
-            {"k": LOCK_NAMESPACE + key},
-        ).scalar_one()
+        conn.execute(
+            text("INSERT INTO crawl_locks (source_key) VALUES (:k) ON CONFLICT DO NOTHING"),
+            {"k": key},
+        )
         conn.commit()
+        got = conn.execute(
+            text(f"SELECT source_key FROM crawl_locks WHERE source_key = :k {mode} SKIP LOCKED"),
+            {"k": key},
+        ).first()
     except Exception:
         conn.close()
         raise
-    if not got:
+    if got is None:
         conn.close()
         return None
     return conn
 
 
-def unlock_source(conn: Connection, key: str, *, shared: bool = False) -> None:
-    """Release a lock taken by `try_lock_source` and close its connection."""
-    fn = "pg_advisory_unlock_shared" if shared else "pg_advisory_unlock"
+def lock_alive(conn: Connection) -> bool:
+    """Whether the lock held on ``conn`` is still held (its session is alive)."""
     try:
-        conn.execute(
-            text(f"SELECT {fn}(hashtextextended(:k, 0))"),
-            {"k": LOCK_NAMESPACE + key},
-        )
-        conn.commit()
+        conn.execute(text("SELECT 1")).scalar_one()
+    except Exception:
+        return False
+    return True
+
+
+def unlock_source(conn: Connection) -> None:
+    """Release a lock taken by `try_lock_source` and close its connection."""
+    try:
+        conn.rollback()
     finally:
         conn.close()
+
+
+def record_skipped(
+    session: Session,
+    *,
+    source_id: int | None,
+    trigger: str,
+    host: str,
+    pid: int,
+    crawl_id: str | None = None,
+) -> int:
+    """Record a crawl of a source skipped because its lock is held: a finished run with
+    status `SKIPPED` whose ``error`` names the newest ``running`` run of the source (the
+    holder, as far as the ledger knows). Returns its id."""
+    holder = None
+    if source_id is not None:
+        holder = session.execute(
+            select(CrawlRun.id)
+            .where(CrawlRun.source_id == source_id, CrawlRun.status == "running")
+            .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    run = CrawlRun(
+        source_id=source_id,
+        trigger=trigger,
+        host=host,
+        pid=pid,
+        crawl_id=crawl_id,
+        status=SKIPPED,
+        stats={},
+        error=LOCKED_BY.format(run_id=holder) if holder is not None else LOCKED_BY_UNKNOWN,
+        finished_at=func.now(),
+    )
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def skipped_holder(error: str | None) -> int | None:
+    """The run id a skipped run's ``error`` names (see `record_skipped`), else None."""
+    prefix = LOCKED_BY.split("{", 1)[0]
+    if error and error.startswith(prefix) and error[len(prefix) :].isdigit():
+        return int(error[len(prefix) :])
+    return None
 
 
 # --- scheduling and health -----------------------------------------------------------------
@@ -168,6 +230,8 @@ class SourceHealth:
     articles_7d: int
     last_crawl_id: str | None = None
     last_crawl_statuses: tuple[str, ...] = ()
+    last_run_locked_by: int | None = None
+    """For a skipped last run: the run that held the source's lock (None if unknown)."""
 
 
 def source_health(session: Session, keys: Sequence[str], now: datetime) -> list[SourceHealth]:
@@ -225,6 +289,9 @@ def source_health(session: Session, keys: Sequence[str], now: datetime) -> list[
                 articles_7d=int(counts[1]),
                 last_crawl_id=last.crawl_id if last else None,
                 last_crawl_statuses=crawl_statuses,
+                last_run_locked_by=skipped_holder(last.error)
+                if last is not None and last.status == SKIPPED
+                else None,
             )
         )
     return out

@@ -60,7 +60,7 @@ TEXT_SEARCH_CONFIGS = {
 """Article language (ISO 639-1) -> PostgreSQL text search configuration; else ``simple``."""
 
 PRECISIONS = ("year", "month", "day", "minute")
-RUN_STATUSES = ("running", "succeeded", "failed", "interrupted", "abandoned")
+RUN_STATUSES = ("running", "succeeded", "failed", "interrupted", "abandoned", "skipped")
 FAILURE_STAGES = ("discovery", "fetch", "extract", "store")
 
 SIMHASH_BANDS = 4
@@ -264,7 +264,7 @@ class CrawlRun(Base):
     __tablename__ = "crawl_runs"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('running', 'succeeded', 'failed', 'interrupted', 'abandoned')",
+            "status IN ('running', 'succeeded', 'failed', 'interrupted', 'abandoned', 'skipped')",
             name="status",
         ),
         Index(None, "source_id", "started_at"),
@@ -281,6 +281,17 @@ class CrawlRun(Base):
     finished_at: Mapped[datetime | None]
     stats: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql("'{}'::jsonb"))
     error: Mapped[str | None]
+
+
+class CrawlLock(Base):
+    """The lock of one source: a crawl holds a row lock on its row (``FOR UPDATE``; the
+    workers of a distributed crawl ``FOR SHARE``) for as long as it crawls the source.
+    Row locks need UPDATE privilege, which a read-only role lacks."""
+
+    __tablename__ = "crawl_locks"
+
+    source_key: Mapped[str] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class FetchFailure(Base):

@@ -115,7 +115,8 @@ def status(ctx: click.Context, as_json: bool, sources_path: Path | None) -> None
     """Health of every enabled source; exit 1 when any is failing or late.
 
     Verdicts: ok; late (no success within 3 x its interval); failing (its last
-    finished run did not succeed); never-run.
+    finished run did not succeed); skipped (its last crawl found the source locked by
+    another crawl: the run holding it is named); never-run.
     """
     from storage import db, ledger
 
@@ -143,6 +144,7 @@ def status(ctx: click.Context, as_json: bool, sources_path: Path | None) -> None
             {
                 "source": source.key,
                 "verdict": v,
+                "locked_by_run_id": h.last_run_locked_by if v == "skipped" else None,
                 "last_run_id": h.last_run_id,
                 "last_run_status": h.last_run_status,
                 "last_crawl_id": h.last_crawl_id,
@@ -160,8 +162,12 @@ def status(ctx: click.Context, as_json: bool, sources_path: Path | None) -> None
         click.echo(json.dumps({"ok": not bad, "checked_at": now.isoformat(), "sources": rows}))
     else:
         for r in rows:
+            shown = r["verdict"]
+            if shown == "skipped":
+                holder = r["locked_by_run_id"]
+                shown = f"skipped (locked by {f'run {holder}' if holder else 'another crawl'})"
             click.echo(
-                f"{r['source']:20} {r['verdict']:9} last run: {r['last_run_status'] or '-':11}"
+                f"{r['source']:20} {shown:9} last run: {r['last_run_status'] or '-':11}"
                 f" {r['last_run_started_at'] or '-':25}"
                 f" last success: {r['last_success_at'] or '-':25}"
                 f" 24h: {r['articles_24h']:5} 7d: {r['articles_7d']:6}"

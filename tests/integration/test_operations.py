@@ -62,24 +62,37 @@ def test_crawl_due_runs_only_sources_whose_interval_has_passed(
     assert sorted(runs) == [("alpha", "cli"), ("beta", "schedule")]
 
 
-def test_crawl_of_a_locked_source_is_skipped_without_a_run(
+def test_crawl_of_a_locked_source_is_skipped_and_recorded_with_the_run_holding_it(
     cli: Cli, site: SiteServer, tmp_path: Path, engine: Engine, sessions: sessionmaker[Session]
 ) -> None:
     sources = _two_sources(tmp_path / "s.yaml", site.base_url)
-    held = ledger.try_lock_source(engine, "alpha")  # as another crawler would
+    with db.transaction(sessions) as session:  # as another crawler would: a run, the lock
+        sid = repository.upsert_source(session, SourceRow(key="alpha", name="a", url="http://x/"))
+        holder = ledger.start_run(session, source_id=sid, trigger="cli", host="h", pid=1)
+    held = ledger.try_lock_source(engine, "alpha")
     assert held is not None
     try:
         result = cli.run("crawl", "alpha", "beta", "--sources", str(sources), *FAST)
+        health = cli.run("status", "--json", "--sources", str(sources))
     finally:
-        ledger.unlock_source(held, "alpha")
+        ledger.unlock_source(held)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "alpha: skipped" in result.stdout
     assert "beta: succeeded" in result.stdout
     with sessions() as session:
-        keys = session.execute(
-            select(Source.key).join(CrawlRun, CrawlRun.source_id == Source.id)
-        ).scalars()
-        assert list(keys) == ["beta"]
+        runs = session.execute(
+            select(Source.key, CrawlRun.status, CrawlRun.error)
+            .join(CrawlRun, CrawlRun.source_id == Source.id)
+            .order_by(CrawlRun.id)
+        ).all()
+    assert runs == [
+        ("alpha", "running", None),
+        ("alpha", "skipped", f"source locked by run {holder}"),
+        ("beta", "succeeded", None),
+    ]
+    rows = {row["source"]: row for row in json.loads(health.stdout)["sources"]}
+    assert (rows["alpha"]["verdict"], rows["alpha"]["locked_by_run_id"]) == ("skipped", holder)
+    assert rows["beta"]["verdict"] == "ok"
 
 
 def test_two_overlapping_crawl_processes_crawl_a_source_once(

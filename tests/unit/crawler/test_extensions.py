@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.extensions import Progress, json_stats, run_status
+from crawler.extensions import LOCK_LOST, Progress, json_stats, run_status
 
 
 def test_finished_crawl_with_discovery_is_succeeded() -> None:
@@ -17,6 +17,12 @@ def test_crawl_that_fetched_no_discovery_url_is_failed() -> None:
 
 def test_signal_shutdown_is_interrupted() -> None:
     assert run_status("shutdown", {"newsingest/discovery/ok": 1})[0] == "interrupted"
+
+
+def test_a_lost_lock_is_interrupted_naming_the_lock() -> None:
+    status, error = run_status(LOCK_LOST, {"newsingest/discovery/ok": 1})
+    assert status == "interrupted"
+    assert error is not None and "lock was lost" in error
 
 
 def test_spooled_records_make_the_run_failed() -> None:

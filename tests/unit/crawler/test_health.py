@@ -26,6 +26,19 @@ def test_abandoned_last_run_is_failing() -> None:
     assert v == "failing"
 
 
+def test_skipped_last_crawl_is_skipped_not_ok_until_the_source_is_late() -> None:
+    recent, old = NOW - HOUR, NOW - 3 * HOUR - timedelta(seconds=1)
+    assert verdict(last_run_status="skipped", last_success_at=recent, interval=HOUR, now=NOW) == (
+        "skipped"
+    )
+    assert verdict(last_run_status="skipped", last_success_at=None, interval=HOUR, now=NOW) == (
+        "skipped"
+    )
+    assert verdict(last_run_status="skipped", last_success_at=old, interval=HOUR, now=NOW) == (
+        "late"
+    )
+
+
 def test_success_older_than_three_intervals_is_late() -> None:
     old = NOW - 3 * HOUR - timedelta(seconds=1)
     assert (
