@@ -124,8 +124,8 @@ def test_two_overlapping_crawl_processes_crawl_a_source_once(
     assert second.returncode == 0
     assert "slow: skipped" in second.stdout
     with sessions() as session:
-        statuses = session.execute(select(CrawlRun.status)).scalars().all()
-    assert statuses == ["succeeded"]
+        statuses = session.execute(select(CrawlRun.status).order_by(CrawlRun.id)).scalars().all()
+    assert statuses == ["succeeded", "skipped"]
 
 
 def test_status_reports_verdicts_and_exits_1_when_a_source_fails(
