@@ -15,7 +15,18 @@ from typing import Any
 
 import psycopg
 from psycopg import sql as pgsql
-from sqlalchemy import ColumnElement, Select, TableClause, and_, column, func, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    TableClause,
+    and_,
+    column,
+    exists,
+    func,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from storage.models import TEXT_SEARCH_CONFIGS, Article, Page, Source
@@ -52,13 +63,16 @@ class ArticleFilter:
     """Which articles a search or export covers; None means no restriction.
 
     ``since`` is inclusive and ``until`` exclusive, both compared with ``published_at``
-    (articles without a publication date are left out when either is given).
+    (articles without a publication date are left out when either is given). ``credit``
+    keeps articles one of whose ``credits`` equals it, ignoring case (``dpa`` matches
+    ``DPA``; ``dpa`` does not match ``dpa-AFX``).
     """
 
     source_key: str | None = None
     language: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    credit: str | None = None
 
 
 def text_search_config(language: str | None) -> str:
@@ -84,6 +98,15 @@ def _feed_conditions(filters: ArticleFilter) -> list[ColumnElement[bool]]:
         conditions.append(c.published_at >= filters.since)
     if filters.until is not None:
         conditions.append(c.published_at < filters.until)
+    if filters.credit is not None:
+        credits = func.unnest(c.credits).table_valued("name")
+        conditions.append(
+            exists(
+                select(1)
+                .select_from(credits)
+                .where(func.lower(credits.c.name) == func.lower(filters.credit))
+            )
+        )
     return conditions
 
 
@@ -148,6 +171,12 @@ def search(
     if filters.until is not None:
         where.append("a.published_at < :until")
         params["until"] = filters.until
+    if filters.credit is not None:
+        where.append(
+            "EXISTS (SELECT 1 FROM unnest(a.credits) AS c(name)"
+            " WHERE lower(c.name) = lower(:credit))"
+        )
+        params["credit"] = filters.credit
     stmt = text(f"""
         SELECT hit.id, hit.url, hit.title, hit.published_at, hit.source_key, hit.language,
                hit.rank,

@@ -1,7 +1,7 @@
 """`newsingest export`: stream stored articles out as JSON lines, CSV or plain text.
 
 Also the filter options `export` and `search` share (``--source``, ``--language``,
-``--since``, ``--until``).
+``--since``, ``--until``, ``--credit``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ F = Callable[..., Any]
 
 
 def filter_options(func: F) -> F:
-    """The ``--source/--language/--since/--until`` options."""
+    """The ``--source/--language/--since/--until/--credit`` options."""
     date = click.DateTime(["%Y-%m-%d"])
     for option in reversed(
         [
@@ -42,6 +42,11 @@ def filter_options(func: F) -> F:
                 metavar="YYYY-MM-DD",
                 help="Published on or before this day (UTC).",
             ),
+            click.option(
+                "--credit",
+                metavar="NAME",
+                help="Only articles crediting this organisation (e.g. dpa; any case).",
+            ),
         ]
     ):
         func = option(func)
@@ -49,7 +54,11 @@ def filter_options(func: F) -> F:
 
 
 def article_filter(
-    source_key: str | None, language: str | None, since: datetime | None, until: datetime | None
+    source_key: str | None,
+    language: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    credit: str | None = None,
 ) -> Any:
     """A `storage.queries.ArticleFilter`; ``until`` includes its whole day."""
     from storage.queries import ArticleFilter
@@ -59,6 +68,7 @@ def article_filter(
         language=language.lower() if language else None,
         since=since.replace(tzinfo=UTC) if since else None,
         until=(until.replace(tzinfo=UTC) + timedelta(days=1)) if until else None,
+        credit=credit,
     )
 
 
@@ -121,6 +131,7 @@ def export(
     language: str | None,
     since: datetime | None,
     until: datetime | None,
+    credit: str | None,
     output: Path | None,
     raw: bool,
 ) -> None:
@@ -128,7 +139,7 @@ def export(
     from storage import db
     from storage import export as exports
 
-    filters = article_filter(source_key, language, since, until)
+    filters = article_filter(source_key, language, since, until, credit)
     if output is not None and fmt != "text" and output.is_dir():
         click.echo(f"error: {output} is a directory; -o takes a file for {fmt}", err=True)
         sys.exit(EXIT_USAGE)

@@ -22,6 +22,7 @@ def search(
     language: str | None,
     since: datetime | None,
     until: datetime | None,
+    credit: str | None,
     limit: int,
 ) -> None:
     """Search articles: words, "quoted phrases", OR, -excluded (web-search syntax).
@@ -31,7 +32,7 @@ def search(
     """
     from storage import db, queries
 
-    filters = article_filter(source_key, language, since, until)
+    filters = article_filter(source_key, language, since, until, credit)
     engine = db.make_engine(database_url(config_of(ctx)), pool_size=1)
     try:
         with db.make_session_factory(engine)() as session:

@@ -184,3 +184,38 @@ def test_grant_readonly_refuses_the_connections_own_role(cli: Cli, database_url:
     done = cli.run("db", "grant-readonly", me)
     assert done.returncode == 2
     assert "administrator" in done.stderr
+
+
+def test_credit_filter_matches_an_element_of_credits_ignoring_case_in_search_and_feed(
+    sessions: sessionmaker[Session],
+) -> None:
+    wire = replace(HAFEN, credits=("DPA", "Redaktion Politik"))
+    afx = replace(BAHN, credits=("dpa-AFX",))
+    _store(sessions, "de", wire, afx, PORT)
+    assert [h.url for h in _search(sessions, "Hafenarbeiter", credit="dpa")] == [wire.url]
+    assert _search(sessions, "Hafenarbeiter", credit="Redaktion") == []
+    with sessions() as session:
+
+        def feed(credit: str) -> list[str]:
+            stmt = queries.feed_select(ArticleFilter(credit=credit))
+            return [row.url for row in session.execute(stmt)]
+
+        assert feed("dpa") == [wire.url]
+        assert feed("redaktion politik") == [wire.url]
+        assert feed("DPA-afx") == [afx.url]
+        assert feed("AFP") == []
+
+
+def test_cli_export_and_search_take_a_credit_filter(
+    cli: Cli, sessions: sessionmaker[Session]
+) -> None:
+    ids = _store(sessions, "de", replace(HAFEN, credits=("AFP",)), BAHN)
+    done = cli.run("export", "--format", "jsonl", "--credit", "afp")
+    assert done.returncode == 0, done.stderr
+    assert [line.split(",")[0] for line in done.stdout.splitlines()] == [
+        f'{{"id": {ids[HAFEN.url]}'
+    ]
+    done = cli.run("search", "Hafenarbeiter", "--credit", "Afp")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{ids[HAFEN.url]}  ")
+    assert BAHN.url not in done.stdout
