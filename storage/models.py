@@ -203,7 +203,7 @@ class Article(Base):
     )
     credits: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=sql("'{}'"))
     """Organisations credited (agencies, desks, the outlet itself); persons are in
-    ``authors``. Added by migration 0006, hence last."""
+    ``authors``. Added by migration 0007, hence last."""
     published_utc_offset: Mapped[int | None] = mapped_column(Integer)
     """Minutes east of UTC the page stated with the publication time (CET: 60), None
     when it stated none; ``published_at`` plus it is the outlet's wall clock."""

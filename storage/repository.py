@@ -28,7 +28,7 @@ from storage.models import NEAR_DUPLICATE_DISTANCE, Article, FetchFailure, Page,
 logger = logging.getLogger(__name__)
 
 LATER_RECORD_COLUMNS = ("credits", "published_utc_offset")
-"""Record columns added after schema v1 (migration 0006): last in ``articles`` and, after
+"""Record columns added after schema v1 (migration 0007): last in ``articles`` and, after
 every earlier column, in ``article_feed`` (whose columns are only ever appended)."""
 
 ARTICLE_RECORD_COLUMNS = (

@@ -135,14 +135,14 @@ def _feed_columns(url: str) -> list[str]:
         engine.dispose()
 
 
-def test_0006_appends_credits_and_offset_and_its_downgrade_restores_the_previous_view(
+def test_0007_appends_credits_and_offset_and_its_downgrade_restores_the_previous_view(
     empty_database: str,
 ) -> None:
-    migrate.upgrade(empty_database, "0005")
+    migrate.upgrade(empty_database, "0006")
     before = _feed_columns(empty_database)
     engine = create_engine(db.sqlalchemy_url(empty_database))
     try:
-        with engine.begin() as conn:  # an article stored before 0006, changed after it
+        with engine.begin() as conn:  # an article stored before 0007, changed after it
             conn.execute(
                 text(
                     "insert into articles (url, text, word_count, content_hash, simhash,"
@@ -168,7 +168,7 @@ def test_0006_appends_credits_and_offset_and_its_downgrade_restores_the_previous
     assert _feed_columns(empty_database) == [*before, "credits", "published_utc_offset"]
     assert tuple(archived) == ([], None)
     assert tuple(feed) == (["dpa"], 60)
-    migrate.downgrade(empty_database, "0005")
+    migrate.downgrade(empty_database, "0006")
     assert _feed_columns(empty_database) == before
     migrate.upgrade(empty_database)
     migrate.check(empty_database)
