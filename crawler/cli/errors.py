@@ -100,11 +100,12 @@ def describe(exc: BaseException, database_url: str | None = None) -> str | None:
     from crawler.sources import SourcesError
     from storage.db import DatabaseURLError
     from storage.embedded import EmbeddedPostgresError
+    from storage.migrate import SchemaNotCurrent
 
     message: str | None
     if isinstance(exc, DatabaseURLError):
         message = f"NEWSINGEST_DATABASE_URL: {exc}"
-    elif isinstance(exc, UserError | SourcesError | EmbeddedPostgresError):
+    elif isinstance(exc, UserError | SourcesError | EmbeddedPostgresError | SchemaNotCurrent):
         message = str(exc)
     elif isinstance(exc, USER_OS_ERRORS) and exc.filename is not None:
         reason = exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))

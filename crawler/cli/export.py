@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from crawler.cli.errors import UserError
-from crawler.cli.main import EXIT_USAGE, config_of, database_url, main
+from crawler.cli.main import EXIT_USAGE, config_of, main, read_database_url
 
 F = Callable[..., Any]
 
@@ -148,7 +148,7 @@ def export(
         sys.exit(EXIT_USAGE)
     if output is not None:
         check_output(output, fmt)
-    engine = db.make_engine(database_url(config_of(ctx)), pool_size=1)
+    engine = db.make_engine(read_database_url(config_of(ctx)), pool_size=1)
     try:
         # A read-only transaction: the server-side cursor lives inside it.
         with db.make_session_factory(engine)() as session, session.begin():

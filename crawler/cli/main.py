@@ -22,7 +22,15 @@ from crawler.sources import Source, SourcesError, load_sources
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED = 0, 1
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "config_of", "database_url", "main"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "config_of",
+    "database_url",
+    "main",
+    "read_database_url",
+]
 
 
 def config_of(ctx: click.Context) -> Config:
@@ -31,14 +39,27 @@ def config_of(ctx: click.Context) -> Config:
     return cfg
 
 
-def database_url(cfg: Config, *, migrate: bool = True) -> str:
+def database_url(cfg: Config, *, migrate: bool = True, check: bool = False) -> str:
+    """The database URL (the embedded server started when none is configured).
+
+    ``migrate``: apply pending migrations (commands that write: crawl, worker,
+    db upgrade...). ``check``: read commands instead only check the schema is current
+    (`storage.migrate.SchemaNotCurrent` otherwise), so a read-only role can run them.
+    """
     from storage import db
     from storage import migrate as migrations
 
     url = db.resolve_url(cfg.database_url, cfg.data_dir)
-    if migrate:
+    if check:
+        migrations.check_current(url)
+    elif migrate:
         migrations.upgrade(url)
     return url
+
+
+def read_database_url(cfg: Config) -> str:
+    """The database URL for a read command: checked, never migrated."""
+    return database_url(cfg, migrate=False, check=True)
 
 
 def load_sources_or_exit(path: Path) -> list[Source]:

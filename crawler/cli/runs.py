@@ -14,9 +14,9 @@ from crawler.cli.main import (
     EXIT_FAILED,
     EXIT_OK,
     config_of,
-    database_url,
     load_sources_or_exit,
     main,
+    read_database_url,
 )
 from crawler.health import BAD_VERDICTS, crawl_status, verdict
 
@@ -66,7 +66,7 @@ def runs(ctx: click.Context, source_key: str | None, limit: int) -> None:
     """
     from storage import db, ledger
 
-    url = database_url(config_of(ctx))
+    url = read_database_url(config_of(ctx))
     engine = db.make_engine(url, pool_size=1)
     try:
         with db.make_session_factory(engine)() as session:
@@ -122,7 +122,7 @@ def status(ctx: click.Context, as_json: bool, sources_path: Path | None) -> None
 
     cfg = config_of(ctx)
     sources = [s for s in load_sources_or_exit(sources_path or cfg.sources_path) if s.enabled]
-    url = database_url(cfg)
+    url = read_database_url(cfg)
     now = datetime.now(UTC)
     engine = db.make_engine(url, pool_size=1)
     try:

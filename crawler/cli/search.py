@@ -7,7 +7,7 @@ from datetime import datetime
 import click
 
 from crawler.cli.export import article_filter, check_source_known, filter_options
-from crawler.cli.main import config_of, database_url, main
+from crawler.cli.main import config_of, main, read_database_url
 
 
 @main.command()
@@ -33,7 +33,7 @@ def search(
     from storage import db, queries
 
     filters = article_filter(source_key, language, since, until, credit)
-    engine = db.make_engine(database_url(config_of(ctx)), pool_size=1)
+    engine = db.make_engine(read_database_url(config_of(ctx)), pool_size=1)
     try:
         with db.make_session_factory(engine)() as session:
             check_source_known(session, source_key)

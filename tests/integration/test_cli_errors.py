@@ -7,11 +7,16 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 
-from tests.integration.conftest import PROJECT, Cli
+from storage import db, migrate, queries
+from tests.integration.conftest import PROJECT, Cli, _scratch_database
 
 
 def free_port() -> int:
@@ -111,3 +116,40 @@ def test_export_text_under_a_file_is_one_line(cli: Cli, tmp_path: Path) -> None:
 def test_an_unknown_source_on_read_commands_is_one_line(cli: Cli, command: list[str]) -> None:
     result = cli.run(*command, "--source", "nope")
     assert_one_line_error(result, "--source 'nope'", "no such source")
+
+
+READ_COMMANDS = (["status"], ["runs"], ["export"], ["search", "x"])
+
+
+def test_read_commands_check_the_schema_and_never_migrate(pg_server: str, tmp_path: Path) -> None:
+    need = migrate.head_revision()
+    script = ScriptDirectory.from_config(AlembicConfig(str(migrate.ALEMBIC_INI))).get_revision(need)
+    assert script is not None and isinstance(script.down_revision, str)
+    previous = script.down_revision
+    role = f"ro_{uuid.uuid4().hex[:8]}"
+    for url in _scratch_database(pg_server):
+        for command in READ_COMMANDS:
+            result = Cli(url, tmp_path / "data").run(*command)
+            assert_one_line_error(
+                result, f"no newsingest schema, this newsingest needs {need}: run newsingest db"
+            )
+        migrate.upgrade(url, previous)
+        engine = db.make_engine(url, pool_size=1)
+        try:
+            with db.transaction(db.make_session_factory(engine)) as session:
+                queries.grant_readonly(session, role)
+        finally:
+            engine.dispose()
+        scheme, rest = url.split("://", 1)
+        readonly_url = f"{scheme}://{role}@{rest.rsplit('@', 1)[-1]}"
+        for command_url in (url, readonly_url):
+            for command in READ_COMMANDS:
+                result = Cli(command_url, tmp_path / "data").run(*command)
+                assert_one_line_error(
+                    result,
+                    f"database schema is at {previous}, this newsingest needs {need}: "
+                    "run newsingest db upgrade",
+                )
+        assert migrate.current_revision(url) == previous
+    with psycopg.connect(db.libpq_url(pg_server), autocommit=True) as conn:
+        conn.execute(f'DROP ROLE IF EXISTS "{role}"')
