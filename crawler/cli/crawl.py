@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import tempfile
@@ -24,6 +25,7 @@ from crawler.cli.main import (
 from crawler.config import Config
 from crawler.health import is_due
 from crawler.sources import Source
+from crawler.validation import RULES, RUNTIME_SETTINGS, check_override_names, check_settings
 
 if TYPE_CHECKING:
     from scrapy.crawler import CrawlerProcess
@@ -65,6 +67,7 @@ def crawl_settings(
         },
         priority="cmdline",
     )
+    check_settings(settings)
     return settings
 
 
@@ -140,6 +143,9 @@ def run_crawls(settings: Settings, jobs: list[CrawlJob], *, parallel: int = 4) -
 
 
 def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``-s NAME=VALUE`` pairs; a ``NEWSINGEST_*`` name the project lacks is refused."""
+    import crawler.settings as project_settings
+
     out: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -147,6 +153,8 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
             click.echo(f"error: --set takes NAME=VALUE, got {pair!r}", err=True)
             sys.exit(EXIT_USAGE)
         out[name.strip()] = value
+    known = {n for n in dir(project_settings) if n.isupper()} | set(RULES) | RUNTIME_SETTINGS
+    check_override_names(out, known)
     return out
 
 
@@ -159,7 +167,13 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     help="Only sources whose last successful run started more than their interval ago "
     "(all enabled ones unless KEYS are given); for cron and timers.",
 )
-@click.option("--parallel", default=4, show_default=True, help="How many sources to crawl at once.")
+@click.option(
+    "--parallel",
+    default=4,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many sources to crawl at once.",
+)
 @click.option(
     "--distributed",
     is_flag=True,
@@ -176,7 +190,13 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--sources", "sources_path", type=click.Path(path_type=Path), help="Sources file.")
 @click.option("--refresh", is_flag=True, help="Fetch again articles already stored.")
-@click.option("--max-articles", default=0, show_default=True, help="Per source; 0: no limit.")
+@click.option(
+    "--max-articles",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Per source; 0: no limit.",
+)
 @click.option(
     "-s",
     "--set",
@@ -220,10 +240,10 @@ def crawl(
     if unknown:
         click.echo(f"error: unknown source(s) in {path}: {', '.join(unknown)}", err=True)
         sys.exit(EXIT_USAGE)
-    if parallel < 1:
-        click.echo("error: --parallel must be at least 1", err=True)
-        sys.exit(EXIT_USAGE)
     extra = _parse_overrides(overrides)
+    if "NEWSINGEST_DATABASE_URL" in extra:  # the same as the environment variable
+        cfg = dataclasses.replace(cfg, database_url=extra.pop("NEWSINGEST_DATABASE_URL") or None)
+        ctx.find_root().obj = cfg  # the error boundary names this database
     redis_url = redis_url or cfg.redis_url
     if distributed and not redis_url:
         click.echo("error: --distributed needs --redis-url or NEWSINGEST_REDIS_URL", err=True)

@@ -98,6 +98,7 @@ def _database_error(exc: BaseException, database_url: str | None) -> str | None:
 def describe(exc: BaseException, database_url: str | None = None) -> str | None:
     """One line for a user's mistake behind ``exc``; None when ``exc`` is a bug."""
     from crawler.sources import SourcesError
+    from crawler.validation import SettingsError
     from storage.db import DatabaseURLError
     from storage.embedded import EmbeddedPostgresError
     from storage.migrate import SchemaNotCurrent
@@ -105,7 +106,9 @@ def describe(exc: BaseException, database_url: str | None = None) -> str | None:
     message: str | None
     if isinstance(exc, DatabaseURLError):
         message = f"NEWSINGEST_DATABASE_URL: {exc}"
-    elif isinstance(exc, UserError | SourcesError | EmbeddedPostgresError | SchemaNotCurrent):
+    elif isinstance(
+        exc, UserError | SourcesError | SettingsError | EmbeddedPostgresError | SchemaNotCurrent
+    ):
         message = str(exc)
     elif isinstance(exc, USER_OS_ERRORS) and exc.filename is not None:
         reason = exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))

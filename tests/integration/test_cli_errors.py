@@ -15,8 +15,9 @@ import pytest
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 
+from crawler.demo.server import SiteServer
 from storage import db, migrate, queries
-from tests.integration.conftest import PROJECT, Cli, _scratch_database
+from tests.integration.conftest import PROJECT, Cli, _scratch_database, write_sources
 
 
 def free_port() -> int:
@@ -153,3 +154,33 @@ def test_read_commands_check_the_schema_and_never_migrate(pg_server: str, tmp_pa
         assert migrate.current_revision(url) == previous
     with psycopg.connect(db.libpq_url(pg_server), autocommit=True) as conn:
         conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            ["-s", "NEWSINGEST_EXTRACT_WORKERS=abc", "-s", "CONCURRENT_REQUESTS=-1"],
+            ["NEWSINGEST_EXTRACT_WORKERS='abc'", "CONCURRENT_REQUESTS='-1'"],
+        ),
+        (["-s", "NEWSINGEST_EXTRACT_TIMEOUT=0"], ["NEWSINGEST_EXTRACT_TIMEOUT='0'", "above 0"]),
+        (["-s", "NEWSINGEST_EXTRACT_TIMEOUTS=3"], ["did you mean NEWSINGEST_EXTRACT_TIMEOUT"]),
+    ],
+)
+def test_a_wrong_crawl_setting_is_one_line_before_anything_is_fetched(
+    cli: Cli, site: SiteServer, tmp_path: Path, overrides: list[str], expected: list[str]
+) -> None:
+    sources = write_sources(tmp_path / "s.yaml", site.base_url)
+    result = cli.run("crawl", "site", "--sources", str(sources), *overrides)
+    assert_one_line_error(result, *expected)
+    assert site.requests == []
+
+
+def test_a_database_url_given_with_s_is_the_one_used(cli: Cli, tmp_path: Path) -> None:
+    sources = write_sources(tmp_path / "s.yaml", "http://127.0.0.1:9")
+    port = free_port()
+    url = f"postgresql://u:pw@127.0.0.1:{port}/x"
+    result = cli.run(
+        "crawl", "site", "--sources", str(sources), "-s", f"NEWSINGEST_DATABASE_URL={url}"
+    )
+    assert_one_line_error(result, f"cannot connect to PostgreSQL at 127.0.0.1:{port}")
