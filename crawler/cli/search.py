@@ -10,14 +10,14 @@ from crawler.cli.export import article_filter, check_source_known, filter_option
 from crawler.cli.main import config_of, main, read_database_url
 
 
-@main.command()
-@click.argument("query")
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("words", nargs=-1, required=True)
 @filter_options
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.pass_context
 def search(
     ctx: click.Context,
-    query: str,
+    words: tuple[str, ...],
     source_key: str | None,
     language: str | None,
     since: datetime | None,
@@ -27,10 +27,15 @@ def search(
 ) -> None:
     """Search articles: words, "quoted phrases", OR, -excluded (web-search syntax).
 
+    The words may be given as one argument or several (`search Hafen -Streik`,
+    `search '"Hafen Streik"'`); `--` ends the options.
+
     Without --language each article is matched in its own language; with it, only
     articles in that language, and the query is stemmed for it. Best match first.
     """
     from storage import db, queries
+
+    query = " ".join(words)
 
     filters = article_filter(source_key, language, since, until, credit)
     engine = db.make_engine(read_database_url(config_of(ctx)), pool_size=1)

@@ -118,6 +118,22 @@ def test_cli_search_shows_id_date_source_url_and_snippet(
     assert "**Schiffe**" in snippet
 
 
+def test_cli_search_takes_several_words_phrases_and_exclusions(
+    cli: Cli, sessions: sessionmaker[Session]
+) -> None:
+    ids = _store(sessions, "de", HAFEN, BAHN)
+
+    def found(*args: str) -> list[int]:
+        done = cli.run("search", "--language", "de", *args)
+        assert done.returncode == 0, done.stderr
+        return [int(line.split()[0]) for line in done.stdout.splitlines() if line[:1].isdigit()]
+
+    assert found("Hafenarbeiter", "Fahrplan") == [ids[BAHN.url]]
+    assert found("Hafenarbeiter", "-Fahrplan") == [ids[HAFEN.url]]
+    assert found("--", "Hafenarbeiter", "-Fahrplan") == [ids[HAFEN.url]]
+    assert found('"Schiffe warten"') == [ids[HAFEN.url]]
+
+
 def test_article_feed_view_has_the_documented_columns_in_order(engine: Engine) -> None:
     columns = [c["name"] for c in inspect(engine).get_columns("article_feed")]
     assert columns == list(ARTICLE_FEED_COLUMNS)
