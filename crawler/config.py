@@ -20,9 +20,20 @@ from pathlib import Path
 import platformdirs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-"""Checkout root (the project is installed editable; see README)."""
+"""Checkout root (when the project is installed editable)."""
 
-BUNDLED_SOURCES = PROJECT_ROOT / "sources.yaml"
+PACKAGED_DATA = Path(__file__).resolve().parent / "bundled"
+"""Where a built wheel or egg carries the top-level data files (see setup.py)."""
+
+
+def bundled(name: str) -> Path:
+    """A top-level data file (``alembic.ini``, ``migrations``, ``sources.yaml``): the copy
+    inside the installed package, else the checkout's."""
+    packaged = PACKAGED_DATA / name
+    return packaged if packaged.exists() else PROJECT_ROOT / name
+
+
+BUNDLED_SOURCES = bundled("sources.yaml")
 """The source registry shipped with the project."""
 
 DEFAULT_CONTACT = "https://github.com/newsingest/newsingest"

@@ -10,12 +10,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
-from crawler.config import PROJECT_ROOT
+from crawler.config import bundled
 from storage.db import make_engine, sqlalchemy_url
 
 logger = logging.getLogger(__name__)
 
-ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
+ALEMBIC_INI = bundled("alembic.ini")
+"""The Alembic configuration; its ``script_location`` is the ``migrations`` beside it."""
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -32,7 +33,7 @@ class SchemaNotCurrent(RuntimeError):
 
 def available() -> bool:
     """Whether the migration scripts are at hand (not so inside a scrapyd egg)."""
-    return ALEMBIC_INI.is_file() and (PROJECT_ROOT / "migrations").is_dir()
+    return ALEMBIC_INI.is_file() and (ALEMBIC_INI.parent / "migrations").is_dir()
 
 
 def upgrade(url: str, revision: str = "head") -> None:
