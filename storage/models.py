@@ -294,6 +294,15 @@ class CrawlLock(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
+class WriteLock(Base):
+    """A named lock of writers: a transaction that writes articles holds a row lock
+    (``FOR UPDATE``) on the ``articles`` row until it commits."""
+
+    __tablename__ = "write_locks"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+
+
 class FetchFailure(Base):
     """A URL that yielded no article, and why: fetch errors, rejections, store errors."""
 

@@ -23,7 +23,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from crawler.extraction.record import ArticleRecord
-from storage.models import NEAR_DUPLICATE_DISTANCE, Article, FetchFailure, Page, Source, UrlState
+from storage.models import (
+    NEAR_DUPLICATE_DISTANCE,
+    Article,
+    FetchFailure,
+    Page,
+    Source,
+    UrlState,
+    WriteLock,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +69,12 @@ ARTICLE_RECORD_COLUMNS = (
 )
 """``articles`` columns filled from an `ArticleRecord` (besides ``url``)."""
 
-ARTICLES_WRITE_LOCK = (0x6E657773, 1)
-"""Transaction-level advisory lock (two-int key space, apart from the per-source crawl
-locks) that serializes article writers from their first read until commit, so that
-near-duplicate links see every committed article and ``first_seen_at`` follows the
-order in which articles were stored."""
+ARTICLES_WRITE_LOCK = "articles"
+"""The ``write_locks`` row whose row lock serializes article writers from their first read
+until commit, so that near-duplicate links see every committed article and
+``first_seen_at`` follows the order in which articles were stored. A row lock, not an
+advisory lock: only the ingesting role (UPDATE privilege) can take it, so a read-only
+login cannot stall storing."""
 
 _MATCHES = f"""
     (b.simhash_band0 = t.simhash_band0 OR b.simhash_band1 = t.simhash_band1
@@ -518,7 +527,9 @@ def _compress_pages(items: Sequence[StoredArticle]) -> Future[list[bytes]] | Non
 
 def lock_articles(session: Session) -> None:
     """Take `ARTICLES_WRITE_LOCK` for the rest of the session's transaction."""
-    session.execute(select(func.pg_advisory_xact_lock(*ARTICLES_WRITE_LOCK)))
+    session.execute(
+        select(WriteLock.name).where(WriteLock.name == ARTICLES_WRITE_LOCK).with_for_update()
+    ).scalar_one()
 
 
 def link_duplicates(session: Session, ids: Sequence[int], *, changed: Sequence[int] = ()) -> int:

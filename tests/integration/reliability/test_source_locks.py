@@ -1,5 +1,6 @@
 """The per-source crawl lock: it survives a database restart or is given up, no read-only
-login can hold it, and `status` says when a source's crawl was skipped."""
+login can hold it (nor the article writers' lock), and `status` says when a source's
+crawl was skipped."""
 
 from __future__ import annotations
 
@@ -144,7 +145,7 @@ def readonly_role(cli: Cli, database_url: str) -> Iterator[str]:
         conn.execute(f'DROP ROLE IF EXISTS "{name}"')
 
 
-def test_the_readonly_role_cannot_hold_a_sources_lock_nor_block_its_crawl(
+def test_the_readonly_role_can_hold_no_lock_of_a_crawl_nor_block_it(
     cli: Cli,
     site: SiteServer,
     tmp_path: Path,
@@ -158,12 +159,16 @@ def test_the_readonly_role_cannot_hold_a_sources_lock_nor_block_its_crawl(
     ) as ro:
         # what the lock used to be: a session advisory lock on the source's name
         ro.execute("SELECT pg_advisory_lock(hashtextextended('newsingest:source:site', 0))")
-        done = cli.run("crawl", "site", "--sources", str(sources), "-s", "AUTOTHROTTLE_ENABLED=0")
+        ro.execute("SELECT pg_advisory_lock(1852143475, 1)")  # what article writers took
+        done = cli.run(
+            "crawl", "site", "--sources", str(sources), "-s", "AUTOTHROTTLE_ENABLED=0", timeout=120
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert "site: succeeded" in done.stdout
         for lock in ("FOR UPDATE", "FOR NO KEY UPDATE", "FOR SHARE", "FOR KEY SHARE"):
-            with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                ro.execute(f"SELECT 1 FROM crawl_locks {lock}")
+            for table in ("crawl_locks", "write_locks"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    ro.execute(f"SELECT 1 FROM {table} {lock}")
         with pytest.raises(psycopg.errors.InsufficientPrivilege), ro.transaction():
             ro.execute("LOCK TABLE crawl_locks IN EXCLUSIVE MODE")
     assert [r.status for r in _runs(sessions)] == ["succeeded"]
