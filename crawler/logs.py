@@ -24,6 +24,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 
+EXPECTED_FAILURE_LOGGERS = ("scrapy.downloadermiddlewares.robotstxt",)
+"""Scrapy loggers that log an expected network failure (a host down, refused, unknown)
+with its traceback; the crawl records the failure with its reason anyway."""
+
+
+class ExpectedNetworkFailure(logging.Filter):
+    """A network failure logged by `EXPECTED_FAILURE_LOGGERS` stays one WARNING line
+    without its traceback (the crawl's own failure rows say what happened)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name in EXPECTED_FAILURE_LOGGERS and record.exc_info:
+            exc = record.exc_info[1]
+            module = type(exc).__module__
+            if isinstance(exc, OSError | TimeoutError) or module.startswith(
+                ("twisted.internet.error", "scrapy.exceptions", "twisted.web._newclient")
+            ):
+                record.exc_info = None
+                record.exc_text = None
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def configure(level: str, fmt: str) -> None:
     """Send all logs (ours and Scrapy's) to stderr as ``text`` or ``json`` lines."""
     handler = logging.StreamHandler()
@@ -34,6 +56,7 @@ def configure(level: str, fmt: str) -> None:
     # Scrapy's CrawlerProcess resets the root logger to NOTSET: filter on the handler too,
     # or every item is logged at DEBUG ("Scraped from ...", with the whole page body).
     handler.setLevel(level)
+    handler.addFilter(ExpectedNetworkFailure())
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)  # warnings become log records in the same format

@@ -112,11 +112,40 @@ def job_status(job: CrawlJob) -> str:
     return str(status or "failed")
 
 
+def failure_summary(stats: dict[str, Any]) -> str | None:
+    """Why a failed crawl failed, in a few words, from its stats (None when they do not say):
+    ``3 discovery URLs: dns_error`` or ``12 records spooled (database unavailable)``."""
+    prefix = "newsingest/discovery/failed/"
+    discovery = {k[len(prefix) :]: int(v) for k, v in stats.items() if k.startswith(prefix)}
+    if discovery and not stats.get("newsingest/discovery/ok"):
+        count = sum(discovery.values())
+        reasons = ", ".join(sorted(discovery, key=lambda r: (-discovery[r], r)))
+        return f"{count} discovery URL{'' if count == 1 else 's'}: {reasons}"
+    spooled = int(stats.get("newsingest/store/spooled_articles") or 0)
+    if spooled:
+        return f"{spooled} record{'' if spooled == 1 else 's'} spooled (database unavailable)"
+    reason = stats.get("finish_reason")
+    if reason and reason != "finished":
+        return f"spider closed: {reason}"
+    return None
+
+
+def job_outcome(job: CrawlJob) -> str:
+    """The status of a finished job, with the reason when it failed."""
+    status = job_status(job) if job.crawler is not None else "interrupted"
+    if status == "failed" and job.crawler is not None:
+        reason = failure_summary(job.crawler.stats.get_stats())
+        if reason:
+            return f"{status} — {reason}"
+    return status
+
+
 def run_crawls(settings: Settings, jobs: list[CrawlJob], *, parallel: int = 4) -> dict[str, str]:
     """Run ``jobs`` in this process, ``parallel`` at a time; returns key -> run status.
 
-    Statuses: ``succeeded``, ``failed``, ``interrupted``, or ``skipped`` when another
-    process was crawling that source. After a stop signal no further source starts;
+    Statuses: ``succeeded``, ``failed`` (followed by `` — reason`` when the stats say
+    it, `failure_summary`), ``interrupted``, or ``skipped`` when another process was
+    crawling that source. After a stop signal no further source starts;
     those not started are ``interrupted`` too (without a run row).
     """
     process = new_process(settings)
@@ -139,7 +168,7 @@ def run_crawls(settings: Settings, jobs: list[CrawlJob], *, parallel: int = 4) -
     for _ in range(max(1, min(parallel, len(jobs)))):
         launch()
     process.start()
-    return {job.key: job_status(job) if job.crawler is not None else "interrupted" for job in jobs}
+    return {job.key: job_outcome(job) for job in jobs}
 
 
 def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -64,6 +64,8 @@ def test_unreachable_site_makes_a_failed_run_and_exit_code_1(
     sources = write_sources(tmp_path / "s.yaml", "http://127.0.0.1:9")
     result = cli.run("crawl", "site", "--sources", str(sources), "-s", "RETRY_ENABLED=False")
     assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.splitlines() == ["site: failed — 2 discovery URLs: connection_refused"]
+    assert "Traceback" not in result.stderr  # an expected network failure is one line
     with sessions() as session:
         run = session.execute(select(CrawlRun)).scalar_one()
     assert run.status == "failed"

@@ -15,3 +15,23 @@ def test_json_formatter_writes_one_object_with_level_logger_and_message() -> Non
     assert payload["logger"] == "crawler.x"
     assert payload["message"] == "got 3"
     assert payload["time"].endswith("+00:00")
+
+
+def test_an_expected_network_failure_of_scrapys_robots_middleware_loses_its_traceback() -> None:
+    import logging
+    import sys
+
+    from crawler.logs import ExpectedNetworkFailure
+
+    try:
+        raise ConnectionRefusedError(111, "Connection refused")
+    except OSError:
+        info = sys.exc_info()
+    record = logging.LogRecord(
+        "scrapy.downloadermiddlewares.robotstxt", logging.ERROR, "x", 1, "Error", (), info
+    )
+    assert ExpectedNetworkFailure().filter(record)
+    assert record.exc_info is None and record.levelname == "WARNING"
+    other = logging.LogRecord("crawler.pipelines", logging.ERROR, "x", 1, "Error", (), info)
+    ExpectedNetworkFailure().filter(other)
+    assert other.exc_info is info and other.levelname == "ERROR"
