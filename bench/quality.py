@@ -2,9 +2,14 @@
 
 Usage::
 
-    python bench/quality.py CORPUS_DIR [--limit N]
+    python bench/quality.py CORPUS_DIR [--limit N] [--half dev|held_out|all] [--ablate]
 
 CORPUS_DIR holds ``manifest.jsonl`` and ``html/*.html.gz`` (see the corpus README).
+Pages are split by publisher into a development half and a held-out half
+(``bench/corpus_split.json``, made by ``bench/make_split.py``); each half gets its own
+table, so a change tuned on ``dev`` shows whether it generalizes on ``held_out``.
+``--ablate`` adds, per half, the date and author scores with one signal switched off
+(``crawler.extraction.signals``): what each signal is worth.
 Scoring follows the corpus README:
 
 * body (pages with ``body``): bag of words over ``\\w+`` tokens (lower-cased), per-page
@@ -15,7 +20,11 @@ Scoring follows the corpus README:
 * title: exact match after NFC, soft-hyphen/zero-width removal, whitespace collapsing.
 * authors: per-page set F1 of names (case-insensitive, leading by/von/par/por/de dropped,
   lists split on ``, ; & | /`` and and/und/et/y/e), averaged over pages with ground truth.
-* published: same calendar day (converted to the ground truth's offset when both have one).
+* published: same calendar day (converted to the ground truth's offset when both have one;
+  else ours is read in the offset the page stated, ``published_utc_offset``: the outlet's
+  own calendar day, which is what a date-only ground truth records).
+* authors+credits: the same, with our ``credits`` (organisations) counted as names, as a
+  ground truth that lists agencies does.
 * language: exact ISO 639-1 match where annotated.
 
 Our body is ``record.text``; because our record moves the standfirst out of the body
@@ -36,18 +45,17 @@ import time
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
-from email.utils import parsedate_to_datetime
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from make_split import SPLIT_FILE, publisher
 from trafilatura import bare_extraction
 
-from crawler.extraction import ArticleRecord, Rejection, extract_article
+from crawler.extraction import ArticleRecord, Rejection, extract_article, signals
 from crawler.extraction.article import parse_document
-from crawler.extraction.dates import parse_machine_date
 
 _WORD = re.compile(r"\w+")
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
@@ -73,36 +81,13 @@ def author_set(values: list[str] | str | None) -> set[str]:
     return out
 
 
-def raw_offset(raw: str | None) -> tzinfo | None:
-    """The UTC offset printed in a machine date string, if any."""
-    if not raw:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            return None
-    return parsed.tzinfo
-
-
-def printed_day(rec: ArticleRecord) -> date | None:
-    """The day ``published_raw`` prints, when it is printed without an offset.
-
-    The record stores UTC; the date printed on the page (``published_raw``, e.g.
-    ``3 May 2022, 9:37 pm`` for ``2022-05-04T01:37Z``) is the page's local day, the
-    convention of the ground truth. A raw value with an offset goes by ``raw_offset``.
-    """
-    raw, value = rec.published_raw, rec.published_at
-    if not raw or value is None or raw_offset(raw) is not None:
-        return None
-    parsed = parse_machine_date(raw)
-    if parsed is None or parsed.precision not in ("day", "minute"):
-        return None
-    if abs(parsed.value - value) > timedelta(hours=38):
-        return None
-    return parsed.value.date()
+def local_zone(rec: ArticleRecord) -> tzinfo | None:
+    """The zone the page stated with its date: the record's offset, else the raw value's."""
+    if rec.published_precision in ("day", "month", "year") and rec.published_at is not None:
+        return UTC  # a date-only value is stored as that day at 00:00 UTC, never shifted
+    if rec.published_utc_offset is not None:
+        return timezone(timedelta(minutes=rec.published_utc_offset))
+    return UTC  # the record's fields only: ``published_raw`` is for people, not parsed here
 
 
 def set_f1(pred: set[str], gold: set[str]) -> float:
@@ -117,21 +102,15 @@ def set_f1(pred: set[str], gold: set[str]) -> float:
     return 2 * p * r / (p + r)
 
 
-def same_day(
-    pred: datetime | str | None,
-    gold: str,
-    local: tzinfo | None = None,
-    local_day: date | None = None,
-) -> bool:
+def same_day(pred: datetime | str | None, gold: str, local: tzinfo | None = None) -> bool:
+    """Same calendar day: in the ground truth's offset when it has one, else in ``local``
+    (the zone the prediction says its page used)."""
     if pred is None:
         return False
     try:
         gold_dt = datetime.fromisoformat(gold.replace("Z", "+00:00"))
     except ValueError:
         return False
-    if local_day is not None and gold_dt.tzinfo is None:
-        # Ground truth without offset is the page's local day: the day it printed.
-        return local_day == gold_dt.date()
     if isinstance(pred, str):
         try:
             pred_dt = datetime.fromisoformat(pred.replace("Z", "+00:00"))
@@ -142,8 +121,6 @@ def same_day(
     if pred_dt.tzinfo is not None and gold_dt.tzinfo is not None:
         pred_dt = pred_dt.astimezone(gold_dt.tzinfo)
     elif pred_dt.tzinfo is not None and local is not None:
-        # Ground truth without offset is the page's local day: compare in the offset
-        # the page printed (our record stores UTC).
         pred_dt = pred_dt.astimezone(local)
     return pred_dt.date() == gold_dt.date()
 
@@ -158,6 +135,7 @@ class Score:
     snip: Counter[str] = field(default_factory=Counter)
     title: list[bool] = field(default_factory=list)
     authors: list[float] = field(default_factory=list)
+    credited: list[float] = field(default_factory=list)
     published: list[bool] = field(default_factory=list)
     language: list[bool] = field(default_factory=list)
     ms: list[float] = field(default_factory=list)
@@ -182,14 +160,16 @@ class Score:
         if row.get("title"):
             self.title.append(norm(out.get("title") or "") == norm(row["title"]))
         if row.get("authors"):
-            self.authors.append(set_f1(author_set(out.get("authors")), author_set(row["authors"])))
+            gold_names = author_set(row["authors"])
+            self.authors.append(set_f1(author_set(out.get("authors")), gold_names))
+            names = [*(out.get("authors") or []), *(out.get("credits") or [])]
+            self.credited.append(set_f1(author_set(names), gold_names))
         if row.get("published"):
             self.published.append(
                 same_day(
                     out.get("published"),
                     str(row["published"]),
                     out.get("local_tz"),
-                    out.get("local_day"),
                 )
             )
         if row.get("language"):
@@ -227,9 +207,9 @@ def score_record(
         "body": rec.text,
         "title": rec.title,
         "authors": list(rec.authors),
+        "credits": list(rec.credits),
         "published": rec.published_at,
-        "local_tz": raw_offset(rec.published_raw),
-        "local_day": printed_day(rec),
+        "local_tz": local_zone(rec),
         "language": rec.language,
     }
     moved = False
@@ -268,26 +248,67 @@ def mean(values: list[bool] | list[float]) -> str:
     return f"{sum(values) / len(values):.3f} (n={len(values)})" if values else "n/a"
 
 
+HALVES = ("dev", "held_out")
+
+
+def load_halves(corpus: Path) -> dict[str, str]:
+    """Publisher -> half for this corpus, from the committed split."""
+    split = json.loads(SPLIT_FILE.read_text(encoding="utf-8"))
+    names = split.get(corpus.resolve().name, {})
+    return {name: h for h in HALVES for name in names.get(h, [])}
+
+
+def table(title: str, scores: list[Score]) -> None:
+    print(title)
+    header = f"{'system':<12} | {'body P / R / F1':<23} | {'snippets P / R / F1':<23} | "
+    header += f"{'title':<16} | {'authors F1':<16} | {'+credits F1':<16} | {'day':<16} | "
+    header += f"{'lang':<16} | ms/page"
+    print(header)
+    print("-" * len(header))
+    for score in scores:
+        ms = sum(score.ms) / len(score.ms) if score.ms else 0.0
+        print(
+            f"{score.name:<12} | {fmt(score.body_scores()):<23} | "
+            f"{fmt(score.snippet_scores()):<23} | "
+            f"{mean(score.title):<16} | {mean(score.authors):<16} | "
+            f"{mean(score.credited) if score.credited and any(score.credited) else 'n/a':<16} | "
+            f"{mean(score.published):<16} | {mean(score.language):<16} | {ms:.1f}"
+        )
+    print()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--half", choices=[*HALVES, "all"], default="all")
+    parser.add_argument("--ablate", action="store_true", help="score each signal switched off")
+    parser.add_argument("--dump", type=Path, help="write per-page predictions (JSON lines)")
     args = parser.parse_args(argv)
     rows = [json.loads(line) for line in (args.corpus / "manifest.jsonl").open(encoding="utf-8")]
+    halves = load_halves(args.corpus)
+    for row in rows:
+        row["_half"] = halves.get(publisher(row), "dev")
+    if args.half != "all":
+        rows = [row for row in rows if row["_half"] == args.half]
     if args.limit:
         rows = rows[: args.limit]
-    mine, mine_lead, traf = Score("ours"), Score("ours+lead"), Score("trafilatura")
-    # The same systems on the pages ours accepted (rejections excluded on both sides).
-    mine_acc, traf_acc = Score("ours+lead*"), Score("trafilatura*")
+    wanted = [h for h in HALVES if any(row["_half"] == h for row in rows)]
+    mine = {h: Score("newsingest") for h in wanted}
+    mine_text = {h: Score("text only") for h in wanted}
+    traf = {h: Score("trafilatura") for h in wanted}
+    ablated: dict[tuple[str, str], Score] = {}
     traf_body_ms: list[float] = []
     parse_ms: list[float] = []
     rejections: Counter[str] = Counter()
+    dump = args.dump.open("w", encoding="utf-8") if args.dump else None
     # Warm up one-time initialisation (langdetect profiles, trafilatura stoplists).
     if rows:
         warm = gzip.decompress((args.corpus / rows[0]["html_path"]).read_bytes())
         ours(warm, rows[0].get("url") or "https://example.invalid/")
         plain_trafilatura(warm, rows[0].get("url") or "")
     for row in rows:
+        h = row["_half"]
         html = gzip.decompress((args.corpus / row["html_path"]).read_bytes())
         url = row.get("url") or f"https://example.invalid/{row['id']}"
         t0 = time.perf_counter()
@@ -306,40 +327,65 @@ def main(argv: list[str] | None = None) -> int:
         traf_body_ms.append((t4 - t3) * 1000)
         if "rejected" in base:
             rejections[base["rejected"]] += 1
-            mine.rejected += 1
-        mine.add(row, base, ours_ms)
-        mine_lead.add(row, with_lead, ours_ms)
-        traf.add(row, plain, (t2 - t1) * 1000)
-        if "rejected" not in base:
-            mine_acc.add(row, with_lead, ours_ms)
-            traf_acc.add(row, plain, (t2 - t1) * 1000)
+            mine[h].rejected += 1
+        mine[h].add(row, with_lead, ours_ms)
+        mine_text[h].add(row, base, ours_ms)
+        traf[h].add(row, plain, (t2 - t1) * 1000)
+        if dump is not None:
+            keep = ("title", "authors", "credits", "published", "local_tz", "rejected")
+            dump.write(
+                json.dumps(
+                    {
+                        "id": row["id"],
+                        "half": h,
+                        "gold": {k: row.get(k) for k in ("title", "authors", "published")},
+                        "ours": {k: str(base.get(k)) for k in keep if base.get(k) is not None},
+                        "traf": {k: str(plain.get(k)) for k in ("title", "authors", "published")},
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
+        if args.ablate and (row.get("published") or row.get("authors")):
+            for signal in signals.ALL:
+                with signals.disabled(signal):
+                    off, _ = score_record(extract_article(html, url), html)
+                key = (h, signal)
+                ablated.setdefault(key, Score(f"-{signal}")).add(
+                    {k: row.get(k) for k in ("id", "authors", "published")}, off, 0.0
+                )
+    if dump is not None:
+        dump.close()
 
     print(f"corpus: {args.corpus}  pages: {len(rows)}")
-    header = f"{'system':<12} | {'body P / R / F1':<23} | {'snippets P / R / F1':<23} | "
-    header += f"{'title':<16} | {'authors F1':<16} | {'date':<16} | {'lang':<16} | ms/page"
-    print(header)
-    print("-" * len(header))
-    for score in (mine, mine_lead, traf, mine_acc, traf_acc):
-        ms = sum(score.ms) / len(score.ms) if score.ms else 0.0
-        print(
-            f"{score.name:<12} | {fmt(score.body_scores()):<23} | "
-            f"{fmt(score.snippet_scores()):<23} | "
-            f"{mean(score.title):<16} | {mean(score.authors):<16} | {mean(score.published):<16} | "
-            f"{mean(score.language):<16} | {ms:.1f}"
-        )
+    print()
+    for h in wanted:
+        n = sum(1 for row in rows if row["_half"] == h)
+        table(f"[{h}] {n} pages", [mine[h], mine_text[h], traf[h]])
+        if args.ablate:
+            print(f"[{h}] ablation: newsingest with one signal off (day / authors F1)")
+            on_day, on_authors = mean(mine[h].published), mean(mine[h].authors)
+            print(f"  {'all on':<16} day {on_day:<16} authors {on_authors}")
+            for signal in signals.ALL:
+                score = ablated.get((h, signal))
+                if score is not None:
+                    print(
+                        f"  {'-' + signal:<16} day {mean(score.published):<16} "
+                        f"authors {mean(score.authors)}"
+                    )
+            print()
     n = len(rows) or 1
-    mean_ours_ms = sum(mine.ms) / n
+    mean_ours_ms = sum(s.ms[i] for s in mine.values() for i in range(len(s.ms))) / n
     body_ms = sum(traf_body_ms) / n
     p_ms = sum(parse_ms) / n
     overhead = mean_ours_ms - body_ms - p_ms
-    print()
     print(
         f"stages (ours, ms/page): parse {p_ms:.1f}, trafilatura body {body_ms:.1f}, "
         f"our metadata passes + language {overhead:.1f} "
         f"({100 * overhead / body_ms if body_ms else 0:.0f} % of trafilatura's body time)"
     )
-    print(f"rejected by ours: {mine.rejected} {dict(rejections)}")
-    print("rows marked * are computed on the pages ours accepted (both systems)")
+    print(f"rejected by ours: {sum(s.rejected for s in mine.values())} {dict(rejections)}")
+    print("'newsingest' scores lead + text as body; 'text only' scores the text field alone")
     return 0
 
 

@@ -37,7 +37,7 @@ from lxml import etree
 from trafilatura import bare_extraction
 
 from crawler.extraction import byline as bl
-from crawler.extraction import dates
+from crawler.extraction import dates, signals
 from crawler.extraction.language import detect_language, normalize_lang
 from crawler.extraction.metadata import PageMeta, collect, ld_image, ld_people, ld_text
 from crawler.extraction.patterns import available_languages, load_data
@@ -676,10 +676,20 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
         return rejection
 
     # authors -----------------------------------------------------------------
-    authors, byline_text = _authors(meta, printed_byline, element_byline, site_name, hints)
+    authors, credits, byline_text = _authors(meta, printed_byline, element_byline, site_name, hints)
 
     # dates -------------------------------------------------------------------
-    published, modified = _dates(meta, dom, tree, url, header_date, hints, lang_guess, text)
+    published, modified = _dates(
+        meta,
+        dom,
+        tree,
+        url,
+        header_date,
+        hints,
+        lang_guess,
+        text,
+        translation.original_published_at if translation else None,
+    )
 
     language, confidence = detect_language(text, declared, hints.language)
     canonical = choose_canonical(url, [*meta.canonical, *meta.all("og:url")])
@@ -693,10 +703,12 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
         title=title,
         lead=lead,
         authors=authors,
+        credits=credits,
         byline=byline_text,
         published_at=published.value if published else None,
         published_precision=published.precision if published else None,
         published_raw=published.raw if published else None,
+        published_utc_offset=published.offset if published else None,
         modified_at=modified.value if modified else None,
         language=language,
         language_confidence=confidence,
@@ -822,23 +834,36 @@ def _authors(
     element: bl.Byline | None,
     site_name: str | None,
     hints: Hints,
-) -> tuple[tuple[str, ...], str | None]:
+) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
+    """Persons, organisations credited, and the byline as printed.
+
+    Persons come from the first source that names any: the printed byline, JSON-LD
+    ``author`` persons, ``<meta name=author>``, a byline element, the feed. Credits
+    (agencies, desks, the outlet) come from the printed byline, else the byline
+    element, else JSON-LD ``author`` organisations.
+    """
+    if not signals.on(signals.BYLINE):
+        printed = None
+    if not signals.on(signals.BYLINE_ELEMENT):
+        element = None
+    byline_text = printed.raw if printed else (element.raw if element else None)
+    ld_persons: list[str] = []
+    ld_orgs: list[str] = []
+    if meta.article and signals.on(signals.JSONLD_AUTHOR):
+        ld_persons, ld_orgs = ld_people(
+            meta.article.get("author") or meta.article.get("creator"), meta.ids
+        )
+    credits = _credits(printed, element, ld_orgs)
+    if printed and printed.persons:
+        return printed.persons, credits, byline_text
     generic = [
         n
         for n in (site_name, ld_text(meta.article.get("publisher")) if meta.article else None)
         if n
     ]
-    byline_text = printed.raw if printed else (element.raw if element else None)
-    if printed and printed.persons:
-        return printed.persons, byline_text
-    persons: list[str] = []
-    if meta.article:
-        persons, _orgs = ld_people(
-            meta.article.get("author") or meta.article.get("creator"), meta.ids
-        )
-    names = bl.clean_names(persons, exclude=generic, lenient=True)
+    names = bl.clean_names(ld_persons, exclude=generic, lenient=True)
     if names:
-        return names, byline_text
+        return names, credits, byline_text
     meta_values = [
         v
         for v in meta.all(
@@ -853,16 +878,34 @@ def _authors(
             "author_name",
             "shareaholic:article_author_name",
         )
-        if not v.startswith(("http://", "https://", "www."))
+        if not v.startswith(("http://", "https://", "www.")) and signals.on(signals.META_AUTHOR)
     ]
     names = bl.clean_names(meta_values, exclude=generic, lenient=True)
     if names:
-        return names, byline_text
+        return names, credits, byline_text
     if element and element.persons:
         names = bl.clean_names(element.persons, exclude=generic, lenient=True)
         if names:
-            return names, byline_text
-    return tuple(bl.clean_names(hints.authors, lenient=True)), byline_text
+            return names, credits, byline_text
+    return tuple(bl.clean_names(hints.authors, lenient=True)), credits, byline_text
+
+
+def _credits(
+    printed: bl.Byline | None, element: bl.Byline | None, ld_orgs: list[str]
+) -> tuple[str, ...]:
+    """Organisations credited: the printed byline's, else the element's, else JSON-LD's."""
+    for found in (
+        printed.credits if printed else (),
+        element.credits if element else (),
+        tuple(normalize_line(o) for o in ld_orgs),
+    ):
+        out: list[str] = []
+        for name in found:
+            if name and name.casefold() not in {x.casefold() for x in out}:
+                out.append(name)
+        if out:
+            return tuple(out)
+    return ()
 
 
 _PUBLISHED_META = (
@@ -899,6 +942,10 @@ _MODIFIED_META = (
 )
 
 
+_DATE_SIGNALS = {"title": signals.VISIBLE, "element": signals.VISIBLE}
+"""Candidate sources that belong to a differently named signal (the rest share names)."""
+
+
 def _dates(
     meta: PageMeta,
     dom: _Dom,
@@ -908,6 +955,7 @@ def _dates(
     hints: Hints,
     lang: str | None,
     body_text: str,
+    translated: datetime | None = None,
 ) -> tuple[dates.ParsedDate | None, dates.ParsedDate | None]:
     candidates: list[dates.Candidate] = []
     visible: list[dates.ParsedDate] = []
@@ -922,7 +970,7 @@ def _dates(
     lang = locale
 
     def add(parsed: dates.ParsedDate | None, source: str, *, printed: bool = False) -> None:
-        if parsed is not None:
+        if parsed is not None and signals.on(_DATE_SIGNALS.get(source, source)):
             candidates.append(dates.Candidate(parsed, source, printed))
             if printed:
                 visible.append(parsed)
@@ -957,7 +1005,8 @@ def _dates(
         if dates.is_modified_label(text):
             continue
         found = dates.match_date_header(text, lang)
-        if found and (found[0].precision != "month" or _labelled(text)):
+        if found and (found[0].precision != "month" or _labelled(text) or not found[1]):
+            # An element marked as a date that prints only a month states a month.
             add(found[0], "element", printed=True)
             break
         parsed = dates.parse_text_date(text, lang)
@@ -972,24 +1021,34 @@ def _dates(
             visible.append(found[0])  # printed form only; not a candidate of its own
     add(dates.date_from_url(url), "url")
     best = dates.choose_published(candidates)
-    if best is None or dates.PRECISION_RANK[best.precision] < dates.PRECISION_RANK["day"]:
-        # Nothing, or only a month: let htmldate search the page for a consistent day.
-        # htmldate reads a month-only date as the 1st, so the 1st does not refine a month.
-        # Cheapest first: htmldate's quick search, our scan of the printed text, and
-        # only then htmldate's extensive search (the expensive one).
+    if best is None:
+        # Nothing found: let htmldate search the page for a day. A printed month stays a
+        # month (a day elsewhere on the page is another text's, e.g. the original's in a
+        # translation note). Cheapest first: htmldate's quick search, our scan of the
+        # printed text, and only then htmldate's extensive search (the expensive one).
         found_day = _htmldate_fallback(tree, url, extensive=False)
-        if found_day is None and best is None:
+        if found_day is None:
             found_day = _text_date_fallback(dom, body_text, lang)
-        if found_day is None and best is None and EXTENSIVE_DATE_SEARCH:
+        if found_day is None and EXTENSIVE_DATE_SEARCH:
             found_day = _htmldate_fallback(tree, url, extensive=True)
-        if found_day is not None and (best is None or found_day.value.day != 1):
+        if found_day is not None and not (
+            translated is not None and found_day.value.date() == translated.date()
+        ):
+            # The translation note's date is the original's, never this article's.
             add(found_day, "htmldate")
     if hints.published_at is not None and not candidates:
         value = hints.published_at
+        stated = value.utcoffset()
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        add(dates.ParsedDate(value.astimezone(UTC), "minute", value.isoformat()), "hint")
+        offset = int(stated.total_seconds() // 60) if stated is not None else None
+        add(
+            dates.ParsedDate(value.astimezone(UTC), "minute", value.isoformat(), offset=offset),
+            "hint",
+        )
     published = dates.choose_published(candidates)
+    if published is not None:
+        published = dates.as_instant(published, [c.date for c in candidates] + visible)
     if published is not None and published not in visible:
         # Value and precision from the best source; ``published_raw`` as printed on the
         # page when a visible date says the same thing: just as precisely (also a wall
@@ -1013,7 +1072,9 @@ def _dates(
             )
         ]
         for seen in (*same, *day)[:1]:
-            published = dates.ParsedDate(published.value, published.precision, seen.raw)
+            published = dates.ParsedDate(
+                published.value, published.precision, seen.raw, offset=published.offset
+            )
 
     modified: dates.ParsedDate | None = None
     mod_values = [ld_text(obj.get("dateModified")) for obj in (meta.article, meta.page) if obj] + [

@@ -116,6 +116,24 @@ def _compiled(key: str) -> tuple[re.Pattern[str], ...]:
 
 
 @cache
+@cache
+def _agencies() -> frozenset[str]:
+    return frozenset(str(x).casefold() for x in load_data("common").get("agencies") or ())
+
+
+@cache
+def _desk_words() -> frozenset[str]:
+    return frozenset(str(x).casefold() for x in load_data("common").get("desk_words") or ())
+
+
+def is_credit(part: str) -> bool:
+    """True when a byline part names an organisation: an agency or a desk."""
+    words = part.casefold().split()
+    if not words:
+        return False
+    return part.casefold() in _agencies() or words[0] in _desk_words()
+
+
 def _non_person_words() -> frozenset[str]:
     base = {str(x).lower() for x in load_data("common").get("non_person_authors") or ()}
     return frozenset(base)
@@ -292,8 +310,11 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
         _strip_roles(p.strip(" .,;")) for p in _split_re().split(body) if p and p.strip(" .,;")
     ]
     persons: list[str] = []
+    extra: list[str] = []
     for part in parts:
-        if valid(part):
+        if is_credit(part):
+            extra.append(part)
+        elif valid(part):
             if part not in persons:
                 persons.append(part)
         elif strict and not (had_prefix and _is_role(part)):
@@ -302,7 +323,10 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
         return None
     if strict and not had_prefix and any(len(p.split()) < 2 for p in persons):
         return None
+    credits = (*credits, *extra)
     if not persons and not credits:
+        return None
+    if strict and not persons and not had_prefix:
         return None
     credits = tuple(c for c in credits if not is_person_name(c) or c.lower() in _non_person_words())
     return Byline(raw=raw, persons=tuple(persons), credits=credits, had_prefix=had_prefix)

@@ -42,6 +42,9 @@ class ParsedDate:
     raw: str
     naive: bool = False
     """The time was printed without an offset or zone and is only assumed to be UTC."""
+    offset: int | None = None
+    """Minutes east of UTC the source stated with the time (``+01:00`` is 60, ``Z`` 0);
+    None for date-only values and times printed without a zone."""
 
     def agrees(self, other: ParsedDate) -> bool:
         """True when both denote the same instant at the coarser of the two precisions."""
@@ -268,7 +271,13 @@ def parse_machine_date(value: str) -> ParsedDate | None:
     if naive:
         parsed = parsed.replace(tzinfo=UTC)
     precision: Precision = "minute" if has_time else "day"
-    return ParsedDate(parsed.astimezone(UTC), precision, raw, naive=naive and has_time)
+    offset = None
+    if has_time and not naive:
+        delta = parsed.utcoffset()
+        offset = int(delta.total_seconds() // 60) if delta is not None else None
+    return ParsedDate(
+        parsed.astimezone(UTC), precision, raw, naive=naive and has_time, offset=offset
+    )
 
 
 _DATE_ONLY_REST = re.compile(r"^[\s,|·•–—-]*$")
@@ -400,6 +409,33 @@ def consistent(a: ParsedDate, b: ParsedDate) -> bool:
 def _backing(candidates: list[Candidate], date: ParsedDate) -> set[str]:
     """Kinds of source consistent with ``date``: each machine kind once, print once."""
     return {"printed" if c.printed else c.source for c in candidates if consistent(c.date, date)}
+
+
+def as_instant(chosen: ParsedDate, others: list[ParsedDate]) -> ParsedDate:
+    """The instant a page means, with the outlet's offset, from a printed wall clock and
+    a zone-aware time of the same publication.
+
+    ``07:30 Uhr`` printed over ``datetime="…T06:30Z"`` is 06:30 UTC, and the gap between
+    the two is the outlet's own offset (+60 min): a naive wall clock yields to the aware
+    instant, and an aware instant stated in UTC takes the printed wall clock's offset.
+    Values no such pair explains are returned unchanged.
+    """
+    if chosen.precision != "minute":
+        return chosen
+    limit = MAX_UTC_OFFSET.total_seconds() // 60
+    for other in others:
+        if other.precision != "minute" or other.naive == chosen.naive:
+            continue
+        if not consistent(chosen, other):
+            continue
+        wall, aware = (chosen, other) if chosen.naive else (other, chosen)
+        gap = round((wall.value - aware.value).total_seconds() / 60)
+        if gap % 15 or abs(gap) > limit:
+            continue
+        if aware.offset not in (None, 0, gap):
+            return chosen if not chosen.naive else aware  # the page stated its offset
+        return ParsedDate(aware.value, "minute", chosen.raw, offset=gap)
+    return chosen
 
 
 def choose_published(candidates: list[Candidate]) -> ParsedDate | None:

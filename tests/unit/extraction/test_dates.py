@@ -9,6 +9,7 @@ import pytest
 from crawler.extraction.dates import (
     Candidate,
     ParsedDate,
+    as_instant,
     choose,
     choose_published,
     consistent,
@@ -89,11 +90,31 @@ def test_a_sentence_is_not_a_date_header() -> None:
     assert match_date_header("Von Anna Beispiel") is None
 
 
-def test_iso_metadata_with_offset_is_converted_to_utc_with_minute_precision() -> None:
+def test_iso_metadata_with_offset_is_converted_to_utc_and_keeps_the_offset() -> None:
     parsed = parse_machine_date("2025-02-13T07:30:00+01:00")
     assert parsed == ParsedDate(
-        datetime(2025, 2, 13, 6, 30, tzinfo=UTC), "minute", "2025-02-13T07:30:00+01:00"
+        datetime(2025, 2, 13, 6, 30, tzinfo=UTC),
+        "minute",
+        "2025-02-13T07:30:00+01:00",
+        offset=60,
     )
+
+
+def test_a_date_without_time_states_no_offset() -> None:
+    parsed = parse_machine_date("2025-02-13")
+    assert parsed is not None and parsed.offset is None and parsed.precision == "day"
+
+
+def test_printed_wall_clock_over_an_aware_instant_gives_the_instant_and_its_offset() -> None:
+    printed = parse_text_date("14.02.2025 07:30", "de")
+    machine = parse_machine_date("2025-02-14T06:30:00Z")
+    assert printed is not None and printed.naive and machine is not None
+    chosen = as_instant(printed, [printed, machine])
+    assert chosen.value == datetime(2025, 2, 14, 6, 30, tzinfo=UTC)
+    assert chosen.offset == 60
+    from_utc = as_instant(machine, [printed])
+    assert from_utc.value == datetime(2025, 2, 14, 6, 30, tzinfo=UTC)
+    assert from_utc.offset == 60
 
 
 def test_naive_metadata_time_is_assumed_to_be_utc() -> None:
