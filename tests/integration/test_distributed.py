@@ -146,7 +146,10 @@ def test_three_workers_store_every_article_once_and_share_the_work(
     assert all(r.status == "succeeded" for r in runs), [(r.status, r.error) for r in runs]
     per_worker = [int(r.stats.get("newsingest/fetch/articles", 0)) for r in runs]
     assert sum(per_worker) == ARTICLES
-    assert all(n > 0 for n in per_worker), per_worker
+    # The work is shared: more than one process fetched articles. On a loaded 2-core
+    # machine one process may start after the others have drained the 150-URL queue
+    # (seen: [0, 118, 32]), so not every one of the three is required to get some.
+    assert sum(n > 0 for n in per_worker) >= 2, per_worker
 
     listing = cli.run("runs").stdout.splitlines()
     assert listing[0].startswith(f"crawl {runs[0].crawl_id} big")
