@@ -23,9 +23,11 @@ $(STAMP): pyproject.toml | check-python
 
 install: $(STAMP)
 
+# Quiet: warnings, errors and one line per source (make V=1 run: INFO logs too). When
+# some source failed, newsingest exits 1 and make says "Error 1" (make's own status is 2).
 run: install
-	$(BIN)/newsingest --log-level INFO db upgrade
-	$(BIN)/newsingest --log-level INFO crawl --all
+	$(BIN)/newsingest $(if $(V),-v) db upgrade
+	$(BIN)/newsingest $(if $(V),-v) crawl --all
 
 demo: install
 	$(BIN)/newsingest demo

@@ -22,6 +22,8 @@ from crawler.sources import Source, SourcesError, load_sources
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED = 0, 1
+VERBOSITY = ("WARNING", "INFO", "DEBUG")
+"""Log level by the number of ``-v`` given (none: warnings and errors only)."""
 __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
@@ -74,10 +76,15 @@ def load_sources_or_exit(path: Path) -> list[Source]:
 @click.version_option(package_name="newsingest", prog_name="newsingest")
 @click.option(
     "--log-level",
-    default="WARNING",
-    show_default=True,
+    default=None,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
-    help="Log level of the crawl and of this command.",
+    help="Log level of the crawl and of this command [default: WARNING; -v INFO, -vv DEBUG].",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log more: -v adds INFO (what the crawl does), -vv DEBUG; --log-level wins.",
 )
 @click.option(
     "--log-format",
@@ -93,14 +100,19 @@ def load_sources_or_exit(path: Path) -> list[Source]:
     help="Show the traceback of a configuration error (also NEWSINGEST_DEBUG=1).",
 )
 @click.pass_context
-def main(ctx: click.Context, log_level: str, log_format: str, debug: bool) -> None:
+def main(
+    ctx: click.Context, log_level: str | None, verbose: int, log_format: str, debug: bool
+) -> None:
     """newsingest: crawl news sources into PostgreSQL.
 
     Configuration comes from the environment (NEWSINGEST_DATABASE_URL,
     NEWSINGEST_DATA_DIR, NEWSINGEST_SOURCES, NEWSINGEST_CONTACT); see README.
-    Exit codes: 0 all requested sources succeeded, 1 some failed, 2 usage or
-    configuration error (one line; --debug adds the traceback).
+    Quiet by default: warnings, errors and each command's own lines (a crawl's one
+    line per source); -v adds INFO logs. Exit codes: 0 all requested sources
+    succeeded, 1 some failed, 2 usage or configuration error (one line; --debug adds
+    the traceback).
     """
-    logs.configure(log_level.upper(), log_format)
+    level = (log_level or VERBOSITY[min(verbose, len(VERBOSITY) - 1)]).upper()
+    logs.configure(level, log_format)
     ctx.obj = Config.from_env()
-    ctx.meta["log_level"] = log_level.upper()
+    ctx.meta["log_level"] = level

@@ -106,3 +106,34 @@ def test_scrapy_crawl_news_works_with_the_project_settings(
     assert run.trigger == "scrapy"
     assert run.status == "succeeded"
     assert count >= 5
+
+
+def test_make_run_is_quiet_and_make_reports_the_crawls_exit_code_1(
+    cli: Cli, tmp_path: Path
+) -> None:
+    sources = write_sources(tmp_path / "s.yaml", "http://127.0.0.1:9")
+    venv = Path(sys.prefix)
+    result = subprocess.run(
+        # the venv of this test run, not (re)installed: -o marks its stamp as up to date
+        ["make", "-s", "-o", f"{venv}/.installed-stamp", f"VENV={venv}", "run"],
+        cwd=PROJECT,
+        env=cli.env(NEWSINGEST_SOURCES=str(sources)),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert "site: failed — 2 discovery URLs: connection_refused" in result.stdout
+    assert "make: *** [Makefile" in result.stderr and "run] Error 1" in result.stderr
+    levels = {line.split()[2] for line in result.stderr.splitlines() if line[:2] == "20"}
+    assert levels <= {"WARNING", "ERROR"}, result.stderr  # no INFO by default
+
+
+def test_crawl_logs_info_only_with_v(cli: Cli, tmp_path: Path) -> None:
+    sources = write_sources(tmp_path / "s.yaml", "http://127.0.0.1:9")
+    args = ["crawl", "site", "--sources", str(sources), "-s", "RETRY_ENABLED=False"]
+    quiet, verbose = cli.run(*args), cli.run("-v", *args)
+    assert quiet.returncode == verbose.returncode == 1
+    assert quiet.stdout == verbose.stdout == "site: failed — 2 discovery URLs: connection_refused\n"
+    assert " INFO " not in quiet.stderr
+    assert " INFO scrapy.core.engine: Spider opened" in verbose.stderr
