@@ -429,12 +429,37 @@ def as_instant(chosen: ParsedDate, others: list[ParsedDate]) -> ParsedDate:
         if not consistent(chosen, other):
             continue
         wall, aware = (chosen, other) if chosen.naive else (other, chosen)
-        gap = round((wall.value - aware.value).total_seconds() / 60)
+        # A printed wall clock states minutes, not seconds: compare whole minutes.
+        minute = aware.value.replace(second=0, microsecond=0)
+        gap = round((wall.value - minute).total_seconds() / 60)
         if gap % 15 or abs(gap) > limit:
             continue
         if aware.offset not in (None, 0, gap):
             return chosen if not chosen.naive else aware  # the page stated its offset
         return ParsedDate(aware.value, "minute", chosen.raw, offset=gap)
+    return _on_printed_day(chosen, others)
+
+
+def _on_printed_day(chosen: ParsedDate, others: list[ParsedDate]) -> ParsedDate:
+    """A UTC instant on the calendar day the page prints: the smallest whole-hour offset
+    that puts ``chosen`` on a printed day one day either side of its UTC day.
+
+    Pages often state the instant in UTC (``…T23:10:00Z``) and print the outlet's own
+    day (``1 January``): the day readers see is the publication's day. Only an instant
+    stated in UTC is moved, and only to a day some other source states (printed, or in
+    the URL); an offset the page stated is never replaced.
+    """
+    if chosen.naive or chosen.offset not in (None, 0) or chosen.precision != "minute":
+        return chosen
+    days = {o.value.date() for o in others if o.precision == "day"}
+    utc_day = chosen.value.date()
+    if not days or utc_day in days:
+        return chosen
+    limit = int(MAX_UTC_OFFSET.total_seconds() // 3600)
+    for hours in range(1, limit + 1):
+        for signed in (hours, -hours):
+            if (chosen.value + timedelta(hours=signed)).date() in days:
+                return ParsedDate(chosen.value, "minute", chosen.raw, offset=signed * 60)
     return chosen
 
 

@@ -117,6 +117,38 @@ def test_printed_wall_clock_over_an_aware_instant_gives_the_instant_and_its_offs
     assert from_utc.offset == 60
 
 
+def test_utc_instant_with_seconds_takes_offset_of_printed_minutes() -> None:
+    machine = parse_machine_date("2024-11-08T02:40:37Z")
+    printed = parse_text_date("7 de noviembre de 2024 23:40", "es")
+    assert machine is not None and printed is not None
+    chosen = as_instant(machine, [printed])
+    assert chosen.value == machine.value
+    assert chosen.offset == -180
+
+
+def test_utc_instant_takes_the_smallest_offset_onto_a_printed_neighbour_day() -> None:
+    machine = parse_machine_date("2025-04-09T21:30:00Z")
+    printed = match_date_header("10 апреля 2025", "ru")
+    assert machine is not None and printed is not None
+    chosen = as_instant(machine, [printed[0]])
+    assert chosen.value == machine.value
+    assert chosen.offset == 180
+
+
+def test_stated_offset_is_kept_when_a_printed_day_differs() -> None:
+    machine = parse_machine_date("2025-04-09T23:30:00-05:00")
+    printed = match_date_header("11 апреля 2025", "ru")
+    assert machine is not None and printed is not None
+    assert as_instant(machine, [printed[0]]).offset == -300
+
+
+def test_utc_instant_on_the_printed_day_keeps_utc() -> None:
+    machine = parse_machine_date("2025-04-09T12:00:00Z")
+    printed = match_date_header("9 апреля 2025", "ru")
+    assert machine is not None and printed is not None
+    assert as_instant(machine, [printed[0]]).offset == 0
+
+
 def test_naive_metadata_time_is_assumed_to_be_utc() -> None:
     parsed = parse_machine_date("2025-02-13 07:30")
     assert parsed is not None
