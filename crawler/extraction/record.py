@@ -120,9 +120,12 @@ class ArticleRecord:
     """How much of ``published_at`` the page stated: year, month, day or minute."""
 
     published_utc_offset: int | None = None
-    """UTC offset the page stated with the publication time, in minutes east of UTC
-    (CET is 60); None when the page states none. ``published_at`` shifted by it gives
-    the outlet's own wall clock and calendar day."""
+    """UTC offset of the outlet's clock at publication, in minutes east of UTC (CET is
+    60): as the page stated it with the time, or the gap between a wall clock it prints
+    and the UTC instant in its metadata; when the page gives only a UTC instant and
+    prints another calendar day, the smallest whole-hour offset that puts the instant on
+    that day. None when the page says nothing either way. ``published_at`` shifted by it
+    gives the outlet's own wall clock and calendar day."""
 
     published_raw: str | None = None
     """The date as printed (visible date header or metadata value)."""
