@@ -44,6 +44,9 @@ HINTS = "newsingest_hints"
 DEPTH = "newsingest_depth"
 CONDITIONAL = "newsingest_conditional"
 NO_VALIDATORS = "newsingest_no_validators"
+ROBOTS_TXT = "newsingest_robots_txt"
+"""Meta of the robots.txt request: answered by `crawler.middlewares.SharedRobotsTxt`
+with the response it downloaded for the robots.txt rules (one download, not two)."""
 
 DISCOVERY_PRIORITY = 10
 """Feeds, listings and top-level sitemaps go before articles."""
@@ -218,9 +221,12 @@ class NewsSpider(scrapy.Spider):
             for url in sitemaps:
                 yield self._discovery(url, self.parse_sitemap)
         else:
-            yield self._discovery(
+            robots = self._discovery(
                 urljoin(src.url, "/robots.txt"), self.parse_robots, conditional=False
             )
+            if isinstance(robots, scrapy.Request):  # answered by the robots.txt middleware
+                robots.meta[ROBOTS_TXT] = True
+            yield robots
         for url in src.feed_urls:
             yield self._discovery(url, self.parse_feed)
         listings = src.listing_urls or ((src.url,) if not src.feed_urls else ())

@@ -103,6 +103,12 @@ def test_disallowed_old_and_offsite_urls_are_never_requested(
     assert site.offsite_requests == []
 
 
+def test_robots_txt_is_fetched_once_and_its_sitemaps_are_read(crawled: dict[str, Any]) -> None:
+    # Scrapy's robots.txt middleware and discovery (its Sitemap lines) share one download
+    assert crawled["requested"].count("/robots.txt") == 1
+    assert "/sitemap_index.xml" in crawled["requested"]
+
+
 def test_failed_fetches_are_recorded_with_their_reason(crawled: dict[str, Any]) -> None:
     failures = crawled["failures"]
     assert failures["/gone.html"].reason == "http_404"
