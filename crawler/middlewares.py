@@ -370,6 +370,9 @@ class ConditionalRequests:
         self.data_dir = data_dir
         self._engine: Engine | None = None
         self._seen: list[tuple[dict[str, object], repository.Validators]] = []
+        self.refresh = False
+        """A refresh (``crawl --refresh``) asks for everything in full and remembers
+        the new validators for the next crawl."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequests:
@@ -383,6 +386,7 @@ class ConditionalRequests:
             crawler.stats, s.get("NEWSINGEST_DATABASE_URL") or None, Path(s["NEWSINGEST_DATA_DIR"])
         )
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        mw.refresh = s.getbool("NEWSINGEST_REFRESH")
         return mw
 
     @staticmethod
@@ -402,6 +406,8 @@ class ConditionalRequests:
     async def process_request(self, request: Request) -> None:
         meta = request.meta
         if meta.get("newsingest_kind") != "discovery" or not meta.get("newsingest_conditional"):
+            return None
+        if self.refresh:
             return None
         try:
             found = await asyncio.to_thread(self._lookup, self._key(request))

@@ -178,6 +178,23 @@ def test_second_crawl_asks_feeds_conditionally_and_gets_304(
     assert status["/robots.txt"] == 200
 
 
+def test_a_refresh_after_a_crawl_reads_feeds_in_full_and_fetches_the_articles_again(
+    cli: Cli, site: SiteServer, tmp_path: Path
+) -> None:
+    sources = write_sources(
+        tmp_path / "clean.yaml", site.base_url, feeds="[/feed.rss, /feed.atom]", max_age_days=30
+    )
+    _crawl(cli, sources)
+    first = {path for _, path, code in site.requests if code == 200}
+    site.clear_requests()
+    _crawl(cli, sources, "--refresh")
+    status = {path: code for _, path, code in site.requests}
+    assert 304 not in status.values(), status  # nothing asked conditionally
+    assert status["/feed.rss"] == status["/feed.atom"] == status["/sitemap-news.xml"] == 200
+    articles = {p for p in first if p in ARTICLE_PATHS}
+    assert articles and articles <= set(status)  # every article fetched again
+
+
 def test_crawl_with_a_transient_failure_reads_its_feeds_in_full_next_time(
     crawled: dict[str, Any], cli: Cli, site: SiteServer
 ) -> None:
