@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 
 MAX_BYLINE_CHARS = 160
 MAX_NAME_CHARS = 50
+MAX_CASELESS_WORD = 12
+"""Longest word of a caseless script taken as part of a name (a CJK name is 2-4 characters;
+longer runs are phrases)."""
 
 _PARTICLES = frozenset(
     {
@@ -104,6 +107,44 @@ def _inner_prefix_re() -> re.Pattern[str]:
 def _split_re() -> re.Pattern[str]:
     conj = "|".join(re.escape(c) for c in _lang_lists("conjunctions") if c.isalpha())
     return re.compile(rf"\s*(?:,|;|&|\s\+\s|\s/\s|\s(?:{conj})\s)\s*", re.IGNORECASE)
+
+
+@cache
+def _suffix_re() -> re.Pattern[str] | None:
+    """Words printed after a name that make it a byline ("홍길동 기자", "山田太郎記者")."""
+    suffixes = _lang_lists("suffixes")
+    if not suffixes:
+        return None
+    alts = "|".join(map(re.escape, suffixes))
+    return re.compile(rf"^(?P<name>.*?\S)\s*(?:{alts})$")
+
+
+@cache
+def _others_re() -> re.Pattern[str] | None:
+    """"And N others" after the names ("외 1명", "ほか2名"): dropped."""
+    patterns = _lang_lists("others")
+    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+
+
+def _strip_suffix(part: str) -> tuple[str, bool]:
+    """``part`` without a trailing byline suffix, and whether it had one."""
+    found = _suffix_re()
+    match = found.match(part) if found else None
+    return (match.group("name"), True) if match else (part, False)
+
+
+_EMAIL = re.compile(r"\S+@\S+\.\w+")
+
+
+@cache
+def _org_endings() -> tuple[str, ...]:
+    return tuple(str(x) for x in load_data("common").get("org_endings") or ())
+
+
+def _caseless(token: str) -> bool:
+    """A word of a script without letter case (CJK, Hangul, Arabic, Hebrew, Thai ...)."""
+    letters = [ch for ch in token if ch.isalpha()]
+    return bool(letters) and all(ch.upper() == ch.lower() for ch in letters)
 
 
 @cache
@@ -263,6 +304,10 @@ def is_person_name(name: str) -> bool:
             return False
         if tok[0].isupper():
             capitals += 1
+        elif _caseless(tok):
+            if len(tok) > MAX_CASELESS_WORD or tok.endswith(_org_endings()):
+                return False
+            capitals += 1
         elif tl not in _PARTICLES and not re.match(r"^[a-z]'\w", tok):
             return False
     return capitals >= 1
@@ -303,12 +348,18 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
     if cut and cut.start() > (prefix.end() if prefix else 0):
         raw = raw[: cut.start()].rstrip(" ,;")
     body = _TRAILING_CUT.sub("", body)
-    body = normalize_line(body).strip(" ,;.")
+    body = normalize_line(_EMAIL.sub(" ", body)).strip(" ,;.")
+    others = _others_re()
+    if others is not None:
+        body = others.sub("", body).strip(" ,;.")
     if not strict:
         body = _DATE_TAIL.split(body, maxsplit=1)[0]
-    parts = [
-        _strip_roles(p.strip(" .,;")) for p in _split_re().split(body) if p and p.strip(" .,;")
-    ]
+    parts = []
+    for piece in _split_re().split(body):
+        name, marked = _strip_suffix(piece.strip(" .,;"))
+        had_prefix = had_prefix or marked  # "홍길동 기자": the suffix marks a byline
+        if name.strip(" .,;"):
+            parts.append(_strip_roles(name.strip(" .,;")))
     persons: list[str] = []
     extra: list[str] = []
     for part in parts:

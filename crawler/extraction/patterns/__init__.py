@@ -16,7 +16,25 @@ logger = logging.getLogger(__name__)
 
 PATTERN_DIR = Path(__file__).parent
 
-LANGUAGES: tuple[str, ...] = ("de", "en", "fr", "es", "ru", "it", "pt", "nl")
+LANGUAGES: tuple[str, ...] = (
+    "de",
+    "en",
+    "fr",
+    "es",
+    "ru",
+    "it",
+    "pt",
+    "nl",
+    "sv",
+    "da",
+    "no",
+    "tr",
+    "hu",
+    "pl",
+    "ja",
+    "ko",
+    "zh",
+)
 """Languages with phrasing files under ``patterns/<lang>.yaml``."""
 
 

@@ -108,3 +108,30 @@ def test_user_names_are_plausible_authors_but_slugs_are_not() -> None:
 def test_metadata_author_lists_are_split_and_generic_names_excluded() -> None:
     names = clean_names(["Klaus Wendt, Sabine Ohl", "Ostsee Kurier"], exclude=["Ostsee Kurier"])
     assert names == ("Klaus Wendt", "Sabine Ohl")
+
+
+def test_korean_name_before_gija_suffix_is_a_person() -> None:
+    parsed = parse_byline("김민준 기자 minjun@example.org")
+    assert parsed is not None
+    assert parsed.persons == ("김민준",)
+
+
+def test_japanese_name_glued_to_kisha_suffix_is_a_person_and_others_dropped() -> None:
+    parsed = parse_byline("山田太郎記者 ほか2名")
+    assert parsed is not None
+    assert parsed.persons == ("山田太郎",)
+
+
+def test_caseless_organisation_in_byline_element_is_not_a_person() -> None:
+    assert parse_byline("社会部", strict=False) is None
+
+
+def test_names_joined_by_swedish_turkish_and_hungarian_conjunctions_split() -> None:
+    for text, names in (
+        ("Av Ingrid Lundqvist och Oskar Berg", ("Ingrid Lundqvist", "Oskar Berg")),
+        ("Yazar: Ayşe Yılmaz ve Mehmet Demir", ("Ayşe Yılmaz", "Mehmet Demir")),
+        ("Szerző: Kovács Anna és Nagy Péter", ("Kovács Anna", "Nagy Péter")),
+    ):
+        parsed = parse_byline(text)
+        assert parsed is not None
+        assert parsed.persons == names
