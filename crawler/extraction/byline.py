@@ -121,7 +121,7 @@ def _suffix_re() -> re.Pattern[str] | None:
 
 @cache
 def _others_re() -> re.Pattern[str] | None:
-    """"And N others" after the names ("외 1명", "ほか2名"): dropped."""
+    """ "And N others" after the names ("외 1명", "ほか2名"): dropped."""
     patterns = _lang_lists("others")
     return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
