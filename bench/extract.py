@@ -4,12 +4,12 @@ Usage::
 
     python bench/extract.py [--corpus DIR...] [--limit N] [--prefix 2000]
 
-The extraction module has no timing hooks, so the benchmark wraps, for the length of the
-run, the functions ``crawler.extraction.article._extract`` calls (its module globals)
-with timers, then calls the public ``extract_article`` page by page in this process.
-A wrapped function called from inside another wrapped one counts in the outer stage
-(the htmldate fallback is also shown on its own). What is left of the page's total is
-``glue`` (list shuffling, teaser and photo-credit filters, record building). Stages:
+The extraction modules have no timing hooks, so the benchmark wraps, for the length of
+the run, the passes ``crawler.extraction.article._extract`` calls (its module globals;
+inside ``body.main_paragraphs``, trafilatura apart from the rest) with timers, then calls
+the public ``extract_article`` page by page in this process. A wrapped function called
+from inside another wrapped one counts in the outer stage (the htmldate fallback is also
+shown on its own). What is left of the page's total is ``glue`` (record building). Stages:
 
 * parse: decoding and lxml parsing (``parse_document``);
 * trafilatura: ``bare_extraction`` on the parsed tree;
@@ -44,42 +44,42 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import corpus_dirs, interleave, load_average, load_corpus
 
 STAGES: dict[str, tuple[str, ...]] = {
-    "parse": ("parse_document",),
-    "trafilatura": ("bare_extraction",),
+    "parse": ("article.parse_document",),
+    "trafilatura": ("body.bare_extraction",),
     "ours": (
-        "collect",
-        "_scan_dom",
-        "_title",
-        "_drop_title",
-        "_declared_language",
-        "_select",
-        "_lead",
-        "_classify",
-        "_authors",
-        "_dates",
-        "choose_canonical",
-        "_section",
-        "_tags",
-        "_image",
-        "find_translation",
-        "split_paragraphs",
-        "join_paragraphs",
+        "article.collect",
+        "article.scan_dom",
+        "article.site_name",
+        "article.declared_language",
+        "article.choose_title",
+        "article.drop_title",
+        "article.take_date_header",
+        "article.find_bylines",
+        "article.drop_bylines",
+        "article.take_translation_note",
+        "article.drop_teasers_and_photo_credits",
+        "article.choose_lead",
+        "article.classify",
+        "article.choose_authors",
+        "article.published_date",
+        "article.modified_date",
+        "article.choose_canonical",
+        "article.section",
+        "article.tags",
+        "article.image",
+        "article.join_paragraphs",
+        "body.select",
+        "body.block_paragraphs",
+        "body.split_paragraphs",
     ),
-    "language": ("detect_language",),
-    "hashing": ("content_hash", "simhash", "word_count"),
+    "language": ("article.detect_language",),
+    "hashing": ("article.content_hash", "article.simhash", "article.word_count"),
 }
-"""Stage of each wrapped global of ``crawler.extraction.article``."""
+"""Stage of each wrapped global, as ``module.name`` (a module of ``crawler.extraction``):
+the passes ``_extract`` calls, and inside ``main_paragraphs`` trafilatura apart from the
+rest."""
 
-MODULE_ATTRS: dict[str, tuple[str, str]] = {
-    "dates.match_date_header": ("ours", "match_date_header"),
-    "dates.is_modified_label": ("ours", "is_modified_label"),
-    "bl.parse_byline": ("ours", "parse_byline"),
-    "bl.is_teaser": ("ours", "is_teaser"),
-    "bl.is_photo_credit": ("ours", "is_photo_credit"),
-}
-"""Functions ``_extract`` reaches through a module (``dates.x``, ``bl.x``)."""
-
-SUB = ("_htmldate_fallback",)
+SUB = ("published._htmldate_fallback",)
 """Nested functions also reported on their own."""
 
 
@@ -120,24 +120,22 @@ class Timers:
 
 def install(timers: Timers) -> Callable[[], None]:
     """Wrap the stage functions; returns a function that restores them."""
-    from crawler.extraction import article
+    import importlib
 
     saved: list[tuple[Any, str, Any]] = []
-    for names in STAGES.values():
-        for name in names:
-            fn = getattr(article, name)
-            saved.append((article, name, fn))
-            setattr(article, name, timers.wrap(fn, name))
-    for dotted, (_, name) in MODULE_ATTRS.items():
-        mod_name, attr = dotted.split(".")
-        module = getattr(article, mod_name)
+
+    def wrap(dotted: str, wrapper: Callable[[Callable[..., Any], str], Callable[..., Any]]) -> None:
+        module_name, attr = dotted.split(".")
+        module = importlib.import_module(f"crawler.extraction.{module_name}")
         fn = getattr(module, attr)
         saved.append((module, attr, fn))
-        setattr(module, attr, timers.wrap(fn, name))
-    for name in SUB:
-        fn = getattr(article, name)
-        saved.append((article, name, fn))
-        setattr(article, name, timers.wrap_sub(fn, name))
+        setattr(module, attr, wrapper(fn, attr))
+
+    for names in STAGES.values():
+        for dotted in names:
+            wrap(dotted, timers.wrap)
+    for dotted in SUB:
+        wrap(dotted, timers.wrap_sub)
 
     def restore() -> None:
         for owner, attr, fn in reversed(saved):
@@ -148,10 +146,7 @@ def install(timers: Timers) -> Callable[[], None]:
 
 def _stage_of(name: str) -> str:
     for stage, names in STAGES.items():
-        if name in names:
-            return stage
-    for _, (stage, fname) in MODULE_ATTRS.items():
-        if fname == name:
+        if any(dotted.split(".")[1] == name for dotted in names):
             return stage
     return "?"
 
@@ -227,7 +222,7 @@ def stage_table(pages: list[Any], repeat: int) -> list[tuple[str, str | None]]:
     )
     print("    " + ", ".join(f"{name} {ms * s / n:.2f}" for name, s in ours if ms * s / n >= 0.005))
     for name, seconds in sub.items():
-        print(f"    of which {name}: {ms * seconds / n:.2f} ms per page (inside _dates)")
+        print(f"    of which {name}: {ms * seconds / n:.2f} ms per page (inside published_date)")
     traf = statistics.fmean(per_stage["trafilatura"])
     ours_lang = statistics.fmean(per_stage["ours"]) + statistics.fmean(per_stage["language"])
     per_page_ratio = [

@@ -3,6 +3,7 @@
 Detection is seeded (``DetectorFactory.seed = 0``) so results repeat, and runs on a
 bounded prefix of the text. A short text or an unsure detection never yields a
 confident answer: the declared language (or the hint) is used and the confidence is None.
+The declared language is read from the page's metadata (:func:`declared_language`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from langdetect import DetectorFactory, detector_factory
 from langdetect.detector import Detector
 from langdetect.lang_detect_exception import LangDetectException
 from langdetect.utils.ngram import NGram
+
+from crawler.extraction.metadata import PageMeta, ld_text
 
 logger = logging.getLogger(__name__)
 
@@ -216,3 +219,18 @@ def detect_language(
     if lang is None or prob < MIN_PROBABILITY:
         return fallback, None
     return lang, round(prob, 4)
+
+
+def declared_language(meta: PageMeta) -> str | None:
+    """The language the page declares: ``<html lang>``, ``og:locale``, metas, JSON-LD."""
+    for value in (
+        meta.html_lang,
+        meta.first("og:locale"),
+        meta.first("content-language"),
+        meta.first("dc.language", "language", "inlanguage"),
+        ld_text(meta.article.get("inLanguage")) if meta.article else None,
+    ):
+        code = normalize_lang(value)
+        if code:
+            return code
+    return None

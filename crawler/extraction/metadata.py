@@ -1,7 +1,8 @@
 """Structured page metadata: ``<meta>`` tags, JSON-LD, ``<html lang>``, canonical links.
 
 One pass over the parsed tree collects everything later passes need, so no pass
-queries the document for the same thing twice.
+queries the document for the same thing twice. The record fields the page only declares
+(site name, section, tags, image) are read from the collected values here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.extraction.text import normalize_line
+from crawler.extraction.urls import absolutize
 
 logger = logging.getLogger(__name__)
 
@@ -214,4 +216,63 @@ def ld_image(value: Any) -> str | None:
         return None
     if isinstance(value, dict):
         return ld_image(value.get("url") or value.get("contentUrl") or value.get("@id"))
+    return None
+
+
+def site_name(meta: PageMeta) -> str | None:
+    """The outlet's name: ``og:site_name``, the JSON-LD publisher, ``application-name``."""
+    art = meta.article
+    return (
+        meta.first("og:site_name")
+        or ld_text((art.get("publisher") if art else None) or meta.page.get("publisher"))
+        or meta.first("application-name")
+    )
+
+
+def section(meta: PageMeta) -> str | None:
+    """The section the page declares (``article:section``, JSON-LD ``articleSection``)."""
+    value = meta.first("article:section", "parsely-section", "section", "article.section")
+    if not value and meta.article:
+        value = ld_text(meta.article.get("articleSection"))
+    return value or None
+
+
+def _split_tags(value: str) -> list[str]:
+    return [normalize_line(t) for t in re.split(r"[,;]", value) if normalize_line(t)]
+
+
+def tags(meta: PageMeta) -> tuple[str, ...]:
+    """``article:tag``, else JSON-LD ``keywords``, else keyword metas; at most 50, no repeats."""
+    values: list[str] = list(meta.all("article:tag"))
+    if meta.article:
+        kw = meta.article.get("keywords")
+        if isinstance(kw, list):
+            values.extend(normalize_line(str(k)) for k in kw if isinstance(k, str))
+        elif isinstance(kw, str):
+            values.extend(_split_tags(kw))
+    if not values:
+        for value in meta.all("news_keywords", "parsely-tags", "keywords"):
+            values.extend(_split_tags(value))
+    out: list[str] = []
+    seen: set[str] = set()
+    for tag in values:
+        key = tag.casefold()
+        if tag and key not in seen and len(tag) <= 100:
+            seen.add(key)
+            out.append(tag)
+    return tuple(out[:50])
+
+
+def image(meta: PageMeta, base: str) -> str | None:
+    """The page's lead image (``og:image``, ``twitter:image``, JSON-LD), absolute to ``base``."""
+    for value in (
+        meta.first("og:image", "og:image:url", "og:image:secure_url"),
+        meta.first("twitter:image", "twitter:image:src"),
+        ld_image(meta.article.get("image")) if meta.article else None,
+        meta.first("thumbnailurl", "image"),
+    ):
+        if value:
+            full = absolutize(value, base)
+            if full:
+                return full
     return None

@@ -88,3 +88,8 @@ def simhash(text: str) -> int:
             value = value << 1 | (column.translate(_BIT_TABLES[bit]).count(1) > half)
     value &= _MASK64
     return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def same_line(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are the same line but for case and surrounding spaces/dots."""
+    return a.casefold().strip(" .") == b.casefold().strip(" .")

@@ -13,7 +13,6 @@ from crawler.extraction import (
     Rejection,
     extract_article,
 )
-from crawler.extraction.article import decode_document
 
 PARAGRAPHS = [
     "Die Fähre zwischen Rostock und Gedser fährt ab Montag wieder nach dem Winterfahrplan. "
@@ -148,19 +147,6 @@ def test_canonical_url_is_normalized_and_tracking_removed() -> None:
 
 def test_records_carry_the_extractor_version() -> None:
     assert record(page()).extractor_version == EXTRACTOR_VERSION
-
-
-def test_parsed_elements_are_html_elements_without_lxml_html_class_lookup() -> None:
-    import lxml.html  # type: ignore[import-untyped]
-
-    from crawler.extraction.article import parse_document
-
-    tree, problem = parse_document(page(bottom="<form><input name='q'></form>"))
-    assert problem is None
-    kinds = {type(el) for el in tree.iter(lxml.etree.Element)}
-    # one C-level class for every element (forms too); text_content() for trafilatura
-    assert kinds == {lxml.html.HtmlElement}
-    assert "Rostock" in tree.find("body").text_content()
 
 
 def test_plain_text_is_not_html() -> None:
@@ -349,12 +335,6 @@ def test_valid_utf8_wins_over_a_single_byte_charset_in_the_header() -> None:
         rec = extract_article(data, "https://example.org/a", encoding=declared)
         assert isinstance(rec, ArticleRecord)
         assert "Fähre" in rec.text
-
-
-def test_cyrillic_in_a_declared_single_byte_charset_is_not_read_as_utf8() -> None:
-    text = "<html><body><p>Паром на остров снова ходит, сообщил перевозчик.</p></body></html>"
-    assert "Паром" in decode_document(text.encode("cp1251"), "windows-1251")
-    assert "Паром" in decode_document(text.encode("koi8-r"), "koi8-r")
 
 
 def test_preload_loads_htmldates_lazy_date_parser() -> None:

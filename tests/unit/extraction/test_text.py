@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from crawler.extraction.article import decode_document
 from crawler.extraction.text import (
     content_hash,
     join_paragraphs,
     normalize_line,
+    same_line,
     simhash,
     split_paragraphs,
     word_count,
@@ -59,16 +59,6 @@ def test_simhash_of_empty_text_is_zero() -> None:
     assert simhash("") == 0
 
 
-def test_declared_charset_is_honoured() -> None:
-    data = '<meta charset="windows-1251"><p>Привет</p>'.encode("cp1251")
-    assert "Привет" in decode_document(data)
-
-
-def test_undeclared_bytes_fall_back_from_utf8_to_cp1252() -> None:
-    assert decode_document("<p>Fähre</p>".encode("cp1252")) == "<p>Fähre</p>"
-    assert decode_document("<p>Fähre</p>".encode()) == "<p>Fähre</p>"
-
-
 def _reference_simhash(text: str) -> int:
     """The definition, bit by bit: majority vote per bit over blake2b-64 shingle hashes."""
     import hashlib
@@ -95,3 +85,8 @@ def test_simhash_equals_the_bitwise_majority_vote_definition() -> None:
     ]
     for text in texts:
         assert simhash(text) == _reference_simhash(text)
+
+
+def test_same_line_ignores_case_and_surrounding_spaces_and_dots() -> None:
+    assert same_line(" Fähre fährt wieder. ", "FÄHRE FÄHRT WIEDER")
+    assert not same_line("Fähre fährt wieder", "Fähre fährt")

@@ -1,0 +1,151 @@
+"""Bylines and credits: where the page prints its byline, and who the authors are.
+
+Owns finding the printed byline (the hint's byline selector, a byline paragraph at the
+head or foot of the body, a "By …" line below the headline) and the byline element, and
+choosing the persons (``authors``) and the organisations credited (``credits``) among
+the printed byline, JSON-LD ``author``, the author metas, the byline element and the
+feed's hint. Parsing one byline's text is :mod:`crawler.extraction.byline`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crawler.extraction import byline as bl
+from crawler.extraction import signals
+from crawler.extraction.body import HEAD_PARAGRAPHS, TAIL_PARAGRAPHS
+from crawler.extraction.dom import Dom, select
+from crawler.extraction.metadata import PageMeta, ld_people, ld_text
+from crawler.extraction.record import Hints
+from crawler.extraction.text import normalize_line
+
+
+@dataclass(frozen=True)
+class Bylines:
+    """The bylines a page prints, as found before any signal is weighed."""
+
+    printed: bl.Byline | None
+    """The printed byline: the hint selector's, a body paragraph's, a prefixed line's."""
+    element: bl.Byline | None
+    """From the elements marked as byline/author: the first that names a person, else the
+    last one's parse (or None)."""
+    index: int | None
+    """Index of the body paragraph that is a byline (it leaves the body), or None."""
+
+    @property
+    def raws(self) -> set[str]:
+        """The bylines' texts as printed (paragraphs equal to one leave the body)."""
+        return {b.raw for b in (self.printed, self.element) if b}
+
+
+def find_bylines(tree: Any, paragraphs: list[str], dom: Dom, hints: Hints) -> Bylines:
+    """The printed byline and the byline element of the page whose body is ``paragraphs``."""
+    printed_byline: bl.Byline | None = None
+    if hints.byline_selector:
+        for el in select(tree, hints.byline_selector):
+            printed_byline = bl.parse_byline(el.text_content(), strict=False)
+            if printed_byline:
+                break
+    byline_index: int | None = None
+    head = range(min(HEAD_PARAGRAPHS, len(paragraphs)))
+    tail = range(max(len(head), len(paragraphs) - TAIL_PARAGRAPHS), len(paragraphs))
+    for i in [*head, *tail]:
+        found_byline = bl.parse_byline(paragraphs[i], strict=True)
+        if found_byline:
+            byline_index = i
+            if printed_byline is None:
+                printed_byline = found_byline
+            break
+    if printed_byline is None:
+        for text in dom.prefixed_bylines:
+            printed_byline = bl.parse_byline(text, strict=True)
+            if printed_byline and printed_byline.had_prefix:
+                break
+            printed_byline = None
+    element_byline: bl.Byline | None = None
+    for text, strong in dom.byline_elements:
+        element_byline = bl.parse_byline(text, strict=False, lenient=strong)
+        if element_byline and element_byline.persons:
+            break
+    return Bylines(printed_byline, element_byline, byline_index)
+
+
+def choose_authors(
+    meta: PageMeta,
+    printed: bl.Byline | None,
+    element: bl.Byline | None,
+    site_name: str | None,
+    hints: Hints,
+) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
+    """Persons, organisations credited, and the byline as printed.
+
+    Persons come from the first source that names any: the printed byline, JSON-LD
+    ``author`` persons, ``<meta name=author>``, a byline element, the feed. Credits
+    (agencies, desks, the outlet) come from the printed byline, else the byline
+    element, else JSON-LD ``author`` organisations.
+    """
+    if not signals.on(signals.BYLINE):
+        printed = None
+    if not signals.on(signals.BYLINE_ELEMENT):
+        element = None
+    byline_text = printed.raw if printed else (element.raw if element else None)
+    ld_persons: list[str] = []
+    ld_orgs: list[str] = []
+    if meta.article and signals.on(signals.JSONLD_AUTHOR):
+        ld_persons, ld_orgs = ld_people(
+            meta.article.get("author") or meta.article.get("creator"), meta.ids
+        )
+    credits = _credits(printed, element, ld_orgs)
+    if printed and printed.persons:
+        return printed.persons, credits, byline_text
+    generic = [
+        n
+        for n in (site_name, ld_text(meta.article.get("publisher")) if meta.article else None)
+        if n
+    ]
+    names = bl.clean_names(ld_persons, exclude=generic, lenient=True)
+    if names:
+        return names, credits, byline_text
+    meta_values = [
+        v
+        for v in meta.all(
+            "author",
+            "article:author",
+            "parsely-author",
+            "dc.creator",
+            "dcterms.creator",
+            "sailthru.author",
+            "byl",
+            "article:author_name",
+            "author_name",
+            "shareaholic:article_author_name",
+        )
+        if not v.startswith(("http://", "https://", "www.")) and signals.on(signals.META_AUTHOR)
+    ]
+    names = bl.clean_names(meta_values, exclude=generic, lenient=True)
+    if names:
+        return names, credits, byline_text
+    if element and element.persons:
+        names = bl.clean_names(element.persons, exclude=generic, lenient=True)
+        if names:
+            return names, credits, byline_text
+    return tuple(bl.clean_names(hints.authors, lenient=True)), credits, byline_text
+
+
+def _credits(
+    printed: bl.Byline | None, element: bl.Byline | None, ld_orgs: list[str]
+) -> tuple[str, ...]:
+    """Organisations credited: the printed byline's, else the element's, else JSON-LD's."""
+    for found in (
+        printed.credits if printed else (),
+        element.credits if element else (),
+        tuple(normalize_line(o) for o in ld_orgs),
+    ):
+        out: list[str] = []
+        for name in found:
+            if name and name.casefold() not in {x.casefold() for x in out}:
+                out.append(name)
+        if out:
+            return tuple(out)
+    return ()

@@ -1,0 +1,97 @@
+"""The main text: which paragraphs are the article's, and the passes that move the rest out.
+
+The paragraphs come from the site's body selector (a hint) or trafilatura; then the title
+line, the byline paragraph, the translation note, "read more" teasers and photo credits
+leave them (each kept in its own field by the pass that finds it, or dropped). The date
+header is taken by :func:`crawler.extraction.published.take_date_header`, the lead by
+:func:`crawler.extraction.lead.choose_lead`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from trafilatura import bare_extraction
+
+from crawler.extraction import byline as bl
+from crawler.extraction.dom import block_paragraphs, select
+from crawler.extraction.record import Hints, TranslationNote
+from crawler.extraction.text import same_line, split_paragraphs
+from crawler.extraction.translation import find_translation
+
+if TYPE_CHECKING:
+    from crawler.extraction.authors import Bylines
+
+HEAD_PARAGRAPHS = 4
+"""The body's head: where a date header or a byline paragraph is looked for first."""
+TAIL_PARAGRAPHS = 3
+"""The body's foot: where a date line or a byline paragraph is looked for next."""
+
+
+def main_paragraphs(tree: Any, url: str, hints: Hints) -> list[str]:
+    """The body's paragraphs: the hint's body selector, else trafilatura's main text."""
+    paragraphs: list[str] = []
+    if hints.body_selector:
+        found = select(tree, hints.body_selector)
+        if found:
+            paragraphs = block_paragraphs(found[0])
+    if not paragraphs:
+        doc = bare_extraction(
+            tree, url=url, with_metadata=False, include_comments=False, include_tables=True
+        )
+        paragraphs = split_paragraphs(getattr(doc, "text", None) or "")
+    return paragraphs
+
+
+def drop_title(paragraphs: list[str], titles: list[str]) -> list[str]:
+    """``paragraphs`` without the opening lines that repeat one of ``titles``."""
+    while paragraphs and any(same_line(paragraphs[0], t) for t in titles):
+        paragraphs = paragraphs[1:]
+    return paragraphs
+
+
+def drop_bylines(
+    paragraphs: list[str], bylines: Bylines, header_index: int | None
+) -> tuple[list[str], str | None]:
+    """``paragraphs`` without the byline paragraph (and any paragraph printing a byline
+    found elsewhere), and the lead its position reveals (or None).
+
+    Header, standfirst, byline, body: the paragraph before a byline that is the body's
+    second paragraph (below a top date header, or none) is the lead.
+    """
+    raw_bylines = bylines.raws
+    byline_index = bylines.index
+    kept: list[str] = []
+    lead_from_position: str | None = None
+    for i, para in enumerate(paragraphs):
+        if i == byline_index or para in raw_bylines:
+            if (
+                i == byline_index
+                and i == 1
+                and header_index in (0, None)
+                and len(kept) == 1
+                and len(kept[0]) >= 40
+            ):
+                # header, standfirst, byline, body: the paragraph before the byline is the lead
+                lead_from_position = kept.pop()
+            continue
+        kept.append(para)
+    return kept, lead_from_position
+
+
+def take_translation_note(paragraphs: list[str]) -> tuple[TranslationNote | None, list[str]]:
+    """The translation note printed in the body (or None), and the paragraphs without it."""
+    found = find_translation(paragraphs)
+    if not found:
+        return None, paragraphs
+    translation, note_indexes = found
+    return translation, [p for i, p in enumerate(paragraphs) if i not in note_indexes]
+
+
+def drop_teasers_and_photo_credits(paragraphs: list[str]) -> list[str]:
+    """``paragraphs`` without "read more" teasers and photo credits."""
+    return [
+        p
+        for p in paragraphs
+        if not (len(p) <= 300 and bl.is_teaser(p)) and not (len(p) <= 120 and bl.is_photo_credit(p))
+    ]

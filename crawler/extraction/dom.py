@@ -1,0 +1,304 @@
+"""The DOM scan: one pass over ``<body>`` for the page facts the later passes weigh.
+
+Owns what counts, on the page outside the main text, as a headline (``<h1>``), a byline
+element, a lead element, a date element or ``<time>``, a teaser block, an embedded video,
+and link text; and reading the site's hint selectors (``select``, ``block_paragraphs``).
+Decides nothing about the record itself: the title, author, date and rejection passes
+do, from :class:`Dom`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree  # type: ignore[import-untyped]
+
+from crawler.extraction import byline as bl
+from crawler.extraction.text import normalize_line, split_paragraphs
+
+logger = logging.getLogger(__name__)
+
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg"})
+_LEAD_CLASSES = frozenset(
+    {
+        "lead",
+        "standfirst",
+        "intro",
+        "article-lead",
+        "article__lead",
+        "article-intro",
+        "article__intro",
+        "summary",
+        "article-summary",
+        "dek",
+        "deck",
+        "subheadline",
+        "sub-headline",
+        "excerpt",
+        "abstract",
+        "teaser-text",
+        "lede",
+        "article-lede",
+        "kicker-text",
+    }
+)
+_STRONG_BYLINE_CLASSES = frozenset({"byline", "author", "vcard", "byline-author", "author-name"})
+_BYLINE_ATTR = re.compile(r"byline|author|autor|verfasser", re.I)
+_DATE_ATTR = re.compile(
+    r"(^|[-_\s])(date|dateline|published|pubdate|timestamp|datum)([-_\s]|$)", re.I
+)
+_COMMENT_ATTR = re.compile(r"comment|kommentar|reply|respon", re.I)
+_VIDEO_HOSTS = ("youtube.com", "youtube-nocookie.com", "vimeo.com", "dailymotion.com", "player.")
+
+
+@dataclass
+class Dom:
+    """What :func:`scan_dom` found in ``<body>`` (each list in document order, capped)."""
+
+    h1: list[str] = field(default_factory=list)
+    byline_elements: list[tuple[str, bool]] = field(default_factory=list)
+    """Texts of elements marked as author/byline, with whether the mark is strong."""
+    lead_elements: list[str] = field(default_factory=list)
+    time_values: list[str] = field(default_factory=list)
+    date_texts: list[str] = field(default_factory=list)
+    published_time: list[str] = field(default_factory=list)
+    prefixed_bylines: list[str] = field(default_factory=list)
+    h1_element: Any = None
+    time_texts: list[str] = field(default_factory=list)
+    """Printed text of ``<time datetime>`` elements (for ``published_raw`` as printed)."""
+    title_dates: list[str] = field(default_factory=list)
+    """Short texts with digits among the first text nodes after the first ``<h1>``."""
+    strong_bylines: int = 0
+    has_video: bool = False
+    headline_links: int = 0
+    """Headings that are links (teasers of other articles, as on index pages)."""
+    teaser_keys: set[str] = field(default_factory=set)
+    """First 40 characters of paragraphs in teaser blocks (items with a linked headline)."""
+    text_chars: int = 0
+    link_chars: int = 0
+    anchors: dict[str, set[str]] = field(default_factory=dict)
+    """Anchor texts on the page, by first word."""
+    body: Any = None
+    _page_text: str | None = None
+
+    def page_text(self) -> str:
+        """Visible text of ``<body>``, whitespace-collapsed and lower-cased (computed once)."""
+        if self._page_text is None:
+            self._page_text = (
+                " ".join(self.body.text_content().split()).lower() if self.body is not None else ""
+            )
+        return self._page_text
+
+
+_MARK_WORDS = (
+    "author",
+    "Author",
+    "autor",
+    "byline",
+    "Byline",
+    "verfasser",
+    "date",
+    "Date",
+    "datum",
+    "published",
+    "timestamp",
+    "lead",
+    "standfirst",
+    "intro",
+    "summary",
+    "dek",
+    "deck",
+    "excerpt",
+    "abstract",
+    "lede",
+    "subheadline",
+    "description",
+)
+_MARK_RE = re.compile("|".join(re.escape(word) for word in _MARK_WORDS))
+_MARK_ITEMPROPS = frozenset({"author", "datePublished", "description"})
+
+
+def _marked(body: Any) -> list[Any]:
+    """Elements whose class/id may mark a byline, date or lead, or whose itemprop/rel says
+    so, in document order: one Python pass over elements (an XPath union of ``contains()``
+    tests cost about 3 ms per page); elements without attributes are skipped at once."""
+    out: list[Any] = []
+    search = _MARK_RE.search
+    for el in body.iter(etree.Element):
+        attrs = el.attrib
+        if not attrs:
+            continue
+        cls, ident = attrs.get("class"), attrs.get("id")
+        if (
+            (cls is not None and search(cls))
+            or (ident is not None and search(ident))
+            or (
+                el is not body
+                and (attrs.get("itemprop") in _MARK_ITEMPROPS or attrs.get("rel") == "author")
+            )
+        ):
+            out.append(el)
+    return out
+
+
+_HEADLINE_LINKS = etree.XPath(
+    "count(.//h2[.//a] | .//h3[.//a] | .//h2/ancestor::a | .//h3/ancestor::a)"
+)
+_TEASER_TEXTS = etree.XPath(
+    ".//li[.//h2//a or .//h3//a or .//h4//a]//p"
+    " | .//*[contains(concat(' ', normalize-space(@class), ' '), ' teaser ')]//p"
+)
+_AFTER_TITLE = etree.XPath(
+    "following::text()[normalize-space(.) != ''][position() <= 60]"
+    "[not(ancestor::script) and not(ancestor::style)]"
+)
+_FIRST_TEXTS = etree.XPath(
+    ".//text()[normalize-space(.) != ''][position() <= 60]"
+    "[not(ancestor::script) and not(ancestor::style)]"
+)
+
+
+def _collapsed_len(text: str) -> int:
+    return len(" ".join(text.split()))
+
+
+def scan_dom(tree: Any) -> Dom:
+    """Collect what the metadata passes need from ``<body>`` with a few targeted queries."""
+    dom = Dom()
+    body = tree.find("body")
+    if body is None:
+        return dom
+    dom.body = body
+    dom.headline_links = int(_HEADLINE_LINKS(body))
+    if dom.headline_links >= 3:
+        for para in _TEASER_TEXTS(body):
+            teaser = normalize_line(para.text_content())
+            if len(teaser) >= 40:
+                dom.teaser_keys.add(teaser[:40])
+    dom.text_chars = _collapsed_len(body.text_content())
+    for el in body.iter(*_SKIP_TAGS):
+        if el.text:
+            dom.text_chars -= _collapsed_len(el.text)
+    for a in body.iter("a"):
+        anchor = normalize_line(a.text_content())
+        dom.link_chars += len(anchor)
+        if len(anchor) >= 3:
+            dom.anchors.setdefault(anchor.split(" ", 1)[0], set()).add(anchor)
+    for el in body.iter("h1", "time", "video", "iframe", "embed"):
+        tag = el.tag
+        if tag == "h1":
+            text = normalize_line(el.text_content())
+            if text and len(dom.h1) < 3:
+                dom.h1.append(text)
+                if dom.h1_element is None:
+                    dom.h1_element = el
+        elif tag == "time":
+            value = el.get("datetime") or el.get("content")
+            if value:
+                if el.get("itemprop") == "datePublished" or el.get("pubdate") is not None:
+                    dom.published_time.append(value)
+                elif len(dom.time_values) < 5:
+                    dom.time_values.append(value)
+                printed = normalize_line(el.text_content())
+                if 6 <= len(printed) <= 80 and len(dom.time_texts) < 5:
+                    dom.time_texts.append(printed)
+            elif len(dom.date_texts) < 5:
+                text = normalize_line(el.text_content())
+                if 6 <= len(text) <= 80:
+                    dom.date_texts.append(text)
+        elif not dom.has_video:
+            src = (el.get("src") or el.get("data-src") or "").lower()
+            dom.has_video = tag == "video" or any(host in src for host in _VIDEO_HOSTS)
+    # The header area: the first text nodes after the headline (or of the article).
+    if dom.h1_element is not None:
+        head_nodes = _AFTER_TITLE(dom.h1_element)
+    else:
+        container = next(body.iter("article"), None)
+        head_nodes = _FIRST_TEXTS(container if container is not None else body)
+    for node in head_nodes:
+        text = normalize_line(str(node))
+        if len(dom.title_dates) < 3 and 6 <= len(text) <= 80 and any(c.isdigit() for c in text):
+            dom.title_dates.append(text)
+        if len(dom.prefixed_bylines) < 5 and bl.starts_with_prefix(text):
+            el = node.getparent()
+            if el is not None and getattr(node, "is_tail", False):
+                el = el.getparent()
+            if el is None or el.tag in _SKIP_TAGS:
+                continue
+            if len(normalize_line(el.text_content()).split()) <= 2 and el.getparent() is not None:
+                el = el.getparent()  # "<span>By</span> <a>Name</a>": the prefix alone
+            line = normalize_line(el.text_content())
+            if len(line) <= bl.MAX_BYLINE_CHARS:
+                dom.prefixed_bylines.append(line)
+    for el in _marked(body):
+        tag = el.tag
+        if tag in _SKIP_TAGS:
+            continue
+        attrs = " ".join(
+            v for v in (el.get("class"), el.get("id"), el.get("itemprop"), el.get("rel")) if v
+        )
+        if el.get("itemprop") == "datePublished" and tag != "time":
+            value = el.get("content") or el.get("datetime")
+            if value:
+                dom.published_time.append(value)
+        if (
+            len(dom.byline_elements) < 8
+            and _BYLINE_ATTR.search(attrs)
+            and tag not in ("meta", "link")
+            and not _COMMENT_ATTR.search(attrs)
+        ):
+            text = normalize_line(el.text_content())
+            if text and len(text) <= bl.MAX_BYLINE_CHARS:
+                tokens = set((el.get("class") or "").lower().split())
+                strong = el.get("itemprop") == "author" or "author" in (el.get("rel") or "")
+                strong = strong or bool(tokens & _STRONG_BYLINE_CLASSES)
+                if strong:
+                    dom.byline_elements.insert(dom.strong_bylines, (text, True))
+                    dom.strong_bylines += 1
+                else:
+                    dom.byline_elements.append((text, False))
+        if len(dom.lead_elements) < 3:
+            classes = {c.lower() for c in (el.get("class") or "").split()}
+            if classes & _LEAD_CLASSES or (el.get("itemprop") == "description" and tag != "meta"):
+                text = normalize_line(el.text_content())
+                if 30 <= len(text) <= 800:
+                    dom.lead_elements.append(text)
+        if len(dom.date_texts) < 5 and _DATE_ATTR.search(attrs) and tag not in ("meta", "time"):
+            text = normalize_line(el.text_content())
+            if 6 <= len(text) <= 80:
+                dom.date_texts.append(text)
+    return dom
+
+
+def select(tree: Any, selector: str) -> list[Any]:
+    """Elements matching a CSS selector (XPath when it starts with ``/`` or ``./``)."""
+    try:
+        if selector.startswith(("/", "./", "(")):
+            found = tree.xpath(selector)
+        else:
+            from lxml.cssselect import CSSSelector  # type: ignore[import-untyped]
+
+            found = CSSSelector(selector)(tree)
+    except Exception:
+        logger.debug("bad selector %r", selector, exc_info=True)
+        return []
+    return [el for el in found if isinstance(getattr(el, "tag", None), str)]
+
+
+_BLOCKS = ("p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre")
+
+
+def block_paragraphs(el: Any) -> list[str]:
+    """The block-level texts inside ``el`` (paragraphs, headings, list items, quotes)."""
+    out: list[str] = []
+    for block in el.iter(*_BLOCKS):
+        parent = block.getparent()
+        if parent is not None and parent.tag in ("li", "blockquote") and block.tag == "p":
+            continue
+        text = normalize_line(block.text_content())
+        if text:
+            out.append(text)
+    return out or split_paragraphs(el.text_content())

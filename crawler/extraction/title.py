@@ -1,0 +1,55 @@
+"""The headline: which of the page's ``<h1>``, ``og:title``, JSON-LD ``headline``,
+``twitter:title`` and ``<title>`` is the article's title, with the site's name cut off.
+"""
+
+from __future__ import annotations
+
+import re
+
+from crawler.extraction.dom import Dom
+from crawler.extraction.metadata import PageMeta, ld_text
+from crawler.extraction.text import normalize_line
+
+_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|/)\s+")
+
+
+def _strip_site(title: str, site_name: str | None) -> str:
+    """``title`` without a leading site name or a short trailing part after a separator."""
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    site = (site_name or "").casefold()
+    if site and parts[0].casefold() == site:
+        return normalize_line(title[len(parts[0]) :].lstrip(" |-–—:·•»/"))
+    last = parts[-1]
+    if (site and last.casefold() == site) or len(last.split()) <= 4:
+        cut = title.rfind(last)
+        return normalize_line(_TITLE_SEPARATORS.sub(" | ", title[:cut]).rstrip(" |"))
+    return title
+
+
+def choose_title(meta: PageMeta, dom: Dom, site_name: str | None) -> str | None:
+    """An ``<h1>`` the metadata titles contain, else the first metadata title without the
+    site's name, else the first ``<h1>``, else ``<title>`` without the site's name."""
+    declared = [
+        t
+        for t in (
+            meta.first("og:title"),
+            ld_text(meta.article.get("headline")) if meta.article else None,
+            meta.first("twitter:title"),
+            meta.title_tag,
+        )
+        if t
+    ]
+    for h1 in dom.h1:
+        if any(h1.casefold() in d.casefold() for d in declared):
+            return h1
+    for value in declared[:3]:
+        stripped = _strip_site(value, site_name)
+        if stripped:
+            return stripped
+    if dom.h1:
+        return dom.h1[0]
+    if meta.title_tag:
+        return _strip_site(meta.title_tag, site_name) or None
+    return None
