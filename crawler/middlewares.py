@@ -7,8 +7,9 @@ asked for. Discovery's requests are checked in batches as they leave the spider;
 downloader filter checks what reaches it unchecked. Lookups run in a thread, never on
 the reactor.
 
-`PoliteRetry` waits before retries as the server asks (Retry-After) or with backoff
-(a wait ends when the crawl is asked to stop).
+`PoliteRetry` waits before retries as the server asks (Retry-After) or with backoff,
+after a 5xx/429 answer and after a network error alike (a wait ends when the crawl is
+asked to stop).
 
 `StopFilter` cuts a callback's output short once the crawl is asked to stop.
 
@@ -541,11 +542,31 @@ class PoliteRetry(RetryMiddleware):
                 cap=self.max_delay,
             )
             if delay > 0:
-                stats = getattr(self.crawler, "stats", None)
-                if stats is not None:
-                    stats.inc_value("newsingest/retry/waited_ms", int(delay * 1000))
+                self._count_wait(delay)
                 await self._wait(delay)
         return result
+
+    async def process_exception(  # type: ignore[override]
+        self, request: Request, exception: Exception
+    ) -> Request | Response | None:
+        """A network error (refused, reset, DNS, timeout...) waits the backoff too."""
+        result = super().process_exception(request, exception)
+        if isinstance(result, Request):
+            delay = retry_delay(
+                None,
+                int(request.meta.get("retry_times", 0)),
+                backoff=self.backoff,
+                cap=self.max_delay,
+            )
+            if delay > 0:
+                self._count_wait(delay)
+                await self._wait(delay)
+        return result
+
+    def _count_wait(self, delay: float) -> None:
+        stats = getattr(getattr(self, "crawler", None), "stats", None)
+        if stats is not None:
+            stats.inc_value("newsingest/retry/waited_ms", int(delay * 1000))
 
     async def _wait(self, delay: float) -> None:
         """Sleep ``delay`` seconds, or until the crawl is asked to stop."""

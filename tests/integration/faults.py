@@ -25,6 +25,7 @@ import logging
 import socket
 import struct
 import threading
+import time
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
@@ -91,6 +92,8 @@ class FaultServer:
         self._lock = threading.Lock()
         self.requests: list[str] = []
         """Request paths in order (``<tls>`` for a TLS handshake)."""
+        self.arrivals: list[tuple[float, str]] = []
+        """``(time.monotonic(), path)`` of each request, in order."""
 
     @property
     def base_url(self) -> str:
@@ -187,3 +190,4 @@ class FaultServer:
     def _log(self, path: str) -> None:
         with self._lock:
             self.requests.append(path)
+            self.arrivals.append((time.monotonic(), path))

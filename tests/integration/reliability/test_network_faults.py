@@ -55,3 +55,19 @@ def test_every_network_fault_is_recorded_with_a_clear_reason_and_the_crawl_finis
     assert robots.stage == "discovery"
     assert all(f.stage == "fetch" and f.run_id == run.id for f in failures.values())
     assert all(f.detail for f in failures.values())
+
+
+def test_a_network_error_is_retried_after_the_backoff_doubling_per_attempt(
+    cli: Cli, tmp_path: Path
+) -> None:
+    with FaultServer() as faults:
+        sources = write_sources(
+            tmp_path / "sources.yaml", faults.base_url, listings="[/reset.html]"
+        )
+        retry = ["-s", "RETRY_TIMES=2", "-s", "NEWSINGEST_RETRY_BACKOFF=1.5"]
+        result = cli.run("crawl", "site", "--sources", str(sources), *SETTINGS, *retry)
+        tries = [t for t, path in faults.arrivals if path == "/reset.html"]
+    assert result.stdout.startswith("site: failed") and "connection_reset" in result.stdout
+    assert len(tries) == 3, faults.arrivals
+    assert tries[1] - tries[0] >= 1.5  # backoff, then doubled
+    assert tries[2] - tries[1] >= 3.0
