@@ -40,9 +40,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
-from crawler.extraction.record import ArticleRecord, TranslationNote
+from crawler.extraction.record import ArticleRecord, StubKind, TranslationNote
 from crawler.extraction.sanitize import clean_text, sanitize
 from storage.repository import FailureRow, StoredArticle, StoredPage
 from storage.spool_replay import (
@@ -70,6 +70,7 @@ Entry = PendingArticle | PendingFailure | PendingRunFinish
 _counter = itertools.count()
 _DATETIME_FIELDS = frozenset({"published_at", "modified_at", "fetched_at"})
 _TUPLE_FIELDS = frozenset({"authors", "credits", "tags"})
+_STUB_KINDS = frozenset(get_args(StubKind))
 
 
 class SpoolError(Exception):
@@ -136,6 +137,9 @@ def record_from_json(data: Any) -> ArticleRecord:
         if not isinstance(values[name], list) or not all(isinstance(x, str) for x in values[name]):
             raise SpoolFormatError(f"{name}: expected a list of strings")
         values[name] = tuple(values[name])
+    stub = values.get("stub")  # absent from lines spooled before the field existed
+    if stub is not None and stub not in _STUB_KINDS:
+        raise SpoolFormatError(f"stub: expected one of {sorted(_STUB_KINDS)} or null")
     tr = values.get("translation")
     if tr is not None:
         if not isinstance(tr, dict) or not isinstance(tr.get("note"), str):

@@ -3,9 +3,9 @@
 Rows are streamed from a server-side cursor (`iter_feed`), so memory stays flat however
 many articles match. Serialization is shared by every format: datetimes as ISO 8601 in
 UTC (``2025-02-14T07:30:00Z``) with ``published_utc_offset`` (minutes east of UTC) beside
-them, ``authors``/``credits``/``tags`` as arrays (JSON-encoded in CSV cells). The text
-layout's date is the outlet's own (`outlet_date`). Writers return how many articles they
-wrote.
+them, ``authors``/``credits``/``tags`` as arrays (JSON-encoded in CSV cells), ``stub``
+as its value or null/empty. The text layout's date is the outlet's own (`outlet_date`);
+a stub ends with a ``stub: <kind>`` line. Writers return how many articles they wrote.
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ FORMATS = ("jsonl", "csv", "text")
 
 STREAM_BATCH = 1000
 """Rows fetched per round trip from the server-side cursor."""
+
+TEXT_STUB_PREFIX = "stub: "
+"""The text layout's last block for a stub: ``stub: paywall`` or ``stub: video`` (full
+articles have none)."""
 
 TEXT_FIRST_LINE_PREFIX = " "
 """The text layout's first line starts with a space, exactly as the user's sample corpus
@@ -153,8 +157,9 @@ def render_text(row: dict[str, Any]) -> str:
 
     Blocks, each followed by one blank line: `` date <date> <lead>`` (the outlet's
     publication date at the stated precision, `outlet_date`, then the lead), the byline,
-    every body paragraph, the translation note. Empty parts are left out (no date: the
-    first line holds the lead alone).
+    every body paragraph, the translation note and, for a stub only, ``stub: <kind>``
+    (`TEXT_STUB_PREFIX`: the body is only part of the article). Empty parts are left out
+    (no date: the first line holds the lead alone).
     """
     first: list[str] = []
     published = row.get("published_at")
@@ -171,6 +176,8 @@ def render_text(row: dict[str, Any]) -> str:
     blocks += [p.strip() for p in (row.get("text") or "").split("\n\n") if p.strip()]
     if row.get("translation_note"):
         blocks.append(row["translation_note"].strip())
+    if row.get("stub"):
+        blocks.append(TEXT_STUB_PREFIX + row["stub"])
     return "".join(block + "\n\n" for block in blocks)
 
 

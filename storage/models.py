@@ -62,6 +62,8 @@ TEXT_SEARCH_CONFIGS = {
 PRECISIONS = ("year", "month", "day", "minute")
 RUN_STATUSES = ("running", "succeeded", "failed", "interrupted", "abandoned", "skipped")
 FAILURE_STAGES = ("discovery", "fetch", "extract", "store")
+STUB_KINDS = ("paywall", "video")
+"""Values of ``stub`` (``ArticleRecord.stub``): ``ck_articles_stub``."""
 
 SIMHASH_BANDS = 4
 """The 64-bit simhash is indexed as this many 16-bit bands (``simhash_band0`` .. ``3``)."""
@@ -93,6 +95,11 @@ def search_vector_sql(row: str = "") -> str:
         f"setweight(to_tsvector({cfg}, coalesce({row}lead, '')), 'B') || "
         f"setweight(to_tsvector({cfg}, coalesce({row}text, '')), 'C')"
     )
+
+
+def stub_check_sql() -> str:
+    """The ``ck_articles_stub`` / ``ck_article_versions_stub`` condition."""
+    return "stub IN (" + ", ".join(f"'{kind}'" for kind in STUB_KINDS) + ")"
 
 
 def simhash_band_sql(band: int) -> str:
@@ -147,6 +154,7 @@ class Article(Base):
             f"published_utc_offset BETWEEN -{MAX_UTC_OFFSET_MINUTES} AND {MAX_UTC_OFFSET_MINUTES}",
             name="published_utc_offset",
         ),
+        CheckConstraint(stub_check_sql(), name="stub"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -207,6 +215,10 @@ class Article(Base):
     published_utc_offset: Mapped[int | None] = mapped_column(Integer)
     """Minutes east of UTC the page stated with the publication time (CET: 60), None
     when it stated none; ``published_at`` plus it is the outlet's wall clock."""
+    stub: Mapped[str | None]
+    """``paywall`` or ``video`` when the body is only part of the article (the lead
+    before a paywall, the text beside a video), None for a full article. Added by
+    migration 0009, hence last."""
 
 
 class ArticleVersion(Base):
@@ -219,6 +231,7 @@ class ArticleVersion(Base):
             f"published_utc_offset BETWEEN -{MAX_UTC_OFFSET_MINUTES} AND {MAX_UTC_OFFSET_MINUTES}",
             name="published_utc_offset",
         ),
+        CheckConstraint(stub_check_sql(), name="stub"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -238,6 +251,7 @@ class ArticleVersion(Base):
     replaced_at: Mapped[datetime] = mapped_column(server_default=func.now())
     credits: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=sql("'{}'"))
     published_utc_offset: Mapped[int | None] = mapped_column(Integer)
+    stub: Mapped[str | None]
 
 
 class Page(Base):

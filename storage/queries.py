@@ -65,7 +65,8 @@ class ArticleFilter:
     ``since`` is inclusive and ``until`` exclusive, both compared with ``published_at``
     (articles without a publication date are left out when either is given). ``credit``
     keeps articles one of whose ``credits`` equals it, ignoring case (``dpa`` matches
-    ``DPA``; ``dpa`` does not match ``dpa-AFX``).
+    ``DPA``; ``dpa`` does not match ``dpa-AFX``). ``full_only`` leaves out stubs (articles
+    whose ``stub`` is set: a paywalled lead, the text beside a video).
     """
 
     source_key: str | None = None
@@ -73,6 +74,7 @@ class ArticleFilter:
     since: datetime | None = None
     until: datetime | None = None
     credit: str | None = None
+    full_only: bool = False
 
 
 def text_search_config(language: str | None) -> str:
@@ -107,6 +109,8 @@ def _feed_conditions(filters: ArticleFilter) -> list[ColumnElement[bool]]:
                 .where(func.lower(credits.c.name) == func.lower(filters.credit))
             )
         )
+    if filters.full_only:
+        conditions.append(c.stub.is_(None))
     return conditions
 
 
@@ -177,6 +181,8 @@ def search(
             " WHERE lower(c.name) = lower(:credit))"
         )
         params["credit"] = filters.credit
+    if filters.full_only:
+        where.append("a.stub IS NULL")
     stmt = text(f"""
         SELECT hit.id, hit.url, hit.title, hit.published_at, hit.source_key, hit.language,
                hit.rank,

@@ -35,9 +35,10 @@ from storage.models import (
 
 logger = logging.getLogger(__name__)
 
-LATER_RECORD_COLUMNS = ("credits", "published_utc_offset")
-"""Record columns added after schema v1 (migration 0007): last in ``articles`` and, after
-every earlier column, in ``article_feed`` (whose columns are only ever appended)."""
+LATER_RECORD_COLUMNS = ("credits", "published_utc_offset", "stub")
+"""Record columns added after schema v1 (migrations 0007 and 0009), in the order they were
+added: last in ``articles`` and, after every earlier column, in ``article_feed`` (whose
+columns are only ever appended)."""
 
 ARTICLE_RECORD_COLUMNS = (
     "title",
@@ -150,6 +151,7 @@ _ARRAY_TYPES = {
     "simhash": "bigint",
     "extractor_version": "text",
     "fetched_at": "timestamptz",
+    "stub": "text",
 }
 _ARRAY_COLUMNS = ("source_id", "url", *ARTICLE_RECORD_COLUMNS)
 _UNNEST = (
@@ -320,6 +322,7 @@ def record_columns(record: ArticleRecord) -> dict[str, Any]:
         "simhash": record.simhash,
         "extractor_version": record.extractor_version,
         "fetched_at": record.fetched_at,
+        "stub": record.stub,
     }
 
 

@@ -1,7 +1,7 @@
 """`newsingest export`: stream stored articles out as JSON lines, CSV or plain text.
 
 Also the filter options `export` and `search` share (``--source``, ``--language``,
-``--since``, ``--until``, ``--credit``).
+``--since``, ``--until``, ``--credit``, ``--no-stubs``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ F = Callable[..., Any]
 
 
 def filter_options(func: F) -> F:
-    """The ``--source/--language/--since/--until/--credit`` options."""
+    """The ``--source/--language/--since/--until/--credit/--no-stubs`` options."""
     date = click.DateTime(["%Y-%m-%d"])
     for option in reversed(
         [
@@ -47,6 +47,13 @@ def filter_options(func: F) -> F:
                 metavar="NAME",
                 help="Only articles crediting this organisation (e.g. dpa; any case).",
             ),
+            click.option(
+                "--no-stubs",
+                "full_only",
+                is_flag=True,
+                help="Only full articles: leave out stubs (a paywalled article's lead, "
+                "the text beside a video).",
+            ),
         ]
     ):
         func = option(func)
@@ -59,6 +66,7 @@ def article_filter(
     since: datetime | None,
     until: datetime | None,
     credit: str | None = None,
+    full_only: bool = False,
 ) -> Any:
     """A `storage.queries.ArticleFilter`; ``until`` includes its whole day."""
     from storage.queries import ArticleFilter
@@ -69,6 +77,7 @@ def article_filter(
         since=since.replace(tzinfo=UTC) if since else None,
         until=(until.replace(tzinfo=UTC) + timedelta(days=1)) if until else None,
         credit=credit,
+        full_only=full_only,
     )
 
 
@@ -132,6 +141,7 @@ def export(
     since: datetime | None,
     until: datetime | None,
     credit: str | None,
+    full_only: bool,
     output: Path | None,
     raw: bool,
 ) -> None:
@@ -139,7 +149,7 @@ def export(
     from storage import db
     from storage import export as exports
 
-    filters = article_filter(source_key, language, since, until, credit)
+    filters = article_filter(source_key, language, since, until, credit, full_only)
     if output is not None and fmt != "text" and output.is_dir():
         click.echo(f"error: {output} is a directory; -o takes a file for {fmt}", err=True)
         sys.exit(EXIT_USAGE)

@@ -23,6 +23,7 @@ def search(
     since: datetime | None,
     until: datetime | None,
     credit: str | None,
+    full_only: bool,
     limit: int,
 ) -> None:
     """Search articles: words, "quoted phrases", OR, -excluded (web-search syntax).
@@ -37,7 +38,7 @@ def search(
 
     query = " ".join(words)
 
-    filters = article_filter(source_key, language, since, until, credit)
+    filters = article_filter(source_key, language, since, until, credit, full_only)
     engine = db.make_engine(read_database_url(config_of(ctx)), pool_size=1)
     try:
         with db.make_session_factory(engine)() as session:

@@ -15,6 +15,9 @@ from typing import Literal
 Precision = Literal["year", "month", "day", "minute"]
 """How much of a publication date the page stated."""
 
+StubKind = Literal["paywall", "video"]
+"""Why an article's body is only part of it (`ArticleRecord.stub`)."""
+
 RejectionReason = Literal[
     "empty",
     "too_short",
@@ -159,6 +162,11 @@ class ArticleRecord:
 
     fetched_at: datetime | None = None
     """When the page was fetched (UTC); set by the crawler, not by extraction."""
+
+    stub: StubKind | None = None
+    """Why the body is only part of the article: ``paywall`` (the page shows the lead or
+    first paragraphs; the rest is behind a paywall) or ``video`` (the story is a video;
+    the text is what the page prints beside it). None for a full article."""
 
 
 @dataclass(frozen=True, slots=True)

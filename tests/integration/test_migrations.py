@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import exc as sa_exc
 
 from storage import db, migrate
 from tests.integration.conftest import _scratch_database
@@ -80,6 +81,7 @@ def test_articles_has_exactly_the_contract_columns(database_url: str) -> None:
         "last_seen_at",
         "credits",
         "published_utc_offset",
+        "stub",
     ]
     engine = db.make_engine(database_url, pool_size=1)
     try:
@@ -92,6 +94,7 @@ def test_articles_has_exactly_the_contract_columns(database_url: str) -> None:
     assert type(columns["tags"]["type"]).__name__ == "ARRAY"
     assert type(columns["credits"]["type"]).__name__ == "ARRAY"
     assert str(columns["published_utc_offset"]["type"]) == "INTEGER"
+    assert str(columns["stub"]["type"]) == "TEXT"
     for name in ("published_at", "modified_at", "first_seen_at", "last_seen_at"):
         assert getattr(columns[name]["type"], "timezone", False), f"{name} is not timestamptz"
 
@@ -135,6 +138,16 @@ def _feed_columns(url: str) -> list[str]:
         engine.dispose()
 
 
+def _insert_article(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "insert into articles (url, text, word_count, content_hash, simhash,"
+                " extractor_version) values ('https://a.example/1', 'alt', 1, 'h1', 0, 'x')"
+            )
+        )
+
+
 def test_0007_appends_credits_and_offset_and_its_downgrade_restores_the_previous_view(
     empty_database: str,
 ) -> None:
@@ -142,14 +155,8 @@ def test_0007_appends_credits_and_offset_and_its_downgrade_restores_the_previous
     before = _feed_columns(empty_database)
     engine = create_engine(db.sqlalchemy_url(empty_database))
     try:
-        with engine.begin() as conn:  # an article stored before 0007, changed after it
-            conn.execute(
-                text(
-                    "insert into articles (url, text, word_count, content_hash, simhash,"
-                    " extractor_version) values ('https://a.example/1', 'alt', 1, 'h1', 0, 'x')"
-                )
-            )
-        migrate.upgrade(empty_database)
+        _insert_article(engine)  # stored before 0007, changed after it
+        migrate.upgrade(empty_database, "0007")
         with engine.begin() as conn:
             conn.execute(
                 text(
@@ -169,6 +176,50 @@ def test_0007_appends_credits_and_offset_and_its_downgrade_restores_the_previous
     assert tuple(archived) == ([], None)
     assert tuple(feed) == (["dpa"], 60)
     migrate.downgrade(empty_database, "0006")
+    assert _feed_columns(empty_database) == before
+    migrate.upgrade(empty_database)
+    migrate.check(empty_database)
+
+
+def test_0009_appends_stub_archives_it_checks_it_and_its_downgrade_restores_the_view(
+    empty_database: str,
+) -> None:
+    migrate.upgrade(empty_database, "0008")
+    before = _feed_columns(empty_database)
+    engine = create_engine(db.sqlalchemy_url(empty_database))
+    try:
+        _insert_article(engine)  # stored before 0009, changed after it
+        migrate.upgrade(empty_database, "0009")
+        with engine.begin() as conn:
+            conn.execute(
+                text("update articles set text = 'kurz', content_hash = 'h2', stub = 'paywall'")
+            )
+            conn.execute(
+                text("update articles set text = 'ganz', content_hash = 'h3', stub = null")
+            )
+            archived = conn.execute(
+                text("select version, stub from article_versions order by version")
+            ).all()
+            feed = conn.execute(text("select version, stub from article_feed")).one()
+        with pytest.raises(sa_exc.IntegrityError, match="ck_articles_stub"), engine.begin() as conn:
+            conn.execute(text("update articles set stub = 'audio'"))
+        with (
+            pytest.raises(sa_exc.IntegrityError, match="ck_article_versions_stub"),
+            engine.begin() as conn,
+        ):
+            conn.execute(
+                text(
+                    "insert into article_versions (article_id, version, text, authors,"
+                    " content_hash, simhash, extractor_version, stub)"
+                    " select id, 9, 't', '{}', 'h9', 0, 'x', 'Paywall' from articles"
+                )
+            )
+    finally:
+        engine.dispose()
+    assert _feed_columns(empty_database) == [*before, "stub"]
+    assert [tuple(row) for row in archived] == [(1, None), (2, "paywall")]
+    assert tuple(feed) == (3, None)
+    migrate.downgrade(empty_database, "0008")
     assert _feed_columns(empty_database) == before
     migrate.upgrade(empty_database)
     migrate.check(empty_database)

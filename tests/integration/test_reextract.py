@@ -129,3 +129,19 @@ def test_a_reextracted_record_with_credits_and_utc_offset_stores_them(
     assert (result.changed, result.unchanged) == (0, 1)
     (article,) = _articles(sessions).values()
     assert (article.credits, article.published_utc_offset) == (["dpa", "Redaktion Politik"], 60)
+
+
+def test_a_reextracted_record_marked_as_a_stub_stores_the_mark_and_can_clear_it(
+    sessions: sessionmaker[Session],
+) -> None:
+    record, page = _extract("/news/2025/02/stadthaushalt.html")
+    _store(sessions, (record, page))
+    with sessions() as session:
+        article_id = session.execute(select(Article.id)).scalar_one()
+    stubs = []
+    for stub in ("paywall", None):
+        with db.transaction(sessions) as session:
+            repository.apply_reextraction(session, [(article_id, replace(record, stub=stub))])
+        (article,) = _articles(sessions).values()
+        stubs.append(article.stub)
+    assert stubs == ["paywall", None]

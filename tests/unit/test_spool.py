@@ -56,6 +56,7 @@ def _full_record() -> ArticleRecord:
         "tags": ("x", "y"),
         "image_url": "https://example.com/i.jpg",
         "fetched_at": WHEN + timedelta(minutes=1),
+        "stub": "paywall",
     }
     names = {f.name for f in dataclasses.fields(ArticleRecord)}
     assert names == set(values), f"fields not covered by this test: {names ^ set(values)}"
@@ -128,6 +129,22 @@ def test_a_naive_datetime_is_refused() -> None:
     data = json.loads(spool.to_json(_article()))
     data["record"]["published_at"] = "2026-03-01T12:30:00"
     with pytest.raises(spool.SpoolFormatError):
+        spool.from_json(json.dumps(data))
+
+
+def test_a_line_spooled_before_records_had_a_stub_reads_as_a_full_article() -> None:
+    data = json.loads(spool.to_json(_article()))
+    del data["record"]["stub"]
+    entry = spool.from_json(json.dumps(data))
+    assert isinstance(entry, PendingArticle)
+    assert entry.article.record == dataclasses.replace(_full_record(), stub=None)
+
+
+@pytest.mark.parametrize("stub", ["audio", "Paywall", "", 1])
+def test_a_stub_other_than_paywall_video_or_null_is_refused(stub: object) -> None:
+    data = json.loads(spool.to_json(_article()))
+    data["record"]["stub"] = stub
+    with pytest.raises(spool.SpoolFormatError, match="stub"):
         spool.from_json(json.dumps(data))
 
 

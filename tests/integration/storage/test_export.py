@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -121,11 +122,12 @@ def _from_json(obj: dict[str, Any]) -> ArticleRecord:
         tags=tuple(obj["tags"]),
         image_url=obj["image_url"],
         fetched_at=when(obj["fetched_at"]),
+        stub=obj["stub"],
     )
 
 
 def test_jsonl_export_round_trips_every_record_field(sessions: sessionmaker[Session]) -> None:
-    record = _record()
+    record = replace(_record(), stub="paywall")
     ids = _store(sessions, "rt", record)
     (line,) = _exported(sessions, ArticleFilter())
     assert list(line) == list(ARTICLE_FEED_COLUMNS)
@@ -135,15 +137,16 @@ def test_jsonl_export_round_trips_every_record_field(sessions: sessionmaker[Sess
     assert line["published_at"] == "2025-02-13T18:05:00Z"
     assert line["authors"] == ["Anna Petrowa", "Jens Köhler"]
     assert (line["credits"], line["published_utc_offset"]) == (["rtdeutsch"], 60)
+    assert line["stub"] == "paywall"
     assert (line["version"], line["duplicate_of"]) == (1, None)
 
 
 def test_csv_export_has_a_header_and_json_arrays(sessions: sessionmaker[Session]) -> None:
-    _store(sessions, "rt", _record())
+    _store(sessions, "rt", _record(), replace(_record("https://rt.example/v"), stub="video"))
     out = io.StringIO()
     with sessions() as session, session.begin():
         export.write_csv(export.iter_feed(session), out)
-    header, row = list(csv.reader(io.StringIO(out.getvalue())))
+    header, row, video = list(csv.reader(io.StringIO(out.getvalue())))
     assert header == list(ARTICLE_FEED_COLUMNS)
     cell = dict(zip(header, row, strict=True))
     assert json.loads(cell["tags"]) == ["Russland", "USA"]
@@ -151,6 +154,7 @@ def test_csv_export_has_a_header_and_json_arrays(sessions: sessionmaker[Session]
     assert cell["modified_at"] == "2025-02-14T08:00:00Z"
     assert cell["duplicate_of"] == ""
     assert (json.loads(cell["credits"]), cell["published_utc_offset"]) == (["rtdeutsch"], "60")
+    assert (cell["stub"], dict(zip(header, video, strict=True))["stub"]) == ("", "video")
 
 
 def test_text_layout_is_date_and_lead_byline_paragraphs_and_note(
@@ -173,6 +177,19 @@ def test_text_layout_is_date_and_lead_byline_paragraphs_and_note(
         "\n"
         "Übersetzt aus dem Russischen. Zuerst erschienen bei Wetscherni Majak.\n"
         "\n"
+    )
+
+
+def test_text_layout_of_a_stub_ends_with_its_kind(sessions: sessionmaker[Session]) -> None:
+    teaser = "Das Video zeigt die stillstehenden Kräne am Nordkai."
+    _store(sessions, "rt", replace(_record(body=teaser), stub="video"))
+    with sessions() as session, session.begin():
+        (row,) = export.iter_feed(session)
+    assert export.render_text(row).endswith(
+        "Von Anna Petrowa und Jens Köhler (rtdeutsch)\n\n"
+        f"{teaser}\n\n"
+        "Übersetzt aus dem Russischen. Zuerst erschienen bei Wetscherni Majak.\n\n"
+        "stub: video\n\n"
     )
 
 
@@ -200,6 +217,11 @@ def test_filters_select_by_source_language_and_publication_days(
         "https://rt.example/feb"
     ]
     assert len(urls()) == 4
+    _store(
+        sessions, "bbc", replace(_record("https://bbc.example/pw", language="en"), stub="paywall")
+    )
+    assert urls(language="en", full_only=True) == ["https://bbc.example/en"]
+    assert urls(language="en") == ["https://bbc.example/en", "https://bbc.example/pw"]
 
 
 def test_rows_stream_from_a_server_side_cursor(sessions: sessionmaker[Session]) -> None:

@@ -235,3 +235,34 @@ def test_cli_export_and_search_take_a_credit_filter(
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"{ids[HAFEN.url]}  ")
     assert BAHN.url not in done.stdout
+
+
+def test_full_only_leaves_stubs_out_of_search_and_feed(sessions: sessionmaker[Session]) -> None:
+    paywalled = replace(HAFEN, stub="paywall")
+    video = replace(PORT, stub="video")
+    _store(sessions, "de", paywalled, BAHN, video)
+    both = [h.url for h in _search(sessions, "Hafenarbeiter")]
+    assert sorted(both) == sorted([paywalled.url, BAHN.url])
+    assert [h.url for h in _search(sessions, "Hafenarbeiter", full_only=True)] == [BAHN.url]
+    assert _search(sessions, "strike", full_only=True) == []
+    with sessions() as session:
+
+        def feed(full_only: bool) -> list[str]:
+            stmt = queries.feed_select(ArticleFilter(full_only=full_only))
+            return [row.url for row in session.execute(stmt)]
+
+        assert feed(full_only=True) == [BAHN.url]
+        assert sorted(feed(full_only=False)) == sorted([paywalled.url, BAHN.url, video.url])
+
+
+def test_cli_export_and_search_take_no_stubs(cli: Cli, sessions: sessionmaker[Session]) -> None:
+    ids = _store(sessions, "de", replace(HAFEN, stub="paywall"), BAHN)
+    done = cli.run("export", "--format", "jsonl", "--no-stubs")
+    assert done.returncode == 0, done.stderr
+    assert [line.split(",")[0] for line in done.stdout.splitlines()] == [f'{{"id": {ids[BAHN.url]}']
+    done = cli.run("search", "Hafenarbeiter", "--no-stubs")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{ids[BAHN.url]}  ")
+    assert HAFEN.url not in done.stdout
+    done = cli.run("search", "Hafenarbeiter")
+    assert HAFEN.url in done.stdout

@@ -357,3 +357,43 @@ def test_utc_offset_beyond_18_hours_is_refused_by_the_check_constraint(
     _store(sessions, replace(_record(), published_utc_offset=1080))
     with pytest.raises(sa_exc.IntegrityError, match="ck_articles_published_utc_offset"):
         _store(sessions, replace(_record(url="https://news.example/b"), published_utc_offset=1081))
+
+
+def test_stub_is_stored_and_read_back_through_the_repository_and_the_feed(
+    sessions: sessionmaker[Session],
+) -> None:
+    paywalled = replace(_record(), stub="paywall")
+    video = replace(_record(url="https://news.example/v", body="Das Video zeigt."), stub="video")
+    full = _record(url="https://news.example/b", body="Ganzer Text.")
+    _store(sessions, paywalled, video, full)
+    with sessions() as session:
+        stored = {url: stub for url, stub in session.execute(select(Article.url, Article.stub))}
+        feed = {row["url"]: row["stub"] for row in iter_feed(session)}
+    expected = {
+        "https://news.example/a": "paywall",
+        "https://news.example/v": "video",
+        "https://news.example/b": None,
+    }
+    assert stored == expected
+    assert feed == expected
+
+
+def test_changed_reupsert_writes_the_new_stub_and_archives_the_old_one(
+    sessions: sessionmaker[Session],
+) -> None:
+    _store(sessions, replace(_record(body="Nur der Vorspann."), stub="paywall"))
+    result = _store(sessions, _record(body="Der ganze Artikel, frei."))
+    assert result.updated == 1
+    with sessions() as session:
+        article = session.execute(select(Article)).scalar_one()
+        (old,) = session.execute(select(ArticleVersion)).scalars().all()
+    assert (article.version, article.stub) == (2, None)
+    assert (old.version, old.stub) == (1, "paywall")
+
+
+def test_a_stub_kind_other_than_paywall_or_video_is_refused_by_the_check_constraint(
+    sessions: sessionmaker[Session],
+) -> None:
+    bad = replace(_record(), stub="audio")  # type: ignore[arg-type]
+    with pytest.raises(sa_exc.IntegrityError, match="ck_articles_stub"):
+        _store(sessions, bad)

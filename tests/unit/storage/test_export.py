@@ -16,6 +16,7 @@ ROW: dict[str, Any] = {
     "byline": "Von A und B (agentur)",
     "text": "Erster Absatz.\n\nZweiter Absatz.",
     "translation_note": "Übersetzt aus dem Russischen.",
+    "stub": None,
 }
 
 
@@ -32,6 +33,16 @@ def test_text_layout_leaves_out_empty_parts() -> None:
     no_lead = {**ROW, "lead": None, "byline": None, "translation_note": None, "text": "Nur."}
     assert export.render_text(no_lead) == " date 2025-02\n\nNur.\n\n"
     assert export.render_text({"text": ""}) == ""
+
+
+def test_text_layout_of_a_stub_ends_with_a_line_naming_its_kind() -> None:
+    for kind in ("paywall", "video"):
+        assert export.render_text({**ROW, "stub": kind}) == (
+            " date 2025-02 Der Vorspann.\n\nVon A und B (agentur)\n\n"
+            "Erster Absatz.\n\nZweiter Absatz.\n\nÜbersetzt aus dem Russischen.\n\n"
+            f"stub: {kind}\n\n"
+        )
+    assert "stub" not in export.render_text({"text": "Nur.", "stub": None})
 
 
 def test_text_layout_date_is_the_outlets_wall_clock_for_a_minute_precision_time() -> None:
@@ -76,6 +87,7 @@ def test_values_are_iso_utc_and_arrays() -> None:
     assert export.csv_value(["dpa", "AFP"]) == '["dpa", "AFP"]'
     assert export.csv_value(-300) == "-300"  # a UTC offset west of UTC stays a number
     assert export.csv_value(None) == ""
+    assert (export.csv_value("paywall"), export.json_value("video")) == ("paywall", "video")
     assert export.csv_value(datetime(2025, 1, 1, tzinfo=UTC)) == "2025-01-01T00:00:00Z"
 
 
