@@ -3,14 +3,39 @@
 The spider yields `FetchedPage` (an article page as downloaded) and `FetchFailed`
 (a URL that could not be fetched or parsed). `ExtractPipeline` turns a page into
 `ExtractedArticle` or `Rejected`; `StorePipeline` writes all of them.
+
+They serialize with Scrapy's item exporters (``scrapy crawl news -O items.jsonl``):
+a page's raw body is exported as text (`body_text`), and the page of an extracted or
+rejected article without its body (`page_summary`: the record holds the text), through
+the ``serializer`` of the fields' metadata, which the exporters apply.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from crawler.extraction.record import ArticleRecord, Hints, Rejection
+
+
+def body_text(body: bytes) -> str:
+    """A raw body as exported: UTF-8, undecodable bytes as U+FFFD."""
+    return body.decode("utf-8", errors="replace")
+
+
+def page_summary(page: FetchedPage) -> dict[str, Any]:
+    """A page as exported beside its record: everything but the body, and its size."""
+    return {
+        "source_key": page.source_key,
+        "requested_url": page.requested_url,
+        "final_url": page.final_url,
+        "status": page.status,
+        "content_type": page.content_type,
+        "body_bytes": len(page.body),
+        "fetched_at": page.fetched_at,
+        "hints": page.hints,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +57,8 @@ class FetchedPage:
     content_type: str | None
     """Content-Type header of the response."""
 
-    body: bytes
-    """Raw response body (HTML)."""
+    body: bytes = field(metadata={"serializer": body_text})
+    """Raw response body (HTML); exported as text."""
 
     fetched_at: datetime
     """When the response arrived (UTC)."""
@@ -46,8 +71,8 @@ class FetchedPage:
 class ExtractedArticle:
     """A page that extraction turned into a record."""
 
-    page: FetchedPage
-    """The page the record came from."""
+    page: FetchedPage = field(metadata={"serializer": page_summary})
+    """The page the record came from (exported without its body)."""
 
     record: ArticleRecord
     """The extracted record."""
@@ -57,8 +82,8 @@ class ExtractedArticle:
 class Rejected:
     """A page that extraction judged not to be an article."""
 
-    page: FetchedPage
-    """The page."""
+    page: FetchedPage = field(metadata={"serializer": page_summary})
+    """The page (exported without its body)."""
 
     rejection: Rejection
     """Why."""

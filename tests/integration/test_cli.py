@@ -137,3 +137,26 @@ def test_crawl_logs_info_only_with_v(cli: Cli, tmp_path: Path) -> None:
     assert quiet.stdout == verbose.stdout == "site: failed — 2 discovery URLs: connection_refused\n"
     assert " INFO " not in quiet.stderr
     assert " INFO scrapy.core.engine: Spider opened" in verbose.stderr
+
+
+def test_scrapy_feed_export_writes_every_item_as_json(
+    cli: Cli, site: SiteServer, tmp_path: Path
+) -> None:
+    sources = write_sources(tmp_path / "s.yaml", site.base_url, max_age_days=30)
+    out = tmp_path / "items.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "news", "-a", "source=site",
+         "-s", f"NEWSINGEST_SOURCES={sources}", "-s", "AUTOTHROTTLE_ENABLED=False",
+         "-s", "LOG_LEVEL=WARNING", "-O", str(out)],
+        cwd=PROJECT, env=cli.env(), capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    articles = [i for i in items if "record" in i]
+    assert len(articles) >= 5
+    for item in articles:
+        assert item["record"]["url"] and item["record"]["text"]
+        assert item["page"]["final_url"].startswith(site.base_url)
+        assert item["page"]["body_bytes"] > 0 and "body" not in item["page"]
+    assert any("reason" in i for i in items)  # failures and rejections are items too
