@@ -240,9 +240,10 @@ def test_cli_exports_to_stdout_file_and_one_text_file_per_article(
     cli: Cli, sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
     ids = _store(sessions, "rt", _record(), _record("https://rt.example/b", body="Zweiter Text."))
-    done = cli.run("export", "--format", "jsonl", "--source", "rt")
+    done = cli.run("export", "--format", "jsonl", "--source", "rt", LC_ALL="C", LANG="C")
     assert done.returncode == 0, done.stderr
     assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == sorted(ids.values())
+    assert "Jens Köhler" in done.stdout and "\\u" not in done.stdout  # UTF-8, in any locale
 
     target = tmp_path / "out.csv"
     done = cli.run("export", "--format", "csv", "--until", "2025-02-13", "-o", str(target))
