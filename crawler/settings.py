@@ -46,6 +46,7 @@ NEWSINGEST_PROGRESS = False  # live progress line on stderr (the CLI turns it on
 NEWSINGEST_CONDITIONAL_REQUESTS = True  # If-None-Match/If-Modified-Since on feeds, sitemaps
 NEWSINGEST_STORED_CHECK_BATCH = 50  # discovered article URLs checked per database query
 NEWSINGEST_DISK_FRONTIER = True  # pending requests wait on disk (crawler.frontier)
+NEWSINGEST_PROXY = ""  # an HTTP proxy every request goes through ("": none; the demo's server)
 
 # Scrapy's scheduler with a private disk queue: memory stays flat however many URLs
 # discovery finds (distributed crawls swap in scrapy-redis's scheduler).
@@ -104,6 +105,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RedirectGuard": 650,
     # before RobotsTxtMiddleware (100): a hop out of scope contacts nothing
     "crawler.middlewares.ScopeGuard": 90,
+    "crawler.middlewares.ProxyAll": 80,  # before Scrapy's HttpProxyMiddleware (750)
 }
 
 SPIDER_MIDDLEWARES = {

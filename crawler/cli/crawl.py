@@ -365,37 +365,73 @@ def article_line(article: Any) -> str:
     return f"- [{article.language or '??'}] {article.title!r} | {credited} | {date}"
 
 
+DEMO_SITE_URL = "http://newsingest-demo.localhost"
+"""The demo site's address in its pages: the same in every demo (its server, on a free
+loopback port, is the crawl's HTTP proxy), so a second demo finds the articles stored."""
+
+
 @main.command()
 @click.option("--limit", default=20, show_default=True, help="How many articles to print.")
+@click.option(
+    "--database-url",
+    "demo_database_url",
+    metavar="URL",
+    help="Store into this database instead of the embedded one "
+    "(NEWSINGEST_DATABASE_URL is ignored by the demo).",
+)
 @click.pass_context
-def demo(ctx: click.Context, limit: int) -> None:
-    """Serve the bundled sample site on 127.0.0.1, crawl it and show what was stored."""
+def demo(ctx: click.Context, limit: int, demo_database_url: str | None) -> None:
+    """Serve the bundled sample site on 127.0.0.1, crawl it into the embedded database
+    (or --database-url) and show what was stored. Every page is fetched each time; a
+    second demo stores nothing new."""
     from crawler.demo import DEMO_SITE
     from crawler.demo.server import SiteServer
     from storage import db, repository
 
-    cfg = config_of(ctx)
+    cfg = dataclasses.replace(config_of(ctx), database_url=demo_database_url or None)
+    ctx.find_root().obj = cfg  # the error boundary names this database
+    if config_of(ctx).database_url and not demo_database_url:
+        click.echo(
+            "note: the demo uses the embedded database, not NEWSINGEST_DATABASE_URL "
+            "(--database-url URL to use another)",
+            err=True,
+        )
     url = database_url(cfg)
-    with SiteServer(DEMO_SITE) as server, tempfile.TemporaryDirectory() as tmp:
+    site = SiteServer(DEMO_SITE, offsite_host=None, site_url=DEMO_SITE_URL)
+    with site as server, tempfile.TemporaryDirectory() as tmp:
         sources_file = Path(tmp) / "sources.yaml"
         sources_file.write_text(
             "sources:\n"
             "  - key: demo\n"
             "    name: newsingest demo site\n"
-            f"    url: {server.base_url}/\n"
+            f"    url: {server.site_url}/\n"
             "    max_age_days: 30\n",
             encoding="utf-8",
         )
-        click.echo(f"serving the demo site at {server.base_url}/ and crawling it ...")
-        settings = crawl_settings(
-            cfg, sources_file, database_url=url, log_level=ctx.meta["log_level"]
+        click.echo(
+            f"serving the demo site {server.site_url}/ at {server.base_url}/ and crawling it ..."
         )
-        results = run_crawls(settings, [CrawlJob("demo")])
+        settings = crawl_settings(
+            cfg,
+            sources_file,
+            database_url=url,
+            log_level=ctx.meta["log_level"],
+            refresh=True,
+            extra_settings={"NEWSINGEST_PROXY": server.base_url},
+        )
+        job = CrawlJob("demo")
+        results = run_crawls(settings, [job])
+    stats = job.crawler.stats.get_stats() if job.crawler is not None else {}
     engine = db.make_engine(url, pool_size=1)
     with db.make_session_factory(engine)() as session:
         total = repository.article_count(session, "demo")
         rows = repository.latest_articles(session, source_key="demo", limit=limit)
-        click.echo(f"run: {results['demo']}; {total} articles from the demo site in the database")
+        click.echo(
+            f"run: {results['demo']}; {stats.get('newsingest/store/inserted', 0)} new,"
+            f" {stats.get('newsingest/store/updated', 0)} updated,"
+            f" {stats.get('newsingest/store/unchanged', 0)} unchanged;"
+            f" {total} articles from the demo site in the database"
+        )
         for article, _key in rows:
             click.echo(article_line(article))
             if article.translation_note:
@@ -404,5 +440,11 @@ def demo(ctx: click.Context, limit: int) -> None:
                     f" ({article.translation_original_outlet or 'outlet unknown'})"
                 )
     engine.dispose()
-    click.echo('see them with: psql "$(newsingest db url)" -c "select count(*) from articles"')
+    if demo_database_url:
+        click.echo("see them in that database: select count(*) from articles")
+    else:
+        click.echo(
+            'see them with: psql "$(NEWSINGEST_DATABASE_URL= newsingest db url)"'
+            ' -c "select count(*) from articles"'
+        )
     sys.exit(EXIT_OK if results["demo"] == "succeeded" else EXIT_FAILED)

@@ -240,7 +240,10 @@ class SiteServer:
     """Serve a site folder on a loopback address, in a background thread.
 
     Use as a context manager (``with SiteServer(root) as srv: ... srv.base_url``) or call
-    `start` and `stop`. ``port=0`` picks a free port. `requests` lists every answered request
+    `start` and `stop`. ``port=0`` picks a free port. With ``site_url`` the pages name
+    that address instead of ``http://127.0.0.1:PORT`` and the server answers
+    proxy-style requests (``GET http://name/path``) for it, so crawling through it as
+    an HTTP proxy gives the same URLs whatever its port. `requests` lists every answered request
     as ``(method, path_with_query, status)``, in order.
     """
 
@@ -251,6 +254,7 @@ class SiteServer:
         port: int = 0,
         *,
         offsite_host: str | None = "127.0.0.2",
+        site_url: str | None = None,
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"SiteServer binds to loopback addresses only, not {host!r}")
@@ -263,6 +267,7 @@ class SiteServer:
         self._port = port
         self.offsite_host = offsite_host if offsite_host != host else None
         self.routes = load_routes(self.root)
+        self._site_url = site_url.rstrip("/") if site_url else None
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
         self._offsite_requests: list[RequestRecord] = []
@@ -345,9 +350,16 @@ class SiteServer:
             return None
         return f"http://{_url_host(self.offsite_host)}:{self.port}"
 
+    @property
+    def site_url(self) -> str:
+        """The site's own address in its pages (``__BASE__``): ``site_url`` when given
+        (a stable name the server is reached at as an HTTP proxy, so its URLs do not
+        change with the port), else `base_url`."""
+        return self._site_url or self.base_url
+
     def url(self, path: str) -> str:
         """Absolute URL of a site path (``/news/x.html``)."""
-        return self.base_url + (path if path.startswith("/") else "/" + path)
+        return self.site_url + (path if path.startswith("/") else "/" + path)
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -388,7 +400,7 @@ class SiteServer:
         """Replace the placeholders in a text body."""
         today = datetime.now(UTC)
         return (
-            text.replace("__BASE__", self.base_url)
+            text.replace("__BASE__", self.site_url)
             .replace("__PORT__", str(self.port))
             .replace("__TODAY_RFC2822__", today.strftime("%a, %d %b %Y"))
             .replace("__TODAY__", today.strftime("%Y-%m-%d"))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.demo import DEMO_SITE
 from crawler.demo.server import SiteServer
+from storage import embedded
 from storage.models import Article, CrawlRun, Source
 from tests.integration.conftest import PROJECT, Cli, write_sources
 
@@ -20,7 +21,7 @@ DEMO_ARTICLES = [k for k in DEMO_EXPECTED if k.startswith("/")]
 
 
 def test_demo_stores_the_sample_sites_articles(cli: Cli, sessions: sessionmaker[Session]) -> None:
-    result = cli.run("demo")
+    result = cli.run("demo", "--database-url", cli.database_url)
     assert result.returncode == 0, result.stdout + result.stderr
     with sessions() as session:
         titles = set(session.execute(select(Article.title)).scalars())
@@ -30,6 +31,31 @@ def test_demo_stores_the_sample_sites_articles(cli: Cli, sessions: sessionmaker[
     assert source.key == "demo"
     assert run.status == "succeeded"
     assert f"{len(titles)} articles from the demo site" in result.stdout
+
+
+def test_a_second_demo_stores_nothing_new(cli: Cli, sessions: sessionmaker[Session]) -> None:
+    first = cli.run("demo", "--database-url", cli.database_url)
+    second = cli.run("demo", "--database-url", cli.database_url)
+    n = len(DEMO_ARTICLES)
+    assert f"run: succeeded; {n} new, 0 updated, 0 unchanged; {n} articles" in first.stdout
+    assert f"run: succeeded; 0 new, 0 updated, {n} unchanged; {n} articles" in second.stdout
+    with sessions() as session:
+        assert len(session.execute(select(Article.id)).all()) == n
+
+
+def test_demo_ignores_newsingest_database_url_without_database_url(
+    cli: Cli, sessions: sessionmaker[Session]
+) -> None:
+    try:
+        result = cli.run("demo")  # NEWSINGEST_DATABASE_URL names the test database
+    finally:
+        embedded.stop(cli.data_dir)  # the demo's embedded server
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "the demo uses the embedded database, not NEWSINGEST_DATABASE_URL" in result.stderr
+    assert f"{len(DEMO_ARTICLES)} articles from the demo site" in result.stdout
+    with sessions() as session:
+        assert session.execute(select(Article.id)).all() == []
+        assert session.execute(select(Source)).all() == []
 
 
 def test_unknown_source_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
