@@ -87,8 +87,14 @@ _TOP_LEVEL_KEYS = ("sources",)
 class SourcesError(ValueError):
     """The sources file is missing, unreadable, not YAML, or has an invalid entry.
 
-    The message names the file, the source (``#index (key)``) and the key at fault.
+    The message names the file, the source (``#index (key)``) and the key at fault;
+    invalid YAML, the line and column. When several sources are invalid, the message
+    has one line per source (`errors`), so one check shows everything to fix.
     """
+
+    def __init__(self, message: str, errors: Sequence[str] = ()) -> None:
+        self.errors: tuple[str, ...] = tuple(errors) or (message,)
+        super().__init__(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -536,7 +542,9 @@ class _SourceParser:
 def parse_sources(data: object, origin: str = "sources.yaml") -> list[Source]:
     """Validate already-loaded YAML data (``{"sources": [...]}``) into `Source` objects.
 
-    Sources are numbered from 1 in messages. Raises `SourcesError` on the first problem.
+    Sources are numbered from 1 in messages. Raises `SourcesError` naming every invalid
+    source (the first problem of each) when the file's layout is right, else its first
+    problem.
     """
     if not isinstance(data, Mapping):
         raise SourcesError(
@@ -551,17 +559,37 @@ def parse_sources(data: object, origin: str = "sources.yaml") -> list[Source]:
         raise SourcesError(f"{origin}: 'sources' must be a list, got {raw_sources!r}")
     sources: list[Source] = []
     seen: dict[str, int] = {}
+    errors: list[str] = []
     for index, raw in enumerate(raw_sources, start=1):
         if not isinstance(raw, Mapping):
-            raise SourcesError(f"{origin}: source #{index}: must be a mapping, got {raw!r}")
+            errors.append(f"{origin}: source #{index}: must be a mapping, got {raw!r}")
+            continue
         parser = _SourceParser(origin, index, raw)
-        source = parser.parse()
+        try:
+            source = parser.parse()
+        except SourcesError as exc:
+            errors.append(str(exc))
+            key = raw.get("key")
+            if isinstance(key, str):  # a later source with that key is a duplicate too
+                seen.setdefault(key, index)
+            continue
         if source.key in seen:
-            raise parser.error(
-                f"duplicate 'key' {source.key!r} (already used by source #{seen[source.key]})"
+            errors.append(
+                str(
+                    parser.error(
+                        f"duplicate 'key' {source.key!r} "
+                        f"(already used by source #{seen[source.key]})"
+                    )
+                )
             )
+            continue
         seen[source.key] = index
         sources.append(source)
+    if len(errors) == 1:
+        raise SourcesError(errors[0])
+    if errors:
+        lines = "".join(f"\n  {e}" for e in errors)
+        raise SourcesError(f"{origin}: {len(errors)} invalid sources:{lines}", errors)
     return sources
 
 
@@ -633,7 +661,7 @@ def _read_sources(origin: str) -> list[Source]:
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise SourcesError(f"{origin}: not valid YAML: {exc}") from None
+        raise SourcesError(_yaml_error(origin, exc)) from None
     sources = parse_sources(data, origin=origin)
     logger.debug(
         "loaded %d sources (%d enabled) from %s",
@@ -642,3 +670,22 @@ def _read_sources(origin: str) -> list[Source]:
         origin,
     )
     return sources
+
+
+def _yaml_error(origin: str, exc: yaml.YAMLError) -> str:
+    """``FILE:LINE:COLUMN: not valid YAML: what`` (lines and columns from 1), with where
+    the construct it was reading started when that is elsewhere."""
+    mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    if mark is None:
+        mark, context_mark = context_mark, None
+    where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark is not None else origin
+    message = f"{where}: not valid YAML: {problem}"
+    if context:
+        message += f" ({context}"
+        if context_mark is not None and context_mark.line != getattr(mark, "line", None):
+            message += f" started at line {context_mark.line + 1}, column {context_mark.column + 1}"
+        message += ")"
+    return message

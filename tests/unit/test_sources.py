@@ -482,3 +482,38 @@ def test_an_unchanged_sources_file_is_parsed_once_per_process(
     path.write_text("sources:\n  - key: b\n    url: https://b.example/\n", encoding="utf-8")
     assert [s.key for s in load_sources(path)] == ["b"]
     assert len(calls) == 2
+
+
+def test_invalid_yaml_names_the_file_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(
+        "sources:\n  - key: a\n    url: https://a.example/\n    feeds: [/x\n  - key: b\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SourcesError) as info:
+        load_sources(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:5:")
+    assert "not valid YAML" in message and "started at line 4" in message
+
+
+def test_every_invalid_source_of_a_file_is_reported_at_once() -> None:
+    data = {
+        "sources": [
+            {"key": "a", "url": "https://a.example/", "max_age_days": "seven"},
+            {"key": "b"},
+            {"key": "a", "url": "https://c.example/"},
+            {"key": "ok", "url": "https://ok.example/"},
+            {"key": "d", "url": "https://d.example/", "langauge": "de"},
+        ]
+    }
+    with pytest.raises(SourcesError) as info:
+        parse_sources(data, origin="s.yaml")
+    errors = info.value.errors
+    assert len(errors) == 4
+    assert str(info.value).startswith("s.yaml: 4 invalid sources:")
+    assert [e.split(":")[1].strip() for e in errors] == [
+        "source #1 (a)", "source #2 (b)", "source #3 (a)", "source #5 (d)",
+    ]  # fmt: skip
+    assert "max_age_days" in errors[0] and "missing required key 'url'" in errors[1]
+    assert "duplicate 'key' 'a'" in errors[2] and "did you mean 'language'" in errors[3]
