@@ -239,10 +239,17 @@ def is_teaser(text: str) -> bool:
     return any(p.search(low) for p in _compiled("teasers"))
 
 
+@cache
+def _social_labels() -> frozenset[str]:
+    return frozenset(str(x).casefold() for x in load_data("common").get("social_labels") or ())
+
+
 def _strip_roles(part: str) -> str:
-    """Drop role words after a name: ``Christoph Hein Chefredakteur`` -> ``Christoph Hein``."""
+    """Drop role words and social labels after a name: ``Christoph Hein Chefredakteur``
+    and ``Jane Doe Twitter`` are ``Christoph Hein`` and ``Jane Doe``."""
     tokens = part.split()
-    while len(tokens) > 1 and tokens[-1].lower().strip(".,") in _ROLE_WORDS:
+    trailing = _ROLE_WORDS | _social_labels()
+    while len(tokens) > 1 and tokens[-1].lower().strip(".,") in trailing:
         tokens.pop()
     return " ".join(tokens)
 

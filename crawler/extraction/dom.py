@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
 from crawler.extraction import byline as bl
+from crawler.extraction.patterns import load_data
 from crawler.extraction.text import normalize_line, split_paragraphs
 
 logger = logging.getLogger(__name__)
@@ -161,6 +163,51 @@ _FIRST_TEXTS = etree.XPath(
 )
 
 
+_OFF_ARTICLE_TAGS = frozenset({"aside", "nav"})
+OFF_ARTICLE_MAX_SHARE = 0.4
+"""A region marked as off-article holding more of the page's text than this is the main
+area after all (Blogger's ``widget Blog`` holds the posts)."""
+
+
+@cache
+def _off_article_re() -> re.Pattern[str]:
+    words = [str(w) for w in load_data("common").get("off_article") or ()]
+    return re.compile(rf"^(?:{'|'.join(map(re.escape, words))})", re.IGNORECASE)
+
+
+def off_article(el: Any, dom: Dom) -> bool:
+    """True when ``el`` sits in a region outside the article: an ``<aside>`` or ``<nav>``,
+    a ``<footer>`` outside any ``<article>``, or an element whose class or id has a token
+    starting with one of ``patterns/common.yaml``'s ``off_article`` words (a sidebar
+    widget, a related-articles box, comments) and which holds less than
+    ``OFF_ARTICLE_MAX_SHARE`` of the page's text (some platforms call the region holding
+    the article itself a "widget")."""
+    match = _off_article_re().match
+    footer = False
+    node = el
+    while node is not None and node is not dom.body:
+        tag = node.tag
+        if tag in _OFF_ARTICLE_TAGS:
+            return True
+        if tag == "article":
+            return False
+        footer = footer or tag == "footer"
+        for attr in ("class", "id"):
+            value = node.get(attr)
+            if value and any(match(token) for token in value.split()):
+                share = _collapsed_len(node.text_content()) / max(dom.text_chars, 1)
+                if share < OFF_ARTICLE_MAX_SHARE:
+                    return True
+        node = node.getparent()
+    return footer
+
+
+def spaced_text(el: Any) -> str:
+    """Text of ``el`` with its child elements' texts apart ("<a>Jane Doe</a><a>Twitter</a>"
+    is "Jane Doe Twitter", where ``text_content()`` gives "Jane DoeTwitter")."""
+    return normalize_line(" ".join(el.itertext()))
+
+
 def _collapsed_len(text: str) -> int:
     return len(" ".join(text.split()))
 
@@ -250,7 +297,7 @@ def scan_dom(tree: Any) -> Dom:
             and tag not in ("meta", "link")
             and not _COMMENT_ATTR.search(attrs)
         ):
-            text = normalize_line(el.text_content())
+            text = spaced_text(el)
             if text and len(text) <= bl.MAX_BYLINE_CHARS:
                 tokens = set((el.get("class") or "").lower().split())
                 strong = el.get("itemprop") == "author" or "author" in (el.get("rel") or "")
@@ -266,7 +313,12 @@ def scan_dom(tree: Any) -> Dom:
                 text = normalize_line(el.text_content())
                 if 30 <= len(text) <= 800:
                     dom.lead_elements.append(text)
-        if len(dom.date_texts) < 5 and _DATE_ATTR.search(attrs) and tag not in ("meta", "time"):
+        if (
+            len(dom.date_texts) < 5
+            and _DATE_ATTR.search(attrs)
+            and tag not in ("meta", "time")
+            and not off_article(el, dom)
+        ):
             text = normalize_line(el.text_content())
             if 6 <= len(text) <= 80:
                 dom.date_texts.append(text)

@@ -135,3 +135,9 @@ def test_names_joined_by_swedish_turkish_and_hungarian_conjunctions_split() -> N
         parsed = parse_byline(text)
         assert parsed is not None
         assert parsed.persons == names
+
+
+def test_social_label_after_a_name_is_dropped() -> None:
+    parsed = parse_byline("Priya Natarajan Twitter", strict=False)
+    assert parsed is not None
+    assert parsed.persons == ("Priya Natarajan",)
