@@ -141,8 +141,18 @@ class Article(Base):
         CheckConstraint(
             "published_precision IN ('year', 'month', 'day', 'minute')", name="published_precision"
         ),
-        Index(None, "source_id", "published_at"),
-        Index(None, "language"),
+        Index(
+            "ix_articles_source_id_published_at",
+            "source_id",
+            sql("published_at DESC NULLS LAST"),
+        ),
+        Index("ix_articles_published_at", sql("published_at DESC NULLS LAST")),
+        Index(
+            "ix_articles_language_published_at",
+            "language",
+            sql("published_at DESC NULLS LAST"),
+        ),
+        Index(None, "source_id", "first_seen_at"),
         Index(None, "content_hash"),
         Index(None, "search_vector", postgresql_using="gin"),
         Index(None, "duplicate_of"),
@@ -282,6 +292,14 @@ class CrawlRun(Base):
             name="status",
         ),
         Index(None, "source_id", "started_at"),
+        Index(None, "started_at", "id"),
+        Index(
+            "ix_crawl_runs_source_id_finished_at_succeeded",
+            "source_id",
+            "finished_at",
+            postgresql_where=sql("status = 'succeeded'"),
+        ),
+        Index(None, "crawl_id", postgresql_where=sql("crawl_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

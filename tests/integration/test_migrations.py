@@ -223,3 +223,43 @@ def test_0009_appends_stub_archives_it_checks_it_and_its_downgrade_restores_the_
     assert _feed_columns(empty_database) == before
     migrate.upgrade(empty_database)
     migrate.check(empty_database)
+
+
+def _index_definitions(url: str) -> dict[str, str]:
+    engine = create_engine(db.sqlalchemy_url(url))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "select indexname, indexdef from pg_indexes"
+                    " where schemaname = current_schema() and tablename <> 'alembic_version'"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return {name: definition for name, definition in rows}
+
+
+def test_every_index_of_the_migrations_is_the_models_index_with_its_order_and_predicate(
+    pg_server: str,
+) -> None:
+    # alembic check compares index columns, not sort order or a partial index's WHERE.
+    from storage.models import Base
+
+    for migrated in _scratch_database(pg_server):
+        migrate.upgrade(migrated)
+        by_migrations = _index_definitions(migrated)
+    for modelled in _scratch_database(pg_server):
+        engine = create_engine(db.sqlalchemy_url(modelled))
+        try:
+            Base.metadata.create_all(engine)
+        finally:
+            engine.dispose()
+        by_models = _index_definitions(modelled)
+    assert by_migrations == by_models
+    assert by_migrations["ix_articles_source_id_published_at"].endswith(
+        "(source_id, published_at DESC NULLS LAST)"
+    )
+    assert by_migrations["ix_crawl_runs_source_id_finished_at_succeeded"].endswith(
+        "WHERE (status = 'succeeded'::text)"
+    )
