@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
-from storage.models import Article, CrawlRun, FetchFailure, Source
+from storage.models import CrawlRun, Source
 
 
 def start_run(
@@ -62,7 +62,8 @@ def get_run(session: Session, run_id: int) -> CrawlRun | None:
 
 
 def recent_runs(session: Session, *, source_key: str | None = None, limit: int = 20) -> list[Any]:
-    """Latest runs, newest first, with their source key."""
+    """Latest runs, newest first, with their source key (``ix_crawl_runs_started_at_id``
+    read backwards; with ``source_key``, ``ix_crawl_runs_source_id_started_at``)."""
     stmt = (
         select(CrawlRun, Source.key)
         .outerjoin(Source, Source.id == CrawlRun.source_id)
@@ -70,7 +71,12 @@ def recent_runs(session: Session, *, source_key: str | None = None, limit: int =
         .limit(limit)
     )
     if source_key:
-        stmt = stmt.where(Source.key == source_key)
+        # A scalar subquery, not a filter on the join: the planner then reads the runs of
+        # that source off ix_crawl_runs_source_id_started_at (else it may walk all runs).
+        stmt = stmt.where(
+            CrawlRun.source_id
+            == select(Source.id).where(Source.key == source_key).scalar_subquery()
+        )
     return list(session.execute(stmt))
 
 
@@ -234,64 +240,66 @@ class SourceHealth:
     """For a skipped last run: the run that held the source's lock (None if unknown)."""
 
 
+_SOURCE_HEALTH = text("""
+SELECT s.key, last.id, last.status, last.started_at, last.crawl_id, last.error,
+       (SELECT max(c.finished_at) FROM crawl_runs AS c
+        WHERE c.source_id = s.id AND c.status = 'succeeded') AS last_success_at,
+       (SELECT count(*) FROM fetch_failures AS f WHERE f.run_id = last.id) AS failures,
+       (SELECT count(*) FROM articles AS a
+        WHERE a.source_id = s.id AND a.first_seen_at > :day_ago) AS articles_24h,
+       (SELECT count(*) FROM articles AS a
+        WHERE a.source_id = s.id AND a.first_seen_at > :week_ago) AS articles_7d,
+       (SELECT array_agg(w.status ORDER BY w.id) FROM crawl_runs AS w
+        WHERE w.crawl_id = last.crawl_id) AS crawl_statuses
+FROM sources AS s
+LEFT JOIN LATERAL (
+    SELECT r.id, r.status, r.started_at, r.crawl_id, r.error FROM crawl_runs AS r
+    WHERE r.source_id = s.id AND r.status <> 'running'
+    ORDER BY r.started_at DESC, r.id DESC
+    LIMIT 1
+) AS last ON true
+WHERE s.key = ANY(CAST(:keys AS text[]))
+""")
+"""`source_health` in one statement: per source, index probes only. The last finished
+run walks ``ix_crawl_runs_source_id_started_at`` backwards, the last success reads
+``ix_crawl_runs_source_id_finished_at_succeeded``, the article counts are ranges of
+``ix_articles_source_id_first_seen_at``, the crawl's worker runs
+``ix_crawl_runs_crawl_id`` and the failures ``ix_fetch_failures_run_id`` (migration 0009;
+was five queries per source, 7.3 s for 500 sources at 817,000 articles)."""
+
+
 def source_health(session: Session, keys: Sequence[str], now: datetime) -> list[SourceHealth]:
-    """Ledger facts for each of ``keys`` (sources never crawled included)."""
-    ids = {
-        key: sid
-        for key, sid in session.execute(
-            select(Source.key, Source.id).where(Source.key.in_(list(keys)))
+    """Ledger facts for each of ``keys`` (sources never crawled included), in one query."""
+    found = {
+        row.key: row
+        for row in session.execute(
+            _SOURCE_HEALTH,
+            {
+                "keys": list(keys),
+                "day_ago": now - timedelta(days=1),
+                "week_ago": now - timedelta(days=7),
+            },
         )
     }
     out: list[SourceHealth] = []
     for key in keys:
-        sid = ids.get(key)
-        if sid is None:
+        row = found.get(key)
+        if row is None:
             out.append(SourceHealth(key, None, None, None, 0, None, 0, 0))
             continue
-        last = session.execute(
-            select(CrawlRun)
-            .where(CrawlRun.source_id == sid, CrawlRun.status != "running")
-            .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        success = session.execute(
-            select(func.max(CrawlRun.finished_at)).where(
-                CrawlRun.source_id == sid, CrawlRun.status == "succeeded"
-            )
-        ).scalar_one()
-        failures = 0
-        if last is not None:
-            failures = session.execute(
-                select(func.count()).select_from(FetchFailure).where(FetchFailure.run_id == last.id)
-            ).scalar_one()
-        counts = session.execute(
-            select(
-                func.count().filter(Article.first_seen_at > now - timedelta(days=1)),
-                func.count().filter(Article.first_seen_at > now - timedelta(days=7)),
-            ).where(Article.source_id == sid)
-        ).one()
-        crawl_statuses: tuple[str, ...] = ()
-        if last is not None and last.crawl_id:
-            crawl_statuses = tuple(
-                session.execute(
-                    select(CrawlRun.status).where(CrawlRun.crawl_id == last.crawl_id)
-                ).scalars()
-            )
         out.append(
             SourceHealth(
                 key=key,
-                last_run_id=last.id if last else None,
-                last_run_status=last.status if last else None,
-                last_run_started_at=last.started_at if last else None,
-                last_run_failures=int(failures),
-                last_success_at=success,
-                articles_24h=int(counts[0]),
-                articles_7d=int(counts[1]),
-                last_crawl_id=last.crawl_id if last else None,
-                last_crawl_statuses=crawl_statuses,
-                last_run_locked_by=skipped_holder(last.error)
-                if last is not None and last.status == SKIPPED
-                else None,
+                last_run_id=row.id,
+                last_run_status=row.status,
+                last_run_started_at=row.started_at,
+                last_run_failures=int(row.failures),
+                last_success_at=row.last_success_at,
+                articles_24h=int(row.articles_24h),
+                articles_7d=int(row.articles_7d),
+                last_crawl_id=row.crawl_id,
+                last_crawl_statuses=tuple(row.crawl_statuses or ()),
+                last_run_locked_by=skipped_holder(row.error) if row.status == SKIPPED else None,
             )
         )
     return out
