@@ -575,10 +575,13 @@ def measure(url: str, keys: list[str], repeat: int, workdir: Path) -> dict[str, 
     engine = dbmod.make_engine(url, pool_size=1)
     sessions = dbmod.make_session_factory(engine)
 
+    window = datetime.now(UTC) - timedelta(days=90)  # the CLI's default window
+
     def search(word: str) -> Callable[[], str]:
         def run() -> str:
             with sessions() as session:
-                return f"{len(queries.search(session, word))} hits"
+                found = queries.search(session, word, queries.ArticleFilter(since=window))
+                return f"{len(found.hits)} hits of {found.candidates}, cut={found.cut}"
 
         return run
 

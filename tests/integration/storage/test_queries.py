@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extraction.record import ArticleRecord
@@ -49,7 +49,7 @@ def _search(
     sessions: sessionmaker[Session], query: str, **filters: object
 ) -> list[queries.SearchHit]:
     with sessions() as session:
-        return queries.search(session, query, ArticleFilter(**filters))  # type: ignore[arg-type]
+        return queries.search(session, query, ArticleFilter(**filters)).hits  # type: ignore[arg-type]
 
 
 HAFEN = _record(
@@ -109,7 +109,7 @@ def test_cli_search_shows_id_date_source_url_and_snippet(
     cli: Cli, sessions: sessionmaker[Session]
 ) -> None:
     ids = _store(sessions, "de", HAFEN, PORT)
-    done = cli.run("search", "Schiff", "--language", "de", "--limit", "5")
+    done = cli.run("search", "Schiff", "--language", "de", "--limit", "5", "--all-dates")
     assert done.returncode == 0, done.stderr
     first, title, snippet, *_ = done.stdout.splitlines()
     assert first.startswith(f"{ids[HAFEN.url]}  2025-02-14  de  de  rank=")
@@ -124,7 +124,7 @@ def test_cli_search_takes_several_words_phrases_and_exclusions(
     ids = _store(sessions, "de", HAFEN, BAHN)
 
     def found(*args: str) -> list[int]:
-        done = cli.run("search", "--language", "de", *args)
+        done = cli.run("search", "--language", "de", "--all-dates", *args)
         assert done.returncode == 0, done.stderr
         return [int(line.split()[0]) for line in done.stdout.splitlines() if line[:1].isdigit()]
 
@@ -231,7 +231,7 @@ def test_cli_export_and_search_take_a_credit_filter(
     assert [line.split(",")[0] for line in done.stdout.splitlines()] == [
         f'{{"id": {ids[HAFEN.url]}'
     ]
-    done = cli.run("search", "Hafenarbeiter", "--credit", "Afp")
+    done = cli.run("search", "Hafenarbeiter", "--credit", "Afp", "--all-dates")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"{ids[HAFEN.url]}  ")
     assert BAHN.url not in done.stdout
@@ -260,9 +260,104 @@ def test_cli_export_and_search_take_no_stubs(cli: Cli, sessions: sessionmaker[Se
     done = cli.run("export", "--format", "jsonl", "--no-stubs")
     assert done.returncode == 0, done.stderr
     assert [line.split(",")[0] for line in done.stdout.splitlines()] == [f'{{"id": {ids[BAHN.url]}']
-    done = cli.run("search", "Hafenarbeiter", "--no-stubs")
+    done = cli.run("search", "Hafenarbeiter", "--no-stubs", "--all-dates")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"{ids[BAHN.url]}  ")
     assert HAFEN.url not in done.stdout
-    done = cli.run("search", "Hafenarbeiter")
+    done = cli.run("search", "Hafenarbeiter", "--all-dates")
     assert HAFEN.url in done.stdout
+
+
+def _dated(url: str, title: str, body: str, published: datetime | None) -> ArticleRecord:
+    return replace(_record(url, title, body, language="en"), published_at=published)
+
+
+def _day(day: int) -> datetime:
+    return datetime(2025, 1, day, tzinfo=UTC)
+
+
+def test_search_ranks_only_the_newest_candidates_and_says_the_result_was_cut(
+    sessions: sessionmaker[Session],
+) -> None:
+    _store(
+        sessions,
+        "en",
+        # the oldest matches best (the word in its title) but is not among the 2 newest
+        _dated("https://e.example/old", "Harbour strike", "A harbour.", _day(1)),
+        _dated("https://e.example/mid", "Ships", "The harbour waits.", _day(2)),
+        _dated("https://e.example/new", "Boats", "At the harbour.", _day(3)),
+        _dated("https://e.example/none", "Boats", "No date, a harbour.", None),
+    )
+    with sessions() as session:
+        cut = queries.search(session, "harbour", candidates=2)
+        whole = queries.search(session, "harbour", candidates=4)
+        dated = queries.search(
+            session, "harbour", ArticleFilter(since=datetime(2025, 1, 2, tzinfo=UTC)), candidates=2
+        )
+    assert cut.cut and cut.candidates == 2
+    assert {h.url for h in cut.hits} == {"https://e.example/new", "https://e.example/mid"}
+    assert not whole.cut and whole.candidates == 4
+    assert whole.hits[0].url == "https://e.example/old"
+    assert not dated.cut and dated.candidates == 2
+
+
+def test_cli_search_covers_the_last_90_days_unless_widened_and_says_so(
+    cli: Cli, sessions: sessionmaker[Session]
+) -> None:
+    from datetime import timedelta
+
+    now = datetime.now(UTC)
+    ids = _store(
+        sessions,
+        "en",
+        _dated("https://e.example/recent", "Harbour", "A harbour.", now - timedelta(days=10)),
+        _dated("https://e.example/older", "Harbour", "A harbour.", now - timedelta(days=200)),
+    )
+
+    def found(*args: str) -> tuple[list[int], str]:
+        done = cli.run("search", "harbour", *args)
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        return [int(line.split()[0]) for line in lines if line[:1].isdigit()], done.stderr
+
+    recent, note = found()
+    assert recent == [ids["https://e.example/recent"]]
+    assert "the last 90 days" in note and "--all-dates" in note and "cut" not in note
+    assert len(found("--days", "365")[0]) == 2
+    assert len(found("--all-dates")[0]) == 2
+    assert found("--since", (now - timedelta(days=300)).strftime("%Y-%m-%d"))[0] != recent
+    hits, note = found("--all-dates", "--candidates", "1")
+    assert hits == [ids["https://e.example/recent"]]
+    assert "results cut: more than 1 articles of any date match" in note
+
+
+def test_search_cut_short_looks_for_the_newest_in_a_recent_window_first(
+    sessions: sessionmaker[Session],
+) -> None:
+    from datetime import timedelta
+
+    now = datetime.now(UTC)
+    ages = (1, 3, 10, 100, 400)
+    _store(
+        sessions,
+        "en",
+        *(
+            _dated(f"https://e.example/{age}", "Harbour", f"A harbour, {age} days.", None)
+            for age in ages
+        ),
+    )
+    with db.transaction(sessions) as session:  # dates set after: one batch, distinct texts
+        for age in ages:
+            session.execute(
+                text("update articles set published_at = :d where url = :u"),
+                {"d": now - timedelta(days=age), "u": f"https://e.example/{age}"},
+            )
+    with sessions() as session:
+        two = queries.search(session, "harbour", candidates=2)
+        four = queries.search(session, "harbour", candidates=4)
+        old = queries.search(
+            session, "harbour", ArticleFilter(until=now - timedelta(days=5)), candidates=1
+        )
+    assert two.cut and {h.url for h in two.hits} == {"https://e.example/1", "https://e.example/3"}
+    assert four.cut and {h.url for h in four.hits} == {f"https://e.example/{a}" for a in ages[:4]}
+    assert old.cut and [h.url for h in old.hits] == ["https://e.example/10"]
