@@ -86,3 +86,59 @@ def test_documented_view_is_what_exports_write(
 ) -> None:
     kind, rows = documented["article_feed"]
     assert (kind, [r[0] for r in rows]) == ("view", list(ARTICLE_FEED_COLUMNS))
+
+
+COOKBOOK = re.compile(r"```sql\n-- index: ([^\n]+)\n(.*?)```", re.S)
+
+_FILL = """
+insert into sources (key, name, url)
+select 'src-' || lpad(g::text, 4, '0'), 'Source ' || g, 'https://s' || g || '.example/'
+from generate_series(0, 49) g;
+insert into articles (source_id, url, title, text, language, published_at, first_seen_at,
+                      word_count, content_hash, simhash, extractor_version, duplicate_of)
+select (select min(id) from sources) + g % 50, 'https://news.example/de/' || g || '.html',
+       'Title ' || g,
+       case when g % 100 = 0 then 'harbour strike ' else '' end || 'word' || g % 997,
+       (array['en','de','fr','es','ru','it','pt','nl','sv','pl','tr','uk','da','fi','no',
+              'hu','ro','cs','ja','ar'])[1 + g % 20],
+       now() - (g % 730) * interval '1 day' - (g % 1440) * interval '1 minute',
+       now() - (g % 730) * interval '1 day', 2, md5(g::text), g, 'test',
+       null
+from generate_series(1, 40000) g;
+update articles set duplicate_of = id - 1 where id % 30 = 0;
+update articles set text = text || ' again', content_hash = md5(text || 'again')
+where id % 100 = 0;
+insert into crawl_runs (source_id, trigger, host, pid, status, started_at, finished_at)
+select (select min(id) from sources) + g % 50, 'cli', 'h', 1,
+       case when g % 10 = 0 then 'failed' else 'succeeded' end,
+       now() - g * interval '1 hour', now() - g * interval '1 hour' + interval '1 minute'
+from generate_series(1, 20000) g;
+insert into fetch_failures (run_id, source_id, url, stage, reason, occurred_at)
+select (select min(id) from crawl_runs) + g % 20000, (select min(id) from sources) + g % 50,
+       'https://news.example/f/' || g, 'fetch', 'http_404', now() - g * interval '1 hour'
+from generate_series(1, 20000) g;
+analyze;
+"""
+
+
+def test_every_cookbook_query_runs_and_uses_the_indexes_it_names(engine: Engine) -> None:
+    from sqlalchemy import text
+
+    from tests.integration.conftest import TABLES
+
+    blocks = COOKBOOK.findall(DOC.read_text(encoding="utf-8"))
+    assert len(blocks) >= 15
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        conn.connection.driver_connection.execute(_FILL)  # type: ignore[union-attr]
+    try:
+        with engine.connect() as conn:
+            for names, sql in blocks:
+                plan = "\n".join(conn.exec_driver_sql("EXPLAIN " + sql).scalars())
+                for needed in names.split(","):
+                    either = [n.strip() for n in needed.split("|")]
+                    assert any(f" {n} " in plan for n in either), f"{needed}: not in\n{plan}"
+                conn.exec_driver_sql(sql).all()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
