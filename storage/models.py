@@ -8,13 +8,14 @@ described in README's schema section.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Computed,
+    Date,
     DateTime,
     Double,
     ForeignKey,
@@ -279,7 +280,10 @@ class Page(Base):
     content_type: Mapped[str | None]
     html_zlib: Mapped[bytes] = mapped_column(LargeBinary)
     fetched_at: Mapped[datetime]
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="SET NULL"), index=True
+    )
+    """Indexed (migration 0011): deleting a run sets it NULL here, one lookup per run."""
 
 
 class CrawlRun(Base):
@@ -357,6 +361,25 @@ class FetchFailure(Base):
     status: Mapped[int | None] = mapped_column(SmallInteger)
     detail: Mapped[str | None]
     occurred_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class SourceDailyStats(Base):
+    """Crawl runs and fetch failures of one source on one UTC day, added up by
+    ``newsingest db prune`` before it deletes them (migration 0011)."""
+
+    __tablename__ = "source_daily_stats"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    runs: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    runs_succeeded: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    runs_failed: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
+    pages: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
+    articles_inserted: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
+    articles_updated: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
+    failures: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
 
 
 class UrlState(Base):

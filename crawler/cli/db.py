@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import click
 
 from crawler.cli.main import (
@@ -13,7 +15,7 @@ from crawler.cli.main import (
 
 @main.group("db")
 def db_group() -> None:
-    """Database chores: url, upgrade, stop."""
+    """Database chores: url, upgrade, stop, shell, grant-readonly, prune."""
 
 
 @db_group.command("url")
@@ -91,3 +93,68 @@ def db_grant_readonly(ctx: click.Context, role: str, password: str | None) -> No
     finally:
         engine.dispose()
     click.echo(f"read-only role {role} {'created' if created else 'updated'}")
+
+
+DEFAULT_RUNS_KEPT = "90d"
+"""`db prune` keeps crawl runs started within this long by default."""
+DEFAULT_FAILURES_KEPT = "30d"
+"""`db prune` keeps fetch failures that occurred within this long by default."""
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    from crawler.sources import parse_interval
+
+    try:
+        return parse_interval(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@db_group.command("prune")
+@click.option(
+    "--runs-older-than",
+    "runs_age",
+    default=DEFAULT_RUNS_KEPT,
+    show_default=True,
+    callback=_duration,
+    help="Delete finished crawl runs started longer ago than this (30d, 12w...).",
+)
+@click.option(
+    "--failures-older-than",
+    "failures_age",
+    default=DEFAULT_FAILURES_KEPT,
+    show_default=True,
+    callback=_duration,
+    help="Delete fetch failures older than this.",
+)
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; change nothing.")
+@click.pass_context
+def db_prune(
+    ctx: click.Context, runs_age: timedelta, failures_age: timedelta, dry_run: bool
+) -> None:
+    """Delete old crawl runs and fetch failures, keeping per-source daily aggregates.
+
+    Before deleting, runs and failures are added up per source and UTC day into
+    source_daily_stats (runs, successes, failures, pages, new and updated articles),
+    so a source's health history survives. Running runs are never deleted.
+    """
+    from storage import db, ledger
+
+    now = datetime.now(UTC)
+    engine = db.make_engine(database_url(config_of(ctx)), pool_size=1)
+    try:
+        with db.transaction(db.make_session_factory(engine)) as session:
+            done = ledger.prune(
+                session,
+                runs_before=now - runs_age,
+                failures_before=now - failures_age,
+                dry_run=dry_run,
+            )
+    finally:
+        engine.dispose()
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(
+        f"{verb} {done.runs} crawl runs started before {now - runs_age:%Y-%m-%d %H:%M} UTC"
+        f" and {done.failures} fetch failures before {now - failures_age:%Y-%m-%d %H:%M} UTC"
+        + ("" if dry_run else "; daily aggregates in source_daily_stats")
+    )

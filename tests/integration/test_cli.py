@@ -186,3 +186,33 @@ def test_scrapy_feed_export_writes_every_item_as_json(
         assert item["page"]["final_url"].startswith(site.base_url)
         assert item["page"]["body_bytes"] > 0 and "body" not in item["page"]
     assert any("reason" in i for i in items)  # failures and rejections are items too
+
+
+def test_db_prune_deletes_runs_older_than_asked_and_dry_run_only_counts(
+    cli: Cli, sessions: sessionmaker[Session]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from storage import db, ledger, repository
+
+    with db.transaction(sessions) as session:
+        sid = repository.upsert_source(session, repository.SourceRow(key="a", name="a", url="u"))
+        for age in (2, 40):
+            run = ledger.start_run(session, source_id=sid, trigger="cli", host="h", pid=1)
+            ledger.finish_run(session, run, status="succeeded", stats={})
+            session.execute(
+                update(CrawlRun)
+                .where(CrawlRun.id == run)
+                .values(started_at=datetime.now(UTC) - timedelta(days=age))
+            )
+    dry = cli.run("db", "prune", "--runs-older-than", "30d", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith("would delete 1 crawl runs started before ")
+    assert cli.run("db", "prune", "--runs-older-than", "1x").returncode == 2
+    done = cli.run("db", "prune", "--runs-older-than", "30d")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("deleted 1 crawl runs") and "source_daily_stats" in done.stdout
+    with sessions() as session:
+        assert len(session.execute(select(CrawlRun.id)).all()) == 1

@@ -143,3 +143,68 @@ def test_runs_and_health_read_the_runs_through_their_indexes(
     with sessions() as session:
         (run, key), *_ = ledger.recent_runs(session, source_key="s7", limit=5)
     assert key == "s7" and run.source_id == ids[7]
+
+
+def _daily(session: Session) -> list[tuple[object, ...]]:
+    return [
+        tuple(row)
+        for row in session.execute(
+            text(
+                "select s.key, d.day, d.runs, d.runs_succeeded, d.runs_failed, d.pages,"
+                " d.articles_inserted, d.articles_updated, d.failures"
+                " from source_daily_stats d join sources s on s.id = d.source_id"
+                " order by s.key, d.day"
+            )
+        )
+    ]
+
+
+def test_prune_deletes_old_runs_and_failures_keeping_daily_aggregates(
+    sessions: sessionmaker[Session],
+) -> None:
+    old = datetime(2026, 1, 10, 8, 0, tzinfo=UTC)
+    stats = {"newsingest/fetch/articles": 5, "newsingest/store/inserted": 3, "x": "text"}
+    with db.transaction(sessions) as session:
+        sid = repository.upsert_source(session, SourceRow(key="a", name="a", url="http://a/"))
+        first = _run(session, sid, "succeeded", old)
+        second = _run(session, sid, "failed", old + timedelta(hours=2))
+        recent = _run(session, sid, "succeeded", NOW - timedelta(days=1))
+        running = _run(session, sid, "running", NOW)
+        session.execute(
+            update(CrawlRun)
+            .where(CrawlRun.id == running)
+            .values(started_at=old - timedelta(days=1))  # a running run is never deleted
+        )
+        session.execute(update(CrawlRun).where(CrawlRun.id == first).values(stats=stats))
+        repository.insert_failures(
+            session,
+            [
+                FailureRow(url="http://a/1", stage="fetch", reason="http_404",
+                           source_id=sid, run_id=second),
+                FailureRow(url="http://a/2", stage="fetch", reason="http_404",
+                           source_id=sid, run_id=recent),
+            ],
+        )  # fmt: skip
+        session.execute(
+            text("update fetch_failures set occurred_at = :t where url = 'http://a/1'"),
+            {"t": old},
+        )
+    cutoff = NOW - timedelta(days=30)
+    with db.transaction(sessions) as session:
+        dry = ledger.prune(session, runs_before=cutoff, failures_before=cutoff, dry_run=True)
+        assert _daily(session) == []
+    with db.transaction(sessions) as session:
+        done = ledger.prune(session, runs_before=cutoff, failures_before=cutoff)
+    assert (dry.runs, dry.failures) == (done.runs, done.failures) == (2, 1)
+    with sessions() as session:
+        left = set(session.execute(text("select id from crawl_runs")).scalars())
+        failures = session.execute(text("select url, run_id from fetch_failures")).all()
+        assert _daily(session) == [("a", old.date(), 2, 1, 1, 5, 3, 0, 1)]
+    assert left == {recent, running}
+    assert [tuple(f) for f in failures] == [("http://a/2", recent)]
+    # A later prune adds to the same day's aggregates.
+    with db.transaction(sessions) as session:
+        _run(session, sid, "succeeded", old + timedelta(hours=5))
+    with db.transaction(sessions) as session:
+        ledger.prune(session, runs_before=cutoff, failures_before=cutoff)
+        assert _daily(session) == [("a", old.date(), 3, 2, 1, 5, 3, 0, 1)]
