@@ -421,7 +421,7 @@ def write_sample(url: str, world: World, count: int, htmls: list[bytes]) -> tupl
 
     rng = world.rng
     items: list[Any] = []
-    tag = rng.getrandbits(40)
+    tag = time.time_ns()  # distinct URLs on every run, also with --measure-only
     for i in range(count):
         language = world.language()
         text = world.text(language)
@@ -733,6 +733,12 @@ def main(argv: list[str] | None = None) -> int:
         migrate.upgrade(url)
         print(f"  schema at {migrate.current_revision(url)}", flush=True)
         ids, keys = register_sources(url, args.sources)
+        # An interrupted fill (COPY with explicit ids) may have left the sequence behind.
+        scalar(
+            url,
+            "SELECT setval(pg_get_serial_sequence('articles', 'id'),"
+            " coalesce((SELECT max(id) FROM articles), 0) + 1, false)",
+        )
         world = make_world(args.sources, args.seed, ids, keys)
         sizes = (
             [int(scalar(url, "SELECT count(*) FROM articles"))] if args.measure_only else args.sizes
