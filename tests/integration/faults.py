@@ -45,6 +45,9 @@ FAULT_PATHS = (
     "/loop-1.html",
 )
 
+REQUEST_READ_TIMEOUT = 60.0
+"""Seconds the server waits for a request's bytes (a busy client is slow, not faulty)."""
+
 GOOD_ARTICLE = (
     "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Harbour strike ends"
     "</title></head><body><article><h1>Harbour strike ends</h1>"
@@ -133,7 +136,9 @@ class FaultServer:
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _read_request(self, conn: socket.socket) -> bytes:
-        conn.settimeout(5)
+        # A crawler starved of CPU may connect seconds before it writes its request
+        # (on a loaded machine, 5 s here turned a reset into an empty request's 404).
+        conn.settimeout(REQUEST_READ_TIMEOUT)
         data = b""
         while b"\r\n\r\n" not in data and len(data) < 65536:
             try:
