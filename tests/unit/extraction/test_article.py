@@ -6,6 +6,8 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+import pytest
+
 from crawler.extraction import (
     EXTRACTOR_VERSION,
     ArticleRecord,
@@ -67,6 +69,40 @@ def test_byline_and_date_header_move_out_of_the_text() -> None:
 def test_teaser_at_the_end_is_not_in_the_text() -> None:
     rec = record(page(bottom='<p><a href="/x">Mehr zum Thema – Sturm an der Küste</a></p>'))
     assert "Mehr zum Thema" not in rec.text
+
+
+def test_demo_articles_end_with_their_last_paragraph_not_a_read_more_teaser() -> None:
+    import json
+
+    from crawler.demo import DEMO_SITE
+
+    expected = json.loads((DEMO_SITE / "_expected.json").read_text(encoding="utf-8"))
+    for path, facts in expected.items():
+        if not path.startswith("/"):
+            continue
+        html = (DEMO_SITE / path.lstrip("/")).read_text(encoding="utf-8")
+        rec = record(
+            html.replace("__BASE__", "https://demo.example"), "https://demo.example" + path
+        )
+        assert rec.text.split("\n\n")[-1] == facts["last_paragraph"], path  # "Больше по теме –"
+
+
+@pytest.mark.parametrize(
+    ("lead_in", "headline"),
+    [
+        ("Больше по теме –", "Мост через Северку закроют на полгода"),
+        ("Ещё по теме:", "Новый трамвай пойдёт до северных кварталов"),
+        ("Weitere Artikel zum Thema", "Der Hafen steht still, die Kräne auch"),
+        ("Further reading:", "The harbour strike enters its second week"),
+        ("Más información:", "La huelga del puerto entra en su segunda semana"),
+        ("Pour aller plus loin :", "La grève du port entre dans sa deuxième semaine"),
+    ],
+)
+def test_read_more_teasers_of_several_languages_are_not_in_the_text(
+    lead_in: str, headline: str
+) -> None:
+    rec = record(page(bottom=f'<p>{lead_in} <a href="/x">{headline}</a></p>'))
+    assert lead_in not in rec.text and headline not in rec.text
 
 
 def test_translation_note_moves_from_text_to_translation() -> None:
