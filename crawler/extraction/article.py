@@ -37,7 +37,7 @@ from crawler.extraction.body import (
     main_paragraphs,
     take_translation_note,
 )
-from crawler.extraction.classify import classify, reject
+from crawler.extraction.classify import classify, drop_paywall_prompts, reject
 from crawler.extraction.decode import decode_document, parse_document
 from crawler.extraction.dom import scan_dom
 from crawler.extraction.language import declared_language, detect_language
@@ -120,9 +120,13 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
     paragraphs = drop_teasers_and_photo_credits(paragraphs)
     lead, paragraphs = choose_lead(meta, dom, paragraphs, lead_from_position, title, site)
     text = join_paragraphs(paragraphs)
-    rejection = classify(url, meta, dom, paragraphs, text, lead)
-    if rejection is not None:
-        return rejection
+    says_article = bylines.printed is not None or header_date is not None
+    verdict = classify(url, meta, dom, paragraphs, text, lead, says_article=says_article)
+    if verdict.rejection is not None:
+        return verdict.rejection
+    if verdict.stub == "paywall":
+        paragraphs = drop_paywall_prompts(paragraphs)
+        text = join_paragraphs(paragraphs)
     authors, credits, byline_text = choose_authors(
         meta, bylines.printed, bylines.element, site, hints
     )
@@ -165,4 +169,5 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
         section=section(meta),
         tags=tags(meta),
         image_url=image(meta, canonical),
+        stub=verdict.stub,
     )

@@ -8,17 +8,24 @@ Owns the rejection reasons decided from the extracted body and the page (``paywa
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 
 from crawler.extraction.dom import Dom
 from crawler.extraction.metadata import PageMeta
 from crawler.extraction.patterns import available_languages, load_data
-from crawler.extraction.record import Rejection, RejectionReason
+from crawler.extraction.record import Rejection, RejectionReason, StubKind
 from crawler.extraction.text import same_line, word_count
 from crawler.extraction.version import EXTRACTOR_VERSION
 
-MIN_TEXT_CHARS = 250
-"""Bodies shorter than this are rejected as ``too_short``."""
+MIN_WORDS = 40
+"""A page with nothing saying it is an article (no article markup, no stated publication
+date, no printed byline) and fewer words than this (:func:`word_count`, which counts
+scripts written without spaces by characters) is rejected as ``too_short``."""
+
+MIN_ARTICLE_WORDS = 12
+"""A page that says it is an article is kept down to this many words: a short report
+is news in any script (a hundred Japanese characters carry one)."""
 
 PAYWALL_MAX_CHARS = 1500
 """A body this short with a paywall signal on the page (a paywall phrasing, or JSON-LD
@@ -55,6 +62,12 @@ def _paywall_regex() -> re.Pattern[str]:
     return re.compile("|".join(alts) or r"(?!x)x", re.IGNORECASE)
 
 
+def drop_paywall_prompts(paragraphs: list[str]) -> list[str]:
+    """``paragraphs`` without the subscription prompts of a paywall stub."""
+    found = _paywall_regex().search
+    return [p for p in paragraphs if not found(p.lower())]
+
+
 def _link_share(paragraphs: list[str], dom: Dom) -> float:
     """Share of body characters in paragraphs that are (mostly) the text of a page link."""
     total = linked = 0
@@ -79,6 +92,19 @@ def _teaser_share(paragraphs: list[str], dom: Dom) -> float:
     return teasers / total if total else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the page is: not an article (``rejection``), or an article, perhaps a stub."""
+
+    rejection: Rejection | None = None
+    """Why the page is not an article; None when it is one."""
+    stub: StubKind | None = None
+    """Why the article's body is only part of it (``paywall``, ``video``), or None."""
+
+
+ARTICLE = Verdict()
+
+
 def classify(
     url: str,
     meta: PageMeta,
@@ -86,12 +112,21 @@ def classify(
     paragraphs: list[str],
     text: str,
     lead: str | None = None,
-) -> Rejection | None:
-    """Decide whether the page is not an article (returns the rejection) or None."""
+    *,
+    says_article: bool = False,
+) -> Verdict:
+    """Decide whether the page is an article, and whether its body is a stub.
+
+    ``says_article``: something besides the metadata says the page is one article (a
+    printed byline or date line). Such a page, or one typed as an article, keeps its
+    record when its body is short or only a stub (paywall, video): its title, date and
+    authors are still the article's. Pages nothing marks as an article are rejected.
+    """
     og_type = (meta.first("og:type") or "").lower()
     is_article_typed = (
         bool(meta.article) or og_type == "article" or bool(meta.first("article:published_time"))
     )
+    says_article = says_article or is_article_typed or bool(dom.published_time)
     words = word_count(text)
     link_density = dom.link_chars / dom.text_chars if dom.text_chars else 0.0
     link_share = _link_share(paragraphs, dom)
@@ -112,33 +147,46 @@ def classify(
     )
     if len(text) < PAYWALL_MAX_CHARS and full_paragraphs < PAYWALL_FULL_PARAGRAPHS:
         free = meta.article.get("isAccessibleForFree") if meta.article else None
-        if str(free).lower() == "false":
-            return reject(url, "paywall", "isAccessibleForFree is false and the body is a stub")
-        page_text = dom.page_text()
-        if _paywall_regex().search(page_text):
-            return reject(url, "paywall", "paywall phrasing with a stub body")
+        paywalled = str(free).lower() == "false"
+        if paywalled or _paywall_regex().search(dom.page_text()):
+            if says_article and text:
+                return Verdict(stub="paywall")
+            detail = "isAccessibleForFree is false" if paywalled else "paywall phrasing"
+            return Verdict(reject(url, "paywall", f"{detail} and the body is a stub"))
     is_video = og_type.startswith("video") or ("videoobject" in meta.types and not meta.article)
     if (is_video and words < VIDEO_MAX_WORDS) or (dom.has_video and words < VIDEO_MIN_WORDS):
-        return reject(url, "video_only", f"video page with {words} words of text")
+        if says_article and text:
+            return Verdict(stub="video")
+        return Verdict(reject(url, "video_only", f"video page with {words} words of text"))
     if not text:
-        return reject(url, "empty", "no main text")
+        return Verdict(reject(url, "empty", "no main text"))
     if (
         not is_article_typed
         and og_type in ("website", "")
         and link_density >= 0.5
         and (link_share >= 0.35 or long_paragraphs == 0)
     ):
-        return reject(
-            url, "not_article", f"index page: link density {link_density:.2f}, no article text"
+        return Verdict(
+            reject(
+                url, "not_article", f"index page: link density {link_density:.2f}, no article text"
+            )
         )
     if og_type == "website" and not is_article_typed and words < 300 and long_paragraphs == 0:
-        return reject(url, "not_article", "og:type website, no article markup, no article text")
+        return Verdict(
+            reject(url, "not_article", "og:type website, no article markup, no article text")
+        )
     if not is_article_typed and dom.headline_links >= 3 and _teaser_share(paragraphs, dom) >= 0.6:
-        return reject(
-            url, "not_article", f"index page: {dom.headline_links} linked headlines with teasers"
+        return Verdict(
+            reject(
+                url,
+                "not_article",
+                f"index page: {dom.headline_links} linked headlines with teasers",
+            )
         )
     if link_share >= 0.5:
-        return reject(url, "link_page", f"{link_share:.0%} of the body is link text")
-    if len(text) < MIN_TEXT_CHARS:
-        return reject(url, "too_short", f"{len(text)} chars of text")
-    return None
+        return Verdict(reject(url, "link_page", f"{link_share:.0%} of the body is link text"))
+    minimum = MIN_ARTICLE_WORDS if says_article else MIN_WORDS
+    if words < minimum:
+        marked = "an article" if says_article else "a page not marked as an article"
+        return Verdict(reject(url, "too_short", f"{words} words of text on {marked}"))
+    return ARTICLE

@@ -309,6 +309,9 @@ def _htmldate_fallback(tree: Any, url: str, *, extensive: bool) -> dates.ParsedD
     parsed = dates.parse_machine_date(str(found))
     if parsed is None:
         return None
+    if (parsed.value.month, parsed.value.day) == (1, 1):
+        # htmldate answers the first of January when all it found was a year ("© 2025").
+        return dates.ParsedDate(parsed.value, "year", parsed.raw)
     return dates.ParsedDate(parsed.value, "day", parsed.raw)
 
 

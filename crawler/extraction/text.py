@@ -48,9 +48,22 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+_UNSPACED = re.compile(
+    "[\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff"  # Thai, Lao, Myanmar, Khmer
+    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"  # kana, CJK ideographs
+)
+UNSPACED_CHARS_PER_WORD = 2
+"""In scripts written without spaces between words, this many characters count as a word
+(Chinese and Japanese words average about two characters)."""
+
+
 def word_count(text: str) -> int:
-    """Number of ``\\w+`` tokens in ``text``."""
-    return sum(1 for _ in _WORD.finditer(text))
+    """Words in ``text``: ``\\w+`` tokens, where a run of a script written without spaces
+    (Chinese, Japanese, Thai ...) counts ``UNSPACED_CHARS_PER_WORD`` characters a word."""
+    unspaced = len(_UNSPACED.findall(text))
+    if unspaced:
+        text = _UNSPACED.sub(" ", text)
+    return sum(1 for _ in _WORD.finditer(text)) + unspaced // UNSPACED_CHARS_PER_WORD
 
 
 def content_hash(text: str) -> str:

@@ -17,7 +17,8 @@ from storage.models import Article, CrawlRun, Source
 from tests.integration.conftest import PROJECT, Cli, write_sources
 
 DEMO_EXPECTED = json.loads((DEMO_SITE / "_expected.json").read_text(encoding="utf-8"))
-DEMO_ARTICLES = [k for k in DEMO_EXPECTED if k.startswith("/")]
+DEMO_ARTICLES = [k for k in DEMO_EXPECTED if k.startswith("/")] + list(DEMO_EXPECTED["stubs"])
+"""Paths the demo stores: its articles and its stubs (a paywalled article's lead)."""
 
 
 def test_demo_stores_the_sample_sites_articles(cli: Cli, sessions: sessionmaker[Session]) -> None:
@@ -27,10 +28,18 @@ def test_demo_stores_the_sample_sites_articles(cli: Cli, sessions: sessionmaker[
         titles = set(session.execute(select(Article.title)).scalars())
         run = session.execute(select(CrawlRun)).scalar_one()
         source = session.execute(select(Source)).scalar_one()
-    assert {DEMO_EXPECTED[p]["title"] for p in DEMO_ARTICLES} <= titles
+    assert {DEMO_EXPECTED[p]["title"] for p in DEMO_ARTICLES if p in DEMO_EXPECTED} <= titles
     assert source.key == "demo"
     assert run.status == "succeeded"
     assert f"{len(titles)} articles from the demo site" in result.stdout
+    with sessions() as session:
+        stubs = dict(
+            session.execute(
+                select(Article.url, Article.stub).where(Article.stub.is_not(None))
+            ).all()
+        )
+    assert sorted(str(v) for v in stubs.values()) == sorted(DEMO_EXPECTED["stubs"].values())
+    assert all(any(u.endswith(p) for p in DEMO_EXPECTED["stubs"]) for u in stubs)
 
 
 def test_a_second_demo_stores_nothing_new(cli: Cli, sessions: sessionmaker[Session]) -> None:

@@ -247,7 +247,7 @@ def test_a_page_of_one_giant_word_is_not_an_article() -> None:
                        datetime.now(UTC))  # fmt: skip
     out = asyncio.run(pipe.process_item(page))
     assert isinstance(out, Rejected)
-    assert out.rejection.reason == "not_article"
+    assert out.rejection.reason == "too_short"  # one word, on a page not marked as an article
 
 
 def test_the_telnet_console_is_off_unless_asked_for() -> None:

@@ -26,7 +26,7 @@ from crawler.demo import DEMO_SITE, SiteServer
 INTEGRATION_SITE = Path(__file__).resolve().parents[2] / "integration" / "site"
 SITES = {"demo": DEMO_SITE, "integration": INTEGRATION_SITE}
 LIST_KEYS = {"non_articles", "too_old", "never_requested", "never_requested_offsite"}
-DICT_KEYS = {"redirects"}
+DICT_KEYS = {"redirects", "stubs"}
 NS = {
     "sm": "http://www.sitemaps.org/schemas/sitemap/0.9",
     "news": "http://www.google.com/schemas/sitemap-news/0.9",

@@ -315,15 +315,30 @@ PAYWALL_LD = (
 )
 
 
-def test_paywall_stub_with_one_teaser_paragraph_is_rejected() -> None:
+def test_paywall_stub_of_an_article_is_kept_as_a_paywall_stub_without_the_prompt() -> None:
     html = (
         f'<html lang="de"><head><title>Fähre</title>{PAYWALL_LD}</head><body><article>'
         f"<h1>Fähre fährt wieder</h1><p>{PARAGRAPHS[0]}</p>"
         "<p>Jetzt abonnieren und weiterlesen.</p></article></body></html>"
     )
+    rec = record(html)
+    assert rec.stub == "paywall"
+    assert rec.text == PARAGRAPHS[0]
+
+
+def test_paywall_stub_on_a_page_not_marked_as_an_article_is_rejected() -> None:
+    html = (
+        '<html lang="de"><head><title>Fähre</title></head><body><div>'
+        f"<h1>Fähre fährt wieder</h1><p>{PARAGRAPHS[0]}</p>"
+        "<p>Jetzt abonnieren und weiterlesen.</p></div></body></html>"
+    )
     result = extract_article(html, "https://example.org/a")
     assert isinstance(result, Rejection)
     assert result.reason == "paywall"
+
+
+def test_full_article_is_not_a_stub() -> None:
+    assert record(page()).stub is None
 
 
 def test_short_article_showing_several_paragraphs_is_kept_despite_a_paywall_mark() -> None:
