@@ -152,7 +152,13 @@ def test_make_run_is_quiet_and_make_reports_the_crawls_exit_code_1(
         # the venv of this test run, not (re)installed: -o marks its stamp as up to date
         ["make", "-s", "-o", f"{venv}/.installed-stamp", f"VENV={venv}", "run"],
         cwd=PROJECT,
-        env=cli.env(NEWSINGEST_SOURCES=str(sources)),
+        # not as a sub-make when the suite itself runs under `make test` (then make
+        # prints "make[1]: ***" instead of "make: ***")
+        env={
+            k: v
+            for k, v in cli.env(NEWSINGEST_SOURCES=str(sources)).items()
+            if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
+        },
         capture_output=True,
         text=True,
         timeout=180,
