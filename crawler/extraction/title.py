@@ -41,8 +41,12 @@ def choose_title(meta: PageMeta, dom: Dom, site_name: str | None) -> str | None:
         )
         if t
     ]
+    site = (site_name or "").casefold()
     for h1 in dom.h1:
-        if any(h1.casefold() in d.casefold() for d in declared):
+        # A logo heading ("<h1>Harbour Times</h1>") is in every metadata title, but only
+        # in the site's part of it: compare with the titles without the site's name.
+        key = h1.casefold()
+        if key != site and any(key in _strip_site(d, site_name).casefold() for d in declared):
             return h1
     for value in declared[:3]:
         stripped = _strip_site(value, site_name)
