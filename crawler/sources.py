@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import re2  # type: ignore[import-untyped]
 import regex  # type: ignore[import-untyped]
@@ -81,6 +81,8 @@ _SOURCE_KEYS = (
 )
 _ARTICLE_URL_KEYS = ("allow", "deny")
 _EXTRACTION_KEYS = ("byline_selector", "date_selector", "body_selector")
+_T = TypeVar("_T")
+
 _TOP_LEVEL_KEYS = ("sources",)
 
 
@@ -340,9 +342,20 @@ class _SourceParser:
         self.raw = raw
         key = raw.get("key")
         self.label = f"source #{index}" + (f" ({key})" if isinstance(key, str) and key else "")
+        self.problems: list[str] = []
+        """Every problem found so far, each a full message line."""
 
     def error(self, message: str) -> SourcesError:
         return SourcesError(f"{self.origin}: {self.label}: {message}")
+
+    def field(self, parse: Callable[[], _T], fallback: _T) -> _T:
+        """Run one field's check; a problem is noted (not raised) and `fallback` returned,
+        so one pass over a source finds all of its problems."""
+        try:
+            return parse()
+        except SourcesError as exc:
+            self.problems.append(str(exc))
+            return fallback
 
     def check_keys(self, mapping: Mapping[Any, Any], allowed: Sequence[str], where: str) -> None:
         for name in mapping:
@@ -354,7 +367,9 @@ class _SourceParser:
                 if close:
                     hint = f" (did you mean '{close[0]}'?)"
             allowed_list = ", ".join(allowed)
-            raise self.error(f"unknown key '{where}{name}'{hint}; allowed: {allowed_list}")
+            self.problems.append(
+                str(self.error(f"unknown key '{where}{name}'{hint}; allowed: {allowed_list}"))
+            )
 
     def string(
         self,
@@ -447,13 +462,109 @@ class _SourceParser:
         return url
 
     def parse(self) -> Source:
+        """The source, or `SourcesError` listing every problem found (one line each)."""
         raw = self.raw
+        field = self.field
         self.check_keys(raw, _SOURCE_KEYS, "")
-        if "key" not in raw:
+        key = field(self._key, "")
+        url = field(self._url, "")
+        name = field(lambda: self.optional_string("name", raw.get("name")), None) or key
+        language = field(
+            lambda: self.optional_string(
+                "language",
+                raw.get("language"),
+                pattern=_LANGUAGE,
+                expected="an ISO 639-1 code of two letters (e.g. 'de')",
+                transform=lambda s: s.strip().lower(),
+            ),
+            None,
+        )
+        country = field(
+            lambda: self.optional_string(
+                "country",
+                raw.get("country"),
+                pattern=_COUNTRY,
+                expected="an ISO 3166-1 alpha-2 code (e.g. 'DE')",
+                transform=lambda s: s.strip().upper(),
+            ),
+            None,
+        )
+        no_section: Mapping[Any, Any] = {}
+        article_urls = field(
+            lambda: self.section("article_urls", _ARTICLE_URL_KEYS, "with 'allow' and/or 'deny'"),
+            no_section,
+        )
+        extraction = field(
+            lambda: self.section("extraction", _EXTRACTION_KEYS, "of selectors"), no_section
+        )
+
+        def selector(name: str) -> str | None:
+            return field(
+                lambda: self.css_selector(f"extraction.{name}", extraction.get(name)), None
+            )
+
+        hints = ExtractionHints(**{name: selector(name) for name in _EXTRACTION_KEYS})
+        interval = field(self._interval, DEFAULT_INTERVAL)
+
+        def urls(name: str) -> tuple[str, ...]:
+            # Relative entries resolve against 'url': checked only when 'url' is valid.
+            if not url:
+                return ()
+            return field(lambda: self.url_list(name, raw.get(name), url), ())
+
+        source = Source(
+            key=key,
+            name=name,
+            url=url,
+            language=language,
+            country=country,
+            sitemaps=urls("sitemaps"),
+            feeds=urls("feeds"),
+            listings=urls("listings"),
+            listing_depth=field(
+                lambda: self.integer(
+                    "listing_depth",
+                    raw.get("listing_depth"),
+                    DEFAULT_LISTING_DEPTH,
+                    minimum=0,
+                    maximum=MAX_LISTING_DEPTH,
+                ),
+                DEFAULT_LISTING_DEPTH,
+            ),
+            follow_pagination=field(
+                lambda: self.boolean(
+                    "follow_pagination", raw.get("follow_pagination"), default=True
+                ),
+                True,
+            ),
+            allow=field(
+                lambda: self.regex_list("article_urls.allow", article_urls.get("allow")), ()
+            ),
+            deny=field(lambda: self.regex_list("article_urls.deny", article_urls.get("deny")), ()),
+            max_age_days=field(
+                lambda: self.integer(
+                    "max_age_days",
+                    raw.get("max_age_days"),
+                    DEFAULT_MAX_AGE_DAYS,
+                    minimum=1,
+                    maximum=3650,
+                ),
+                DEFAULT_MAX_AGE_DAYS,
+            ),
+            interval=interval,
+            enabled=field(lambda: self.boolean("enabled", raw.get("enabled"), default=True), True),
+            extraction=hints,
+        )
+        if self.problems:
+            raise SourcesError(self.problems[0], self.problems)
+        return source
+
+    def _key(self) -> str:
+        if "key" not in self.raw:
             raise self.error("missing required key 'key'")
         key = self.string(
             "key",
-            raw["key"],
+            self.raw["key"],
             pattern=_KEY,
             expected="a slug of lower-case letters, digits, '-' or '_' "
             "(starting with a letter or digit)",
@@ -461,90 +572,38 @@ class _SourceParser:
         )
         if len(key) > _MAX_KEY_LENGTH:
             raise self.error(f"'key' must be at most {_MAX_KEY_LENGTH} characters")
-        if "url" not in raw:
+        return key
+
+    def _url(self) -> str:
+        if "url" not in self.raw:
             raise self.error("missing required key 'url'")
-        url = self.home_url(raw["url"])
-        name = self.optional_string("name", raw.get("name")) or key
-        language = self.optional_string(
-            "language",
-            raw.get("language"),
-            pattern=_LANGUAGE,
-            expected="an ISO 639-1 code of two letters (e.g. 'de')",
-            transform=lambda s: s.strip().lower(),
-        )
-        country = self.optional_string(
-            "country",
-            raw.get("country"),
-            pattern=_COUNTRY,
-            expected="an ISO 3166-1 alpha-2 code (e.g. 'DE')",
-            transform=lambda s: s.strip().upper(),
-        )
-        article_urls = raw.get("article_urls")
-        if article_urls is None:
-            article_urls = {}
-        if not isinstance(article_urls, Mapping):
-            raise self.error(
-                f"'article_urls' must be a mapping with 'allow' and/or 'deny', got {article_urls!r}"
-            )
-        self.check_keys(article_urls, _ARTICLE_URL_KEYS, "article_urls.")
-        extraction = raw.get("extraction")
-        if extraction is None:
-            extraction = {}
-        if not isinstance(extraction, Mapping):
-            raise self.error(f"'extraction' must be a mapping of selectors, got {extraction!r}")
-        self.check_keys(extraction, _EXTRACTION_KEYS, "extraction.")
-        hints = ExtractionHints(
-            **{
-                name: self.css_selector(f"extraction.{name}", extraction.get(name))
-                for name in _EXTRACTION_KEYS
-            }
-        )
-        interval = DEFAULT_INTERVAL
-        if raw.get("interval") is not None:
-            try:
-                interval = parse_interval(raw["interval"])
-            except ValueError as exc:
-                raise self.error(f"'interval' is invalid: {exc}") from None
-        return Source(
-            key=key,
-            name=name,
-            url=url,
-            language=language,
-            country=country,
-            sitemaps=self.url_list("sitemaps", raw.get("sitemaps"), url),
-            feeds=self.url_list("feeds", raw.get("feeds"), url),
-            listings=self.url_list("listings", raw.get("listings"), url),
-            listing_depth=self.integer(
-                "listing_depth",
-                raw.get("listing_depth"),
-                DEFAULT_LISTING_DEPTH,
-                minimum=0,
-                maximum=MAX_LISTING_DEPTH,
-            ),
-            follow_pagination=self.boolean(
-                "follow_pagination", raw.get("follow_pagination"), default=True
-            ),
-            allow=self.regex_list("article_urls.allow", article_urls.get("allow")),
-            deny=self.regex_list("article_urls.deny", article_urls.get("deny")),
-            max_age_days=self.integer(
-                "max_age_days",
-                raw.get("max_age_days"),
-                DEFAULT_MAX_AGE_DAYS,
-                minimum=1,
-                maximum=3650,
-            ),
-            interval=interval,
-            enabled=self.boolean("enabled", raw.get("enabled"), default=True),
-            extraction=hints,
-        )
+        return self.home_url(self.raw["url"])
+
+    def section(self, name: str, allowed: Sequence[str], shape: str) -> Mapping[Any, Any]:
+        """An optional mapping (`article_urls`, `extraction`) with its keys checked."""
+        value = self.raw.get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.error(f"'{name}' must be a mapping {shape}, got {value!r}")
+        self.check_keys(value, allowed, f"{name}.")
+        return value
+
+    def _interval(self) -> timedelta:
+        if self.raw.get("interval") is None:
+            return DEFAULT_INTERVAL
+        try:
+            return parse_interval(self.raw["interval"])
+        except ValueError as exc:
+            raise self.error(f"'interval' is invalid: {exc}") from None
 
 
 def parse_sources(data: object, origin: str = "sources.yaml") -> list[Source]:
     """Validate already-loaded YAML data (``{"sources": [...]}``) into `Source` objects.
 
-    Sources are numbered from 1 in messages. Raises `SourcesError` naming every invalid
-    source (the first problem of each) when the file's layout is right, else its first
-    problem.
+    Sources are numbered from 1 in messages. Raises `SourcesError` listing every problem
+    of every invalid source (one line each) when the file's layout is right, else its
+    first problem.
     """
     if not isinstance(data, Mapping):
         raise SourcesError(
@@ -560,15 +619,18 @@ def parse_sources(data: object, origin: str = "sources.yaml") -> list[Source]:
     sources: list[Source] = []
     seen: dict[str, int] = {}
     errors: list[str] = []
+    invalid = 0
     for index, raw in enumerate(raw_sources, start=1):
         if not isinstance(raw, Mapping):
             errors.append(f"{origin}: source #{index}: must be a mapping, got {raw!r}")
+            invalid += 1
             continue
         parser = _SourceParser(origin, index, raw)
         try:
             source = parser.parse()
         except SourcesError as exc:
-            errors.append(str(exc))
+            errors.extend(exc.errors)
+            invalid += 1
             key = raw.get("key")
             if isinstance(key, str):  # a later source with that key is a duplicate too
                 seen.setdefault(key, index)
@@ -582,6 +644,7 @@ def parse_sources(data: object, origin: str = "sources.yaml") -> list[Source]:
                     )
                 )
             )
+            invalid += 1
             continue
         seen[source.key] = index
         sources.append(source)
@@ -589,7 +652,8 @@ def parse_sources(data: object, origin: str = "sources.yaml") -> list[Source]:
         raise SourcesError(errors[0])
     if errors:
         lines = "".join(f"\n  {e}" for e in errors)
-        raise SourcesError(f"{origin}: {len(errors)} invalid sources:{lines}", errors)
+        what = "source" if invalid == 1 else "sources"
+        raise SourcesError(f"{origin}: {len(errors)} problems in {invalid} {what}:{lines}", errors)
     return sources
 
 

@@ -511,9 +511,54 @@ def test_every_invalid_source_of_a_file_is_reported_at_once() -> None:
         parse_sources(data, origin="s.yaml")
     errors = info.value.errors
     assert len(errors) == 4
-    assert str(info.value).startswith("s.yaml: 4 invalid sources:")
+    assert str(info.value).startswith("s.yaml: 4 problems in 4 sources:")
     assert [e.split(":")[1].strip() for e in errors] == [
         "source #1 (a)", "source #2 (b)", "source #3 (a)", "source #5 (d)",
     ]  # fmt: skip
     assert "max_age_days" in errors[0] and "missing required key 'url'" in errors[1]
     assert "duplicate 'key' 'a'" in errors[2] and "did you mean 'language'" in errors[3]
+
+
+def test_every_problem_of_one_source_is_reported_at_once() -> None:
+    data = {
+        "sources": [
+            {
+                "key": "Bad Key",
+                "url": "https://a.example/",
+                "langauge": "de",
+                "max_age_days": 0,
+                "feeds": ["ftp://a.example/feed"],
+                "article_urls": {"allow": ["(unclosed"], "dney": ["x"]},
+                "extraction": {"byline_selector": "div[["},
+                "interval": "soon",
+            },
+            {"key": "ok", "url": "https://ok.example/"},
+        ]
+    }
+    with pytest.raises(SourcesError) as info:
+        parse_sources(data, origin="s.yaml")
+    errors = info.value.errors
+    assert str(info.value).startswith("s.yaml: 8 problems in 1 source:")
+    assert all(e.startswith("s.yaml: source #1 (Bad Key): ") for e in errors)
+    for fragment in (
+        "unknown key 'langauge' (did you mean 'language'?)",
+        "'key' must be a slug",
+        "'max_age_days' must be a positive integer",
+        "'feeds' entry 'ftp://a.example/feed'",
+        "'article_urls.allow' has an invalid regex",
+        "unknown key 'article_urls.dney' (did you mean 'deny'?)",
+        "'extraction.byline_selector' is not a valid CSS selector",
+        "'interval' is invalid",
+    ):
+        assert sum(fragment in e for e in errors) == 1, fragment
+    assert len(errors) == 8
+
+
+def test_a_source_without_a_valid_url_reports_its_other_problems_but_not_its_paths() -> None:
+    data = {"sources": [{"key": "a", "feeds": ["/feed.xml"], "enabled": "yes"}]}
+    with pytest.raises(SourcesError) as info:
+        parse_sources(data, origin="s.yaml")
+    errors = info.value.errors
+    assert len(errors) == 2
+    assert "missing required key 'url'" in errors[0]
+    assert "'enabled' must be true or false" in errors[1]
