@@ -345,6 +345,9 @@ class StoredFetch:
     source_key: str | None
     title: str | None
     published_at: datetime | None
+    content_type: str | None
+    """The page's HTTP ``Content-Type`` as fetched: its charset may be the only one the
+    page has."""
 
 
 def _reextract_conditions(source_key: str | None, stale_for: str | None) -> list[Any]:
@@ -399,6 +402,7 @@ def stored_fetches(
             Source.key,
             Article.title,
             Article.published_at,
+            Page.content_type,
         )
         .join(Page, Page.article_id == Article.id)
         .outerjoin(Source, Source.id == Article.source_id)

@@ -2,7 +2,10 @@
 
 Pages come from ``pages`` (the raw HTML of each article's stored fetch) in batches by
 article id; extraction runs in a process pool (forkserver, workers import only the
-pure extraction package through `crawler.workers`); each batch is written in one
+pure extraction package through `crawler.workers`) with the page's stored
+``Content-Type``, whose charset goes to the decoder before the page's ``<meta
+charset>`` as in the crawl (without it a page whose charset only the header names came
+out as mojibake and was stored as a new version); each batch is written in one
 transaction by `storage.repository.apply_reextraction`, so only changed content makes
 a new version. A page that now yields a rejection is reported and left as it is.
 """
@@ -134,6 +137,7 @@ def reextract(
                     [zlib.decompress(f.html_zlib) for f in batch],
                     [f.final_url for f in batch],
                     hints,
+                    [f.content_type for f in batch],
                     chunksize=max(1, len(batch) // (workers * 4)),
                 )
                 records: list[tuple[int, ArticleRecord]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,12 +10,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.demo.server import SiteServer
 from crawler.extraction import EXTRACTOR_VERSION, ArticleRecord, extract_article
 from crawler.extraction.text import content_hash
 from storage import db, repository
 from storage.models import Article, ArticleVersion
 from storage.repository import SourceRow, StoredArticle, StoredPage
-from tests.integration.conftest import SITE, Cli
+from tests.integration.conftest import SITE, Cli, write_sources
 
 FETCHED = datetime(2025, 2, 14, 7, 30, tzinfo=UTC)
 OLD = "0.0.1-old"
@@ -145,3 +147,69 @@ def test_a_reextracted_record_marked_as_a_stub_stores_the_mark_and_can_clear_it(
         (article,) = _articles(sessions).values()
         stubs.append(article.stub)
     assert stubs == ["paywall", None]
+
+
+FERRY = """<!DOCTYPE html>
+<html lang="ru">
+<head>
+<title>Паром снова ходит на остров</title>
+<meta name="description" content="После двух недель ремонта паром вернулся на линию.">
+</head>
+<body>
+<main>
+<article>
+<h1>Паром снова ходит на остров</h1>
+<p class="byline">Анна Смирнова</p>
+<time datetime="2025-02-12">12 февраля 2025</time>
+<p>После двух недель ремонта паром вернулся на линию и снова перевозит жителей острова
+и их машины через пролив. Первый рейс ушёл в шесть утра, на борту было сорок пассажиров
+и двенадцать автомобилей, сообщили в компании-перевозчике.</p>
+<p>Ремонт понадобился после того, как в январе судно задело причал во время шторма.
+Всё это время жители добирались на материк на небольшом катере, который не мог брать
+машины, а в ветреные дни и вовсе не выходил в море.</p>
+<p>Расписание осталось прежним: восемь рейсов в день в будни и шесть в выходные.
+Перевозчик обещает, что до конца зимы второй паром будет стоять в резерве.</p>
+</article>
+</main>
+</body>
+</html>
+"""
+
+
+def _ferry_site(root: Path) -> Path:
+    """One Russian article in windows-1251 whose charset only its Content-Type names."""
+    (root / "news").mkdir(parents=True)
+    (root / "index.html").write_text(
+        '<html><body><a href="/news/2025/02/parom.html">Паром</a></body></html>',
+        encoding="utf-8",
+    )
+    # no <meta charset>, and a suffix the server sends as it is (no placeholder pass)
+    (root / "news" / "parom.cp1251").write_bytes(FERRY.encode("windows-1251"))
+    routes = {
+        "/news/2025/02/parom.html": {
+            "file": "news/parom.cp1251",
+            "content_type": "text/html; charset=windows-1251",
+        }
+    }
+    (root / "_routes.json").write_text(json.dumps(routes), encoding="utf-8")
+    return root
+
+
+def test_a_page_whose_charset_only_its_content_type_names_reextracts_unchanged(
+    cli: Cli, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    with SiteServer(_ferry_site(tmp_path / "site"), offsite_host=None) as server:
+        sources = write_sources(tmp_path / "sources.yaml", server.base_url, listings="[/]")
+        crawled = cli.run("crawl", "site", "--sources", str(sources))
+    assert crawled.returncode == 0, crawled.stdout + crawled.stderr
+    (stored,) = _articles(sessions).values()
+    assert stored.title == "Паром снова ходит на остров"
+    assert "паром вернулся на линию" in stored.text
+
+    done = cli.run("reextract", "--workers", "1", NEWSINGEST_SOURCES=str(sources))
+    assert done.returncode == 0, done.stderr
+    assert "1 pages: 0 changed (new version), 1 unchanged content, 0 rejected" in done.stdout
+    (after,) = _articles(sessions).values()
+    assert (after.version, after.title, after.text) == (1, stored.title, stored.text)
+    with sessions() as session:
+        assert session.execute(select(ArticleVersion)).scalars().all() == []
