@@ -30,8 +30,17 @@ with its traceback; the crawl records the failure with its reason anyway."""
 
 
 class ExpectedNetworkFailure(logging.Filter):
-    """A network failure logged by `EXPECTED_FAILURE_LOGGERS` stays one WARNING line
-    without its traceback (the crawl's own failure rows say what happened)."""
+    """A network failure logged by `EXPECTED_FAILURE_LOGGERS` becomes one INFO line
+    without its traceback (the crawl's failure rows and its summary line per source say
+    what happened), so below ``-v`` it is not shown.
+
+    Installed on a handler, whose level was checked before its filters run: the filter
+    drops a record it demoted below ``threshold`` (the handler's level) itself.
+    """
+
+    def __init__(self, threshold: int = logging.NOTSET) -> None:
+        super().__init__()
+        self.threshold = threshold
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name in EXPECTED_FAILURE_LOGGERS and record.exc_info:
@@ -42,8 +51,8 @@ class ExpectedNetworkFailure(logging.Filter):
             ):
                 record.exc_info = None
                 record.exc_text = None
-                record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True
+                record.levelno, record.levelname = logging.INFO, "INFO"
+        return record.levelno >= self.threshold
 
 
 def configure(level: str, fmt: str) -> None:
@@ -56,7 +65,7 @@ def configure(level: str, fmt: str) -> None:
     # Scrapy's CrawlerProcess resets the root logger to NOTSET: filter on the handler too,
     # or every item is logged at DEBUG ("Scraped from ...", with the whole page body).
     handler.setLevel(level)
-    handler.addFilter(ExpectedNetworkFailure())
+    handler.addFilter(ExpectedNetworkFailure(handler.level))
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)  # warnings become log records in the same format

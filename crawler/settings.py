@@ -70,6 +70,9 @@ DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+# A request that failed every try is a fetch_failures row and part of its source's summary
+# line: Scrapy's 'Gave up retrying' line is INFO (shown with -v), not ERROR.
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 REDIRECT_MAX_TIMES = 5
 COOKIES_ENABLED = False
