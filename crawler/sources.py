@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -36,6 +36,7 @@ from crawler.discovery.urls import (
     safe_split,
     strip_www,
 )
+from crawler.extraction.record import Hints
 
 __all__ = [
     "ExtractionHints",
@@ -237,6 +238,34 @@ class Source:
     def discovery_urls(self) -> tuple[str, ...]:
         """All sitemap, feed and listing URLs, in that order, de-duplicated."""
         return tuple(dict.fromkeys(self.sitemap_urls + self.feed_urls + self.listing_urls))
+
+
+def page_hints(
+    source: Source | None,
+    *,
+    title: str | None = None,
+    authors: tuple[str, ...] = (),
+    published_at: datetime | None = None,
+    language: str | None = None,
+) -> Hints:
+    """The extraction `Hints` for one page of ``source``: what discovery (a feed item, a
+    news sitemap entry) or a stored article knows of the page, with the source's
+    language (unless the page's own is known) and its per-site selectors.
+
+    The one place hints are built: the crawl (`crawler.spiders.news`) and
+    ``newsingest reextract`` give a page the same hints. ``source`` is None for a stored
+    article whose source is no longer in ``sources.yaml``: no selectors then.
+    """
+    x = source.extraction if source is not None else ExtractionHints()
+    return Hints(
+        title=title,
+        authors=authors,
+        published_at=published_at,
+        language=language or (source.language if source is not None else None),
+        byline_selector=x.byline_selector,
+        date_selector=x.date_selector,
+        body_selector=x.body_selector,
+    )
 
 
 @lru_cache(maxsize=1024)

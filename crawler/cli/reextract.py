@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import click
 
 from crawler.cli.main import config_of, database_url, main
-from crawler.sources import ExtractionHints, SourcesError, load_sources
+from crawler.sources import Source, SourcesError, load_sources, page_hints
 
 if TYPE_CHECKING:
     from crawler.extraction.record import ArticleRecord
@@ -49,13 +49,13 @@ class Tally:
         )
 
 
-def _source_hints(path: str) -> dict[str, tuple[str | None, ExtractionHints]]:
+def _sources_by_key(path: str) -> dict[str, Source]:
     try:
         sources = load_sources(path)
     except SourcesError as exc:
         logger.warning("no per-source extraction hints: %s", exc)
         return {}
-    return {s.key: (s.language, s.extraction) for s in sources}
+    return {s.key: s for s in sources}
 
 
 def _pool(workers: int) -> Executor:
@@ -87,12 +87,12 @@ def reextract(
 ) -> None:
     """Re-extract stored pages with the current extractor; new versions where content changed."""
     from crawler.extraction import EXTRACTOR_VERSION
-    from crawler.extraction.record import Hints, Rejection
+    from crawler.extraction.record import Rejection
     from crawler.workers import extract_timed
     from storage import db, queries, repository
 
     cfg = config_of(ctx)
-    hints_of = _source_hints(str(cfg.sources_path))
+    sources = _sources_by_key(str(cfg.sources_path))
     stale_for = EXTRACTOR_VERSION if stale else None
     engine = db.make_engine(database_url(cfg), pool_size=1)
     sessions = db.make_session_factory(engine)
@@ -119,19 +119,12 @@ def reextract(
                 if not batch:
                     break
                 after_id = batch[-1].article_id
-                hints = []
-                for fetch in batch:
-                    language, extraction = hints_of.get(fetch.source_key or "", (None, None))
-                    hints.append(
-                        Hints(
-                            title=fetch.title,
-                            published_at=fetch.published_at,
-                            language=language,
-                            byline_selector=extraction.byline_selector if extraction else None,
-                            date_selector=extraction.date_selector if extraction else None,
-                            body_selector=extraction.body_selector if extraction else None,
-                        )
+                hints = [
+                    page_hints(
+                        sources.get(f.source_key or ""), title=f.title, published_at=f.published_at
                     )
+                    for f in batch
+                ]
                 results = pool.map(
                     extract_timed,
                     [zlib.decompress(f.html_zlib) for f in batch],

@@ -34,7 +34,7 @@ from crawler.discovery import (
 from crawler.exceptions import AlreadyStored, CrawlStopped
 from crawler.extraction.record import Hints
 from crawler.items import FetchedPage, FetchFailed
-from crawler.sources import Source, SourcesError, load_sources
+from crawler.sources import Source, SourcesError, load_sources, page_hints
 
 logger = logging.getLogger(__name__)
 
@@ -300,7 +300,8 @@ class NewsSpider(scrapy.Spider):
                 continue
             yield self._discovery(ref.url, self.parse_sitemap, priority=CHILD_SITEMAP_PRIORITY)
         for entry in sitemap.entries:
-            hints = self._hints(
+            hints = page_hints(
+                self.source,
                 title=entry.news_title,
                 authors=entry.authors,
                 published_at=entry.news_publication_date,
@@ -326,7 +327,8 @@ class NewsSpider(scrapy.Spider):
         self._discovered_ok()
         now = datetime.now(UTC)
         for entry in feed.entries:
-            hints = self._hints(
+            hints = page_hints(
+                self.source,
                 title=entry.title,
                 authors=entry.authors,
                 published_at=entry.published_at,
@@ -345,7 +347,7 @@ class NewsSpider(scrapy.Spider):
         depth = int(response.meta.get(DEPTH, 0))
         for url in extract_links(response.body, response.url):
             if self.source.is_article_url(url):
-                yield from self._article(url, None, self._hints(), now)
+                yield from self._article(url, None, page_hints(self.source), now)
         if self.source.follow_pagination and depth < self.source.listing_depth:
             for url in pagination_links(response.body, response.url):
                 if self.source.allows_domain(url):
@@ -377,25 +379,6 @@ class NewsSpider(scrapy.Spider):
             callback=self.parse_article,
             errback=self.article_failed,
             meta={KIND: "article", HINTS: hints},
-        )
-
-    def _hints(
-        self,
-        *,
-        title: str | None = None,
-        authors: tuple[str, ...] = (),
-        published_at: datetime | None = None,
-        language: str | None = None,
-    ) -> Hints:
-        x = self.source.extraction
-        return Hints(
-            title=title,
-            authors=authors,
-            published_at=published_at,
-            language=(language or self.source.language),
-            byline_selector=x.byline_selector,
-            date_selector=x.date_selector,
-            body_selector=x.body_selector,
         )
 
     # --- articles -----------------------------------------------------------------------

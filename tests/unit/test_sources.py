@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from crawler.extraction.record import Hints
 from crawler.sources import (
     ExtractionHints,
     Source,
     SourcesError,
     load_sources,
+    page_hints,
     parse_interval,
     parse_sources,
 )
@@ -562,3 +564,26 @@ def test_a_source_without_a_valid_url_reports_its_other_problems_but_not_its_pat
     assert len(errors) == 2
     assert "missing required key 'url'" in errors[0]
     assert "'enabled' must be true or false" in errors[1]
+
+
+def test_page_hints_carry_the_source_selectors_and_language_under_what_the_page_says() -> None:
+    (source,) = _parse(
+        _one(
+            language="de",
+            extraction={"byline_selector": ".autor", "date_selector": "p.datum",
+                        "body_selector": "div.text"},
+        )
+    )  # fmt: skip
+    when = datetime(2025, 2, 14, 7, 30, tzinfo=UTC)
+    assert page_hints(source, title="T", authors=("A",), published_at=when) == Hints(
+        title="T",
+        authors=("A",),
+        published_at=when,
+        language="de",
+        byline_selector=".autor",
+        date_selector="p.datum",
+        body_selector="div.text",
+    )
+    assert page_hints(source, language="fr").language == "fr"  # a sitemap entry's language
+    # a stored article whose source left sources.yaml: what the article knows, no selectors
+    assert page_hints(None, title="T") == Hints(title="T")
