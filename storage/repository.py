@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from crawler.extraction.record import ArticleRecord
+from storage import fieldstats
 from storage.models import (
     NEAR_DUPLICATE_DISTANCE,
     Article,
@@ -362,7 +363,10 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
 
     Statements per batch, whatever its size: the lock, one lookup of the known hashes,
     one touch of the unchanged, one INSERT of the new, one UPDATE of the changed (each
-    with one array parameter per column), the duplicate links, one upsert of the pages.
+    with one array parameter per column), the duplicate links, one upsert of the pages,
+    and the field counts of every stored record (new, changed and unchanged) added to
+    their source's day and run (`storage.fieldstats`: a lookup of the sources'
+    languages, two upserts).
     The pages are zlib-compressed in a helper thread while the database writes the
     articles.
     """
@@ -420,6 +424,8 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
                    and item.record.url in result.ids]  # fmt: skip
     result.linked = link_duplicates(session, new_ids, changed=changed_ids)
 
+    _count_fields(session, [item for item in by_url.values() if item.record.url in result.ids])
+
     htmls = compressed.result() if compressed is not None else []
     if paged:
         kept = [(item, html) for item, html in zip(paged, htmls, strict=True)
@@ -431,6 +437,25 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
                 _page_arrays([i for i, _ in kept], [h for _, h in kept], result.ids),
             )
     return result
+
+
+def _count_fields(session: Session, stored: Sequence[StoredArticle]) -> None:
+    """Add the field counts of ``stored`` to their sources' days and runs
+    (`storage.fieldstats`)."""
+    groups: dict[tuple[int, int | None], list[ArticleRecord]] = {}
+    for item in stored:
+        if item.source_id is not None:
+            groups.setdefault((item.source_id, item.run_id), []).append(item.record)
+    if not groups:
+        return
+    languages = fieldstats.source_languages(session, (sid for sid, _ in groups))
+    fieldstats.add_counts(
+        session,
+        {
+            key: fieldstats.count_records(records, languages.get(key[0]))
+            for key, records in groups.items()
+        },
+    )
 
 
 def _run_binary(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
@@ -611,7 +636,9 @@ def page_html(session: Session, article_id: int) -> bytes | None:
 
 
 def insert_failures(session: Session, rows: Iterable[FailureRow]) -> int:
-    """Record failures; returns how many."""
+    """Record failures; returns how many. Rejections by extraction (stage ``extract``) are
+    added to their source's day and run counts (`storage.fieldstats`)."""
+    rows_list = list(rows)
     values = [
         {
             "url": r.url,
@@ -622,10 +649,19 @@ def insert_failures(session: Session, rows: Iterable[FailureRow]) -> int:
             "source_id": r.source_id,
             "run_id": r.run_id,
         }
-        for r in rows
+        for r in rows_list
     ]
     if values:
         session.execute(insert(FetchFailure).values(values))
+        rejected: dict[tuple[int, int | None], list[str]] = {}
+        for r in rows_list:
+            if r.stage == "extract" and r.source_id is not None:
+                rejected.setdefault((r.source_id, r.run_id), []).append(r.reason[:500])
+        if rejected:
+            fieldstats.add_counts(
+                session,
+                {key: fieldstats.count_rejections(reasons) for key, reasons in rejected.items()},
+            )
     return len(values)
 
 
