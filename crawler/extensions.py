@@ -29,11 +29,13 @@ from typing import Any, ClassVar, TextIO
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
+from scrapy.signalmanager import SignalManager
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import _schedule_coro
 from sqlalchemy import Connection, Engine
 
 from crawler import spool
+from crawler import stats as stat
 from storage import db, ledger, migrate, repository
 from storage.repository import SourceRow
 
@@ -53,6 +55,11 @@ def json_stats(stats: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+run_opened = object()
+"""Signal `CrawlLedger` sends once its run's ``crawl_runs`` row exists, with
+``run_id``: how the store pipeline learns the run its records belong to (components
+do not read each other's stats back)."""
+
 LOCK_LOST = "lock_lost"
 """Close reason of a crawl whose source lock was lost and taken by another crawl."""
 
@@ -70,9 +77,9 @@ def run_status(close_reason: str, stats: dict[str, Any]) -> tuple[str, str | Non
         )
     if close_reason != "finished":
         return "failed", f"spider closed: {close_reason}"
-    if stats.get("newsingest/discovery/ok", 0) == 0 and stats.get("newsingest/discovery/failed"):
+    if stats.get(stat.DISCOVERY_OK, 0) == 0 and stats.get(stat.DISCOVERY_FAILED):
         return "failed", "none of the source's discovery URLs could be fetched"
-    if stats.get("newsingest/store/spooled_articles"):
+    if stats.get(stat.STORE_SPOOLED_ARTICLES):
         return "failed", "some records could not be stored and were spooled"
     return "succeeded", None
 
@@ -101,8 +108,10 @@ class CrawlLedger:
         crawl_id: str | None = None,
         lock_check_seconds: float = 5.0,
         stop: Callable[[str], None] | None = None,
+        signals: SignalManager | None = None,
     ) -> None:
         self.stats = stats
+        self.signals = signals
         self.lock_check_seconds = lock_check_seconds
         self.stop = stop
         self.database_url = database_url
@@ -139,6 +148,7 @@ class CrawlLedger:
             crawl_id=s.get("NEWSINGEST_CRAWL_ID") or None,
             lock_check_seconds=s.getfloat("NEWSINGEST_LOCK_CHECK_SECONDS", 5.0),
             stop=stop,
+            signals=crawler.signals,
         )
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
@@ -158,17 +168,19 @@ class CrawlLedger:
             )
             return
         if self.run_id is None:
-            self.stats.set_value("newsingest/run_status", "skipped")
+            self.stats.set_value(stat.RUN_STATUS, "skipped")
             logger.warning(
                 "source %s is being crawled by another process right now; skipping it",
                 self.source_key,
             )
             raise CloseSpider(SOURCE_LOCKED)
-        self.stats.set_value("newsingest/run_id", self.run_id)
+        self.stats.set_value(stat.RUN_ID, self.run_id)
+        if self.signals is not None:
+            self.signals.send_catch_log(run_opened, run_id=self.run_id)
         if self._lock is not None and self.lock_check_seconds > 0:
             self._watch = asyncio.ensure_future(self._watch_lock())
         if self.crawl_id:
-            self.stats.set_value("newsingest/crawl_id", self.crawl_id)
+            self.stats.set_value(stat.CRAWL_ID, self.crawl_id)
         logger.info("crawl run %s opened for source %s", self.run_id, self.source_key)
 
     def _open(self, source: Any) -> int | None:
@@ -227,7 +239,7 @@ class CrawlLedger:
         except Exception as exc:
             logger.error("could not record the skipped crawl of %s: %s", self.source_key, exc)
             return
-        self.stats.set_value("newsingest/skipped_run_id", skipped)
+        self.stats.set_value(stat.SKIPPED_RUN_ID, skipped)
 
     async def _watch_lock(self) -> None:
         """Check the source's lock every `lock_check_seconds`; stop the crawl when another
@@ -241,7 +253,7 @@ class CrawlLedger:
                 continue
             if held is False:
                 self._lock_lost = True
-                self.stats.set_value("newsingest/lock/lost", 1)
+                self.stats.set_value(stat.LOCK_LOST, 1)
                 logger.error(
                     "lost the lock of source %s: another crawl holds it now (or ended this "
                     "run); stopping this crawl",
@@ -288,7 +300,7 @@ class CrawlLedger:
                 ledger.unlock_source(conn)
                 return False
             self._lock = conn
-        self.stats.inc_value("newsingest/lock/taken_again")
+        self.stats.inc_value(stat.LOCK_TAKEN_AGAIN)
         logger.warning("took the lock of source %s again", self.source_key)
         return True
 
@@ -323,7 +335,7 @@ class CrawlLedger:
         assert self.run_id is not None
         stats = json_stats(self.stats.get_stats())
         status, error = run_status(reason, stats)
-        self.stats.set_value("newsingest/run_status", status)
+        self.stats.set_value(stat.RUN_STATUS, status)
         try:
             await asyncio.to_thread(self._close, self.run_id, status, stats, error)
         except Exception as exc:
@@ -416,18 +428,7 @@ class Progress:
     @staticmethod
     def describe(key: str, stats: dict[str, Any]) -> str:
         """One source's progress: pages, stored new/updated/unchanged, rejected, failed."""
-
-        def total(prefix: str) -> int:
-            return sum(int(v) for k, v in stats.items() if k.startswith(prefix))
-
-        g = stats.get
-        return (
-            f"{key}: {g('newsingest/fetch/articles', 0)} pages,"
-            f" {g('newsingest/store/inserted', 0)} new, {g('newsingest/store/updated', 0)} updated,"
-            f" {g('newsingest/store/unchanged', 0)} unchanged,"
-            f" {total('newsingest/extract/rejected/')} rejected,"
-            f" {total('newsingest/fetch/failed/') + total('newsingest/discovery/failed/')} failed"
-        )
+        return stat.RunSummary.of(stats).progress(key)
 
     def line(self) -> str:
         return " | ".join(

@@ -39,6 +39,7 @@ from scrapy.utils.job import job_dir
 from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet.defer import Deferred
 
+from crawler import stats as stat
 from crawler.spool import pid_alive
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class DiskFrontierScheduler(Scheduler):
                     exc,
                 )
                 if crawler.stats is not None:
-                    crawler.stats.inc_value("newsingest/frontier/disk_errors")
+                    crawler.stats.inc_value(stat.FRONTIER_DISK_ERRORS)
         return cls(
             build_from_crawler(load_object(s["DUPEFILTER_CLASS"]), crawler),
             frontier_dir=frontier_dir,
@@ -117,7 +118,7 @@ class DiskFrontierScheduler(Scheduler):
             return super()._dqpush(request)
         except OSError as exc:
             self.disk_failed = True
-            self._inc("newsingest/frontier/disk_errors")
+            self._inc(stat.FRONTIER_DISK_ERRORS)
             logger.error(
                 "the crawl frontier cannot write to %s (%s): pending requests wait in memory",
                 self.dqdir,
@@ -137,7 +138,7 @@ class DiskFrontierScheduler(Scheduler):
                 lost = len(queues)
             with contextlib.suppress(Exception):
                 queues.close()
-            self._inc("newsingest/frontier/lost", lost)
+            self._inc(stat.FRONTIER_LOST, lost)
             logger.error(
                 "the crawl frontier lost %d pending requests it could not read back from %s"
                 " (%s); the crawl goes on without them",

@@ -51,6 +51,7 @@ from scrapy.statscollectors import StatsCollector
 from scrapy.utils.httpobj import urlparse_cached
 from sqlalchemy import Engine
 
+from crawler import stats as stat
 from crawler.exceptions import AlreadyStored, DeniedRedirect, OffsiteRedirect, RedirectLoop
 from crawler.extraction.urls import canonicalize_url
 from crawler.spiders.news import ROBOTS_TXT
@@ -168,12 +169,12 @@ class StoredUrlBatchFilter(_StoredUrls):
                 len(requests),
                 exc,
             )
-            self.stats.inc_value("newsingest/incremental/check_failed", len(requests))
+            self.stats.inc_value(stat.INCREMENTAL_CHECK_FAILED, len(requests))
             found = set()
         kept: list[Request] = []
         for request in requests:
             if found.intersection(forms[request.url]):
-                self.stats.inc_value("newsingest/incremental/skipped_stored")
+                self.stats.inc_value(stat.INCREMENTAL_SKIPPED_STORED)
                 continue
             request.meta[CHECKED] = request.url
             kept.append(request)
@@ -205,7 +206,7 @@ class StopFilter:
         async for out in result:
             if isinstance(out, Request) and stop_requested(self.crawler):
                 assert self.crawler.stats is not None
-                self.crawler.stats.inc_value("newsingest/stop/cut_callbacks")
+                self.crawler.stats.inc_value(stat.STOP_CUT_CALLBACKS)
                 aclose = getattr(result, "aclose", None)
                 if aclose is not None:
                     await aclose()
@@ -228,10 +229,10 @@ class StoredUrlFilter(_StoredUrls):
             found = await self.stored(self.candidates(request.url))
         except Exception as exc:  # the database being down must not stop fetching
             logger.warning("stored-URL check failed (%s); fetching %s anyway", exc, request.url)
-            self.stats.inc_value("newsingest/incremental/check_failed")
+            self.stats.inc_value(stat.INCREMENTAL_CHECK_FAILED)
             return None
         if found:
-            self.stats.inc_value("newsingest/incremental/skipped_stored")
+            self.stats.inc_value(stat.INCREMENTAL_SKIPPED_STORED)
             raise AlreadyStored(f"already stored: {request.url}")
         meta[CHECKED] = request.url
         return None
@@ -446,7 +447,7 @@ class ConditionalRequests:
         if meta.get("newsingest_kind") != "discovery" or not meta.get("newsingest_conditional"):
             return response
         if response.status == 304:
-            self.stats.inc_value("newsingest/discovery/not_modified")
+            self.stats.inc_value(stat.DISCOVERY_NOT_MODIFIED)
             return response
         if response.status == 200:
             etag = response.headers.get(b"ETag")
@@ -474,7 +475,7 @@ class ConditionalRequests:
             return
         try:
             await asyncio.to_thread(self._save, keep)
-            self.stats.inc_value("newsingest/discovery/validators_saved", len(keep))
+            self.stats.inc_value(stat.DISCOVERY_VALIDATORS_SAVED, len(keep))
         except Exception as exc:
             logger.warning("could not remember validators: %s", exc)
 
@@ -487,10 +488,10 @@ class ConditionalRequests:
         cannot know what the others lost): then the next crawl reads every document in
         full, so incremental discovery finds the missing articles again.
         """
-        if stats.get("newsingest/crawl_id") or stats.get("newsingest/store/spooled_articles"):
+        if stats.get(stat.CRAWL_ID) or stats.get(stat.STORE_SPOOLED_ARTICLES):
             return False
         for key in stats:
-            if key.startswith("newsingest/fetch/failed/") and is_transient(key.rsplit("/", 1)[1]):
+            if key.startswith(stat.FETCH_FAILED_PREFIX) and is_transient(key.rsplit("/", 1)[1]):
                 return False
         return True
 
@@ -585,7 +586,7 @@ class PoliteRetry(RetryMiddleware):
     def _count_wait(self, delay: float) -> None:
         stats = getattr(getattr(self, "crawler", None), "stats", None)
         if stats is not None:
-            stats.inc_value("newsingest/retry/waited_ms", int(delay * 1000))
+            stats.inc_value(stat.RETRY_WAITED_MS, int(delay * 1000))
 
     async def _wait(self, delay: float) -> None:
         """Sleep ``delay`` seconds, or until the crawl is asked to stop."""

@@ -43,6 +43,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import spool
+from crawler import stats as stat
+from crawler.extensions import run_opened
 from crawler.extraction.record import ArticleRecord, Hints, Rejection
 from crawler.extraction.urls import canonicalize_url
 from crawler.items import ExtractedArticle, FetchedPage, FetchFailed, Rejected
@@ -283,7 +285,7 @@ class ExtractPipeline:
             return item
         if self.max_bytes and len(item.body) > self.max_bytes:
             # Extraction memory grows ~80x the HTML size: refuse before a worker blows up.
-            self.stats.inc_value("newsingest/extract/rejected/too_large")
+            self.stats.inc_value(stat.rejected("too_large"))
             return FetchFailed(
                 source_key=item.source_key,
                 url=item.requested_url,
@@ -299,10 +301,10 @@ class ExtractPipeline:
             logger.exception("extraction failed for %s", item.final_url)
             result = Rejection(url=item.final_url, reason="parse_error", detail=repr(exc)[:500])
             millis = 0.0
-        self.stats.inc_value("newsingest/extract/pages")
-        self.stats.inc_value("newsingest/extract/ms_total", int(millis))
+        self.stats.inc_value(stat.EXTRACT_PAGES)
+        self.stats.inc_value(stat.EXTRACT_MS_TOTAL, int(millis))
         if isinstance(result, Rejection):
-            self.stats.inc_value(f"newsingest/extract/rejected/{result.reason}")
+            self.stats.inc_value(stat.rejected(result.reason))
             return Rejected(page=item, rejection=result)
         if result.word_count and len(result.text) / result.word_count > MAX_MEAN_WORD_LENGTH:
             # megabytes of one "word" (base64, a hash, filler) are not an article
@@ -311,13 +313,13 @@ class ExtractPipeline:
                 reason="not_article",
                 detail=f"{len(result.text)} characters in {result.word_count} words: not prose",
             )
-            self.stats.inc_value(f"newsingest/extract/rejected/{result.reason}")
+            self.stats.inc_value(stat.rejected(result.reason))
             return Rejected(page=item, rejection=result)
-        self.stats.inc_value("newsingest/extract/articles")
+        self.stats.inc_value(stat.EXTRACT_ARTICLES)
         record = replace(result, fetched_at=item.fetched_at)
         if record.url != item.final_url and not self.in_scope(record.url):
             # a canonical URL outside the source's scope never names the article
-            self.stats.inc_value("newsingest/extract/canonical_out_of_scope")
+            self.stats.inc_value(stat.EXTRACT_CANONICAL_OUT_OF_SCOPE)
             logger.info("%s declares the canonical URL %s outside its source's scope; kept "
                         "the fetched URL", item.final_url, record.url)  # fmt: skip
             record = replace(record, url=canonicalize_url(item.final_url))
@@ -337,7 +339,7 @@ class ExtractPipeline:
                     return await asyncio.wait_for(asyncio.wrap_future(fut), self.timeout)
                 except TimeoutError:
                     _POOL.replace(pool, kill=True)
-                    self.stats.inc_value("newsingest/extract/timeouts")
+                    self.stats.inc_value(stat.EXTRACT_TIMEOUTS)
                     logger.warning(
                         "extraction of %s took longer than %g s", page.final_url, self.timeout
                     )
@@ -347,7 +349,7 @@ class ExtractPipeline:
                     _POOL.replace(pool, kill=False)
                     broken += 1
             if broken >= 2:
-                self.stats.inc_value("newsingest/extract/worker_crashes")
+                self.stats.inc_value(stat.EXTRACT_WORKER_CRASHES)
                 logger.error("extraction of %s crashed a worker twice", page.final_url)
                 detail = "the extraction worker crashed on this page"
                 return Rejection(page.final_url, "parse_error", detail), 0.0
@@ -381,6 +383,9 @@ class StorePipeline:
         self._lock = asyncio.Lock()
         self._stopping = False
         self._outage_batches = 0
+        self.run_id: int | None = None
+        """The ``crawl_runs`` row the records belong to (`crawler.extensions.run_opened`);
+        None without a ledger, or when it could not open its run."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -393,7 +398,7 @@ class StorePipeline:
             if crawler.engine is not None and crawler.engine.spider is not None:
                 _schedule_coro(crawler.engine.close_spider_async(reason=reason))
 
-        return cls(
+        pipe = cls(
             crawler.stats,
             s.get("NEWSINGEST_DATABASE_URL") or None,
             Path(s.get("NEWSINGEST_DATA_DIR")),
@@ -401,6 +406,11 @@ class StorePipeline:
             flush_seconds=s.getfloat("NEWSINGEST_STORE_FLUSH_SECONDS", 2.0),
             stop=stop,
         )
+        crawler.signals.connect(pipe.run_opened, signal=run_opened)
+        return pipe
+
+    def run_opened(self, run_id: int) -> None:
+        self.run_id = run_id
 
     async def open_spider(self) -> None:
         loop = asyncio.get_running_loop()
@@ -429,8 +439,8 @@ class StorePipeline:
         await self._flush(closing=True)
         lost_articles, lost_failures = len(self._articles), len(self._failures)
         if lost_articles or lost_failures:
-            self.stats.set_value("newsingest/store/lost_articles", lost_articles)
-            self.stats.set_value("newsingest/store/lost_failures", lost_failures)
+            self.stats.set_value(stat.STORE_LOST_ARTICLES, lost_articles)
+            self.stats.set_value(stat.STORE_LOST_FAILURES, lost_failures)
             logger.critical(
                 "%d articles and %d failures could be neither stored nor spooled; they are "
                 "lost (the articles are not stored, so the next crawl fetches them again): %s",
@@ -443,7 +453,7 @@ class StorePipeline:
         self._db_thread.shutdown(wait=True)
 
     async def process_item(self, item: Any) -> Any:
-        run_id = self.stats.get_value("newsingest/run_id")
+        run_id = self.run_id
         if isinstance(item, ExtractedArticle):
             self._articles.append(_pending_article(item, run_id))
         elif isinstance(item, (Rejected, FetchFailed)):
@@ -489,16 +499,16 @@ class StorePipeline:
             )
             self._outage_batches = 0
         s = self.stats
-        s.inc_value("newsingest/store/inserted", result.upsert.inserted)
-        s.inc_value("newsingest/store/updated", result.upsert.updated)
-        s.inc_value("newsingest/store/unchanged", result.upsert.unchanged)
-        s.inc_value("newsingest/store/merged", result.upsert.merged)
-        s.inc_value("newsingest/store/failures", result.failures)
+        s.inc_value(stat.STORE_INSERTED, result.upsert.inserted)
+        s.inc_value(stat.STORE_UPDATED, result.upsert.updated)
+        s.inc_value(stat.STORE_UNCHANGED, result.upsert.unchanged)
+        s.inc_value(stat.STORE_MERGED, result.upsert.merged)
+        s.inc_value(stat.STORE_FAILURES, result.failures)
         if result.rejected:
-            s.inc_value("newsingest/store/rejected", result.rejected)
+            s.inc_value(stat.STORE_REJECTED, result.rejected)
         if result.foreign:
-            s.inc_value("newsingest/store/other_source", result.foreign)
-        s.inc_value("newsingest/store/batches")
+            s.inc_value(stat.STORE_OTHER_SOURCE, result.foreign)
+        s.inc_value(stat.STORE_BATCHES)
         return True
 
     async def _spool(
@@ -517,7 +527,7 @@ class StorePipeline:
             first_line,
             spool.spool_dir(self.data_dir),
         )
-        self.stats.set_value("newsingest/store/last_error", str(exc)[:500])
+        self.stats.set_value(stat.STORE_LAST_ERROR, str(exc)[:500])
         entries: list[spool.Entry] = [*articles, *failures]
         isolated: list[tuple[spool.Entry, str]] = []
         loop = asyncio.get_running_loop()
@@ -538,7 +548,7 @@ class StorePipeline:
             )
             self._articles[:0] = articles
             self._failures[:0] = failures
-            self.stats.set_value("newsingest/store/spool_error", str(err)[:500])
+            self.stats.set_value(stat.STORE_SPOOL_ERROR, str(err)[:500])
             if not self._stopping:
                 self._stopping = True
                 logger.critical(
@@ -555,13 +565,11 @@ class StorePipeline:
         bad_articles = sum(isinstance(e, PendingArticle) for e, _ in isolated)
         if bad_articles:
             # spooled as store failures: their URLs are recorded, the next crawl fetches them
-            self.stats.inc_value("newsingest/store/rejected", bad_articles)
-        self.stats.inc_value("newsingest/store/spooled_articles", len(articles) - bad_articles)
-        self.stats.inc_value("newsingest/store/spooled_failures", len(failures) + bad_articles)
-        self.stats.inc_value(
-            "newsingest/store/spooled_total_articles", len(articles) - bad_articles
-        )
-        self.stats.inc_value("newsingest/store/spool_files")
+            self.stats.inc_value(stat.STORE_REJECTED, bad_articles)
+        self.stats.inc_value(stat.STORE_SPOOLED_ARTICLES, len(articles) - bad_articles)
+        self.stats.inc_value(stat.STORE_SPOOLED_FAILURES, len(failures) + bad_articles)
+        self.stats.inc_value(stat.STORE_SPOOLED_TOTAL_ARTICLES, len(articles) - bad_articles)
+        self.stats.inc_value(stat.STORE_SPOOL_FILES)
         logger.info("spooled to %s", path)
 
     async def _replay(self) -> None:
@@ -577,15 +585,15 @@ class StorePipeline:
         except Exception as exc:
             logger.warning("spool replay failed (%s); it stays pending", exc)
             return
-        run_id = self.stats.get_value("newsingest/run_id")
+        run_id = self.run_id
         arts, fails = report.by_run.get(run_id, (0, 0)) if run_id is not None else (0, 0)
         if arts or fails:
             # this crawl's own spooled records are stored now: no longer pending
-            self.stats.inc_value("newsingest/store/spooled_articles", -arts)
-            self.stats.inc_value("newsingest/store/spooled_failures", -fails)
-        self.stats.inc_value("newsingest/store/replayed_files", report.files)
-        self.stats.inc_value("newsingest/store/replayed_articles", report.articles)
-        self.stats.inc_value("newsingest/store/replayed_failures", report.failures)
+            self.stats.inc_value(stat.STORE_SPOOLED_ARTICLES, -arts)
+            self.stats.inc_value(stat.STORE_SPOOLED_FAILURES, -fails)
+        self.stats.inc_value(stat.STORE_REPLAYED_FILES, report.files)
+        self.stats.inc_value(stat.STORE_REPLAYED_ARTICLES, report.articles)
+        self.stats.inc_value(stat.STORE_REPLAYED_FAILURES, report.failures)
         if report.files:
             logger.warning(
                 "replayed %d spool file(s): %d articles, %d failures",

@@ -29,6 +29,7 @@ from typing import Any
 
 from scrapy_redis.queue import PriorityQueue  # type: ignore[import-untyped]
 
+from crawler import stats as stat
 from crawler.extraction.record import Hints
 
 logger = logging.getLogger(__name__)
@@ -197,7 +198,7 @@ class SafePriorityQueue(PriorityQueue):  # type: ignore[misc]
             super().push(request)
         except TypeError as exc:
             logger.error("cannot queue %s as data (%s); it is not crawled", request.url, exc)
-            self._count("newsingest/distributed/unqueueable_requests")
+            self._count(stat.DISTRIBUTED_UNQUEUEABLE_REQUESTS)
 
     def _decode_request(self, encoded_request: Any) -> Any:
         try:
@@ -209,7 +210,7 @@ class SafePriorityQueue(PriorityQueue):  # type: ignore[misc]
                 self.key,
                 exc,
             )
-            self._count("newsingest/distributed/rejected_requests")
+            self._count(stat.DISTRIBUTED_REJECTED_REQUESTS)
             return None
 
     def _count(self, key: str) -> None:

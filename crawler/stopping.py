@@ -30,6 +30,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from crawler import stats as stat
 from crawler.downloader import SlotLimitedDownloader
 
 logger = logging.getLogger(__name__)
@@ -82,8 +83,8 @@ class StopWatch:
             return
         queued, transfers = downloader.stop()
         assert self.crawler.stats is not None
-        self.crawler.stats.set_value("newsingest/stop/dropped_requests", queued)
-        self.crawler.stats.set_value("newsingest/stop/cancelled_downloads", transfers)
+        self.crawler.stats.set_value(stat.STOP_DROPPED_REQUESTS, queued)
+        self.crawler.stats.set_value(stat.STOP_CANCELLED_DOWNLOADS, transfers)
         logger.warning(
             "stop requested: dropped %d queued requests and cancelled %d downloads; "
             "pages already downloaded are still stored",

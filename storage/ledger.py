@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from crawler import stats as stat
 from storage.models import CrawlRun, FetchFailure, Source
 
 
@@ -320,8 +321,8 @@ INSERT INTO source_daily_stats AS d (source_id, day, runs, runs_succeeded, runs_
                                      articles_inserted, articles_updated)
 SELECT source_id, (started_at AT TIME ZONE 'UTC')::date, count(*),
        count(*) FILTER (WHERE status = 'succeeded'), count(*) FILTER (WHERE status = 'failed'),
-       {_stat("newsingest/fetch/articles")}, {_stat("newsingest/store/inserted")},
-       {_stat("newsingest/store/updated")}
+       {_stat(stat.FETCH_ARTICLES)}, {_stat(stat.STORE_INSERTED)},
+       {_stat(stat.STORE_UPDATED)}
 FROM crawl_runs
 WHERE started_at < :cutoff AND status <> 'running' AND source_id IS NOT NULL
 GROUP BY 1, 2

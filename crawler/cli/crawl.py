@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from crawler import stats as stat
 from crawler.cli.main import (
     EXIT_FAILED,
     EXIT_OK,
@@ -108,20 +109,19 @@ def make_crawler(process: CrawlerProcess, base: Settings, job: CrawlJob) -> Any:
 def job_status(job: CrawlJob) -> str:
     """The ledger status a finished job's crawl ended with."""
     stats = job.crawler.stats if job.crawler is not None else None
-    status = stats.get_value("newsingest/run_status") if stats else None
+    status = stats.get_value(stat.RUN_STATUS) if stats else None
     return str(status or "failed")
 
 
 def failure_summary(stats: dict[str, Any]) -> str | None:
     """Why a failed crawl failed, in a few words, from its stats (None when they do not say):
     ``3 discovery URLs: dns_error`` or ``12 records spooled (database unavailable)``."""
-    prefix = "newsingest/discovery/failed/"
-    discovery = {k[len(prefix) :]: int(v) for k, v in stats.items() if k.startswith(prefix)}
-    if discovery and not stats.get("newsingest/discovery/ok"):
+    discovery = stat.reasons(stats, stat.DISCOVERY_FAILED_PREFIX)
+    if discovery and not stats.get(stat.DISCOVERY_OK):
         count = sum(discovery.values())
         reasons = ", ".join(sorted(discovery, key=lambda r: (-discovery[r], r)))
         return f"{count} discovery URL{'' if count == 1 else 's'}: {reasons}"
-    spooled = int(stats.get("newsingest/store/spooled_articles") or 0)
+    spooled = int(stats.get(stat.STORE_SPOOLED_ARTICLES) or 0)
     if spooled:
         return f"{spooled} record{'' if spooled == 1 else 's'} spooled (database unavailable)"
     reason = stats.get("finish_reason")
@@ -427,9 +427,7 @@ def demo(ctx: click.Context, limit: int, demo_database_url: str | None) -> None:
         total = repository.article_count(session, "demo")
         rows = repository.latest_articles(session, source_key="demo", limit=limit)
         click.echo(
-            f"run: {results['demo']}; {stats.get('newsingest/store/inserted', 0)} new,"
-            f" {stats.get('newsingest/store/updated', 0)} updated,"
-            f" {stats.get('newsingest/store/unchanged', 0)} unchanged;"
+            f"run: {results['demo']}; {stat.RunSummary.of(stats).stored()};"
             f" {total} articles from the demo site in the database"
         )
         for article, _key in rows:

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from crawler import stats as stat
 from crawler.cli.main import (
     EXIT_FAILED,
     EXIT_OK,
@@ -21,23 +22,9 @@ from crawler.cli.main import (
 from crawler.health import BAD_VERDICTS, crawl_status, verdict
 
 
-def _total(stats: dict[str, Any], prefix: str) -> int:
-    return sum(int(v) for k, v in stats.items() if k.startswith(prefix) and isinstance(v, int))
-
-
 def run_summary(stats: dict[str, Any]) -> str:
     """A run's stats in one short phrase."""
-    g = stats.get
-    failed = _total(stats, "newsingest/fetch/failed/") + _total(
-        stats, "newsingest/discovery/failed/"
-    )
-    return (
-        f"pages={g('newsingest/fetch/articles', 0)} new={g('newsingest/store/inserted', 0)}"
-        f" updated={g('newsingest/store/updated', 0)}"
-        f" unchanged={g('newsingest/store/unchanged', 0)}"
-        f" rejected={_total(stats, 'newsingest/extract/rejected/')} failed={failed}"
-        f" secs={round(float(g('elapsed_time_seconds', 0) or 0))}"
-    )
+    return stat.RunSummary.of(stats).fields()
 
 
 def sum_stats(stats: list[dict[str, Any]]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
+from crawler import stats as stat
 from crawler.discovery import (
     DiscoveryError,
     extract_links,
@@ -296,7 +297,7 @@ class NewsSpider(scrapy.Spider):
             if not self.source.allows_domain(ref.url):
                 continue
             if not is_fresh(ref.lastmod, self.source.max_age_days, now):
-                self._inc("discovery/skipped_old_sitemaps")
+                self._inc(stat.DISCOVERY_SKIPPED_OLD_SITEMAPS)
                 continue
             yield self._discovery(ref.url, self.parse_sitemap, priority=CHILD_SITEMAP_PRIORITY)
         for entry in sitemap.entries:
@@ -356,18 +357,18 @@ class NewsSpider(scrapy.Spider):
     def _article(
         self, url: str, when: datetime | None, hints: Hints, now: datetime
     ) -> Iterator[scrapy.Request | FetchFailed]:
-        self._inc("discovery/urls_found")
+        self._inc(stat.DISCOVERY_URLS_FOUND)
         if not self.source.allows_domain(url):
-            self._inc("discovery/skipped_offsite")
+            self._inc(stat.DISCOVERY_SKIPPED_OFFSITE)
             return
         if not self.source.is_article_url(url):
-            self._inc("discovery/skipped_pattern")
+            self._inc(stat.DISCOVERY_SKIPPED_PATTERN)
             return
         if not is_fresh(when, self.source.max_age_days, now):
-            self._inc("discovery/skipped_old")
+            self._inc(stat.DISCOVERY_SKIPPED_OLD)
             return
         if self.max_articles and self.articles_requested >= self.max_articles:
-            self._inc("discovery/skipped_max_articles")
+            self._inc(stat.DISCOVERY_SKIPPED_MAX_ARTICLES)
             return
         too_long = self._too_long(url, "fetch")
         if too_long is not None:
@@ -395,7 +396,7 @@ class NewsSpider(scrapy.Spider):
                 detail=f"content type {content_type!r} is not HTML",
             )
             return
-        self._inc("fetch/articles")
+        self._inc(stat.FETCH_ARTICLES)
         yield FetchedPage(
             source_key=self.source.key,
             requested_url=request_url,
@@ -422,7 +423,7 @@ class NewsSpider(scrapy.Spider):
     def discovery_failed(self, failure: Failure) -> Iterator[Any]:
         if isinstance(failure.value, CrawlStopped):
             return  # not fetched: the next crawl asks again
-        self._inc("discovery/failed")
+        self._inc(stat.DISCOVERY_FAILED)
         yield self._failed(failure, "discovery")
 
     def _failed(self, failure: Failure, stage: str) -> FetchFailed:
@@ -430,7 +431,7 @@ class NewsSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         # Record the URL discovery asked for, not where redirects ended.
         url = (request.meta.get("redirect_urls") or [request.url])[0] if request else "?"
-        self._inc(f"{stage}/failed/{reason}")
+        self._inc(stat.failed(stage, reason))
         logger.info("%s failed: %s (%s)", url, reason, detail)
         return FetchFailed(
             source_key=self.source.key,
@@ -442,8 +443,8 @@ class NewsSpider(scrapy.Spider):
         )
 
     def _bad_discovery(self, response: Response, reason: str, detail: str) -> FetchFailed:
-        self._inc("discovery/failed")
-        self._inc(f"discovery/failed/{reason}")
+        self._inc(stat.DISCOVERY_FAILED)
+        self._inc(stat.failed("discovery", reason))
         logger.warning("%s: %s (%s)", response.url, reason, detail)
         return FetchFailed(
             source_key=self.source.key,
@@ -460,7 +461,7 @@ class NewsSpider(scrapy.Spider):
         limit = self.settings.getint("URLLENGTH_LIMIT", 2083)
         if not limit or len(url) <= limit:
             return None
-        self._inc(f"{stage}/failed/url_too_long")
+        self._inc(stat.failed(stage, "url_too_long"))
         logger.warning("not fetching a URL of %d characters: %s...", len(url), url[:200])
         return FetchFailed(
             source_key=self.source.key,
@@ -472,8 +473,8 @@ class NewsSpider(scrapy.Spider):
         )
 
     def _discovered_ok(self) -> None:
-        self._inc("discovery/ok")
+        self._inc(stat.DISCOVERY_OK)
 
     def _inc(self, key: str, count: int = 1) -> None:
         assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(f"newsingest/{key}", count)
+        self.crawler.stats.inc_value(key, count)
