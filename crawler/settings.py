@@ -47,6 +47,12 @@ NEWSINGEST_CONDITIONAL_REQUESTS = True  # If-None-Match/If-Modified-Since on fee
 NEWSINGEST_STORED_CHECK_BATCH = 50  # discovered article URLs checked per database query
 NEWSINGEST_DISK_FRONTIER = True  # pending requests wait on disk (crawler.frontier)
 NEWSINGEST_PROXY = ""  # an HTTP proxy every request goes through ("": none; the demo's server)
+# field health (`newsingest health`, `status`'s verdict degraded: crawler.health.Thresholds)
+NEWSINGEST_HEALTH_FIELD_DROP = 0.3  # a field's share fell this much below the baseline's
+NEWSINGEST_HEALTH_REJECTION_RISE = 0.3  # the rejection rate rose this much above it
+NEWSINGEST_HEALTH_WORDS_RATIO = 0.5  # the median body fell below this fraction of it
+NEWSINGEST_HEALTH_MIN_RECORDS = 10  # fewer recent or baseline records (pages): no judgement
+NEWSINGEST_HEALTH_BASELINE_DAYS = 30  # the baseline: the source's last days, today included
 
 # Scrapy's scheduler with a private disk queue: memory stays flat however many URLs
 # discovery finds (distributed crawls swap in scrapy-redis's scheduler).

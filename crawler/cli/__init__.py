@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "crawler.cli.crawl",
     "crawler.cli.sources",
     "crawler.cli.runs",
+    "crawler.cli.health",
     "crawler.cli.db",
     "crawler.cli.worker",
     "crawler.cli.export",

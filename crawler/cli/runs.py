@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import click
 
 from crawler import stats as stat
+from crawler.cli.health import degradation_json, settings_option, thresholds
 from crawler.cli.main import (
     EXIT_FAILED,
     EXIT_OK,
@@ -19,7 +21,8 @@ from crawler.cli.main import (
     main,
     read_database_url,
 )
-from crawler.health import BAD_VERDICTS, crawl_status, verdict
+from crawler.health import BAD_VERDICTS, Thresholds, crawl_status, degradations, verdict
+from crawler.sources import Source
 
 
 def run_summary(stats: dict[str, Any]) -> str:
@@ -97,53 +100,26 @@ def _run_line(run: Any, key: str | None) -> str:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON document for monitoring.")
 @click.option("--sources", "sources_path", type=click.Path(path_type=Path), help="Sources file.")
+@settings_option
 @click.pass_context
-def status(ctx: click.Context, as_json: bool, sources_path: Path | None) -> None:
-    """Health of every enabled source; exit 1 when any is failing or late.
+def status(
+    ctx: click.Context, as_json: bool, sources_path: Path | None, overrides: tuple[str, ...]
+) -> None:
+    """Health of every enabled source; exit 1 when any is failing, late or degraded.
 
     Verdicts: ok; late (no success within 3 x its interval); failing (its last
-    finished run did not succeed); skipped (its last crawl found the source locked by
-    another crawl: the run holding it is named); never-run.
+    finished run did not succeed); degraded (ok or skipped otherwise, but a field of
+    its newest records fell well below its own 30-day baseline, named with the
+    shares: see `newsingest health` and the NEWSINGEST_HEALTH_* settings); skipped (its
+    last crawl found the source locked by another crawl: the run holding it is named);
+    never-run.
     """
-    from storage import db, ledger
-
     cfg = config_of(ctx)
     sources = [s for s in load_sources_or_exit(sources_path or cfg.sources_path) if s.enabled]
+    th = thresholds(overrides)
     url = read_database_url(cfg)
     now = datetime.now(UTC)
-    engine = db.make_engine(url, pool_size=1)
-    try:
-        with db.make_session_factory(engine)() as session:
-            health = ledger.source_health(session, [s.key for s in sources], now)
-    finally:
-        engine.dispose()
-    rows = []
-    for source, h in zip(sources, health, strict=True):
-        finished = [st for st in h.last_crawl_statuses if st != "running"]
-        last_status = crawl_status(finished) if h.last_crawl_id and finished else None
-        v = verdict(
-            last_run_status=last_status or h.last_run_status,
-            last_success_at=h.last_success_at,
-            interval=source.interval,
-            now=now,
-        )
-        rows.append(
-            {
-                "source": source.key,
-                "verdict": v,
-                "locked_by_run_id": h.last_run_locked_by if v == "skipped" else None,
-                "last_run_id": h.last_run_id,
-                "last_run_status": h.last_run_status,
-                "last_crawl_id": h.last_crawl_id,
-                "last_crawl_status": last_status,
-                "last_run_started_at": _iso(h.last_run_started_at),
-                "last_run_failures": h.last_run_failures,
-                "last_success_at": _iso(h.last_success_at),
-                "articles_24h": h.articles_24h,
-                "articles_7d": h.articles_7d,
-                "interval_seconds": int(source.interval.total_seconds()),
-            }
-        )
+    rows = status_rows(url, sources, now, th)
     bad = [r for r in rows if r["verdict"] in BAD_VERDICTS]
     if as_json:
         click.echo(json.dumps({"ok": not bad, "checked_at": now.isoformat(), "sources": rows}))
@@ -160,7 +136,58 @@ def status(ctx: click.Context, as_json: bool, sources_path: Path | None) -> None
                 f" 24h: {r['articles_24h']:5} 7d: {r['articles_7d']:6}"
                 f" failures in last run: {r['last_run_failures']}"
             )
+        for r in rows:
+            if r["degraded"]:
+                text = "; ".join(d["text"] for d in r["degraded"])
+                click.echo(f"{r['source']}: {r['verdict']} — {text}")
     sys.exit(EXIT_FAILED if bad else EXIT_OK)
+
+
+def status_rows(
+    url: str, sources: Sequence[Source], now: datetime, th: Thresholds
+) -> list[dict[str, Any]]:
+    """What `status` reports of each source (a JSON-able dict per source)."""
+    from storage import db, fieldstats, ledger
+
+    keys = [s.key for s in sources]
+    engine = db.make_engine(url, pool_size=1)
+    try:
+        with db.make_session_factory(engine)() as session:
+            health = ledger.source_health(session, keys, now)
+            fields = fieldstats.source_field_stats(session, keys, now, days=th.baseline_days)
+    finally:
+        engine.dispose()
+    rows = []
+    for source, h in zip(sources, health, strict=True):
+        finished = [st for st in h.last_crawl_statuses if st != "running"]
+        last_status = crawl_status(finished) if h.last_crawl_id and finished else None
+        found = degradations(fields[source.key], th, now.date())
+        v = verdict(
+            last_run_status=last_status or h.last_run_status,
+            last_success_at=h.last_success_at,
+            interval=source.interval,
+            now=now,
+            degraded=bool(found),
+        )
+        rows.append(
+            {
+                "source": source.key,
+                "verdict": v,
+                "degraded": [degradation_json(d) for d in found],
+                "locked_by_run_id": h.last_run_locked_by if v == "skipped" else None,
+                "last_run_id": h.last_run_id,
+                "last_run_status": h.last_run_status,
+                "last_crawl_id": h.last_crawl_id,
+                "last_crawl_status": last_status,
+                "last_run_started_at": _iso(h.last_run_started_at),
+                "last_run_failures": h.last_run_failures,
+                "last_success_at": _iso(h.last_success_at),
+                "articles_24h": h.articles_24h,
+                "articles_7d": h.articles_7d,
+                "interval_seconds": int(source.interval.total_seconds()),
+            }
+        )
+    return rows
 
 
 def _iso(value: datetime | None) -> str | None:

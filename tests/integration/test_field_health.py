@@ -1,0 +1,116 @@
+"""Field health end to end: a site whose templates change between two crawls is degraded.
+
+Two fixture sites on 127.0.0.1. Both are crawled twice; between the crawls each
+publishes twelve new articles. One site keeps its templates; the other moves its byline
+and date out of the markup the extractor reads (a JSON blob its scripts would render).
+The second crawl of both succeeds; ``status`` then says the changed one is ``degraded``,
+naming authors and the publication date, and exits 1, while the steady one stays ``ok``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from crawler.demo.server import SiteServer
+from tests.integration.conftest import Cli
+
+FAST = ["-s", "AUTOTHROTTLE_ENABLED=False"]
+WORDS = ["Hafen", "Stadt", "Rat", "Schiff", "Bahn", "Strom", "Brücke", "Markt", "Schule",
+         "Fest", "Wetter", "Gericht", "Polizei", "Bürger", "Haushalt", "Verkehr"]  # fmt: skip
+
+
+def _body(i: int) -> str:
+    rnd = random.Random(i)
+    paras = []
+    for _ in range(6):
+        words = [rnd.choice(WORDS) if k % 5 == 0 else rnd.choice(WORDS).lower() for k in range(36)]
+        paras.append(f"<p>Der {' '.join(words)} wurde heute besprochen, sagte die Sprecherin.</p>")
+    return "\n".join(paras)
+
+
+def _page(i: int, *, moved: bool) -> str:
+    stamp = f"2026-12-0{1 + i % 5}T08:{10 + i:02d}:00+01:00"
+    head = (
+        f'<meta property="article:published_time" content="{stamp}">'
+        '<meta name="author" content="Anna Beispiel">'
+    )
+    byline = f'<p class="byline">Von Anna Beispiel</p><time datetime="{stamp}">{stamp}</time>'
+    moved_meta = '<div class="c-meta" data-meta="{&quot;who&quot;: &quot;anna-b&quot;}"></div>'
+    return (
+        '<!DOCTYPE html><html lang="de"><head><meta charset="utf-8">'
+        f"<title>Meldung {i}: Der Rat entscheidet über den Hafen | Stadtblatt</title>"
+        '<meta name="description" content="Der Stadtrat hat am Abend über die Zukunft des '
+        f'Hafens beraten, Meldung {i}.">{"" if moved else head}</head><body>'
+        '<header><a href="/">Stadtblatt</a></header><article>'
+        f"<h1>Meldung {i}: Der Rat entscheidet über den Hafen</h1>"
+        f"{'' if moved else byline}{_body(i)}{moved_meta if moved else ''}</article></body></html>"
+    )
+
+
+def _publish(root: Path, numbers: range, *, moved: bool) -> None:
+    (root / "news").mkdir(parents=True, exist_ok=True)
+    for i in numbers:
+        (root / "news" / f"meldung-{i}.html").write_text(_page(i, moved=moved), encoding="utf-8")
+    links = "".join(
+        f'<li><a href="/news/{p.name}">{p.stem}</a></li>' for p in sorted(root.glob("news/*.html"))
+    )
+    (root / "index.html").write_text(f"<html><body><ul>{links}</ul></body></html>")
+    (root / "robots.txt").write_text("User-agent: *\nDisallow:\n")
+
+
+def test_a_site_whose_byline_and_date_markup_moved_is_degraded_and_a_steady_one_stays_ok(
+    cli: Cli, tmp_path: Path
+) -> None:
+    steady_root, changing_root = tmp_path / "steady", tmp_path / "changing"
+    _publish(steady_root, range(1, 13), moved=False)
+    _publish(changing_root, range(1, 13), moved=False)
+    with SiteServer(steady_root) as steady, SiteServer(changing_root) as changing:
+        sources = tmp_path / "s.yaml"
+        sources.write_text(
+            "sources:\n"
+            f"  - {{key: steady, url: '{steady.base_url}/', language: de}}\n"
+            f"  - {{key: changing, url: '{changing.base_url}/', language: de}}\n",
+            encoding="utf-8",
+        )
+        first = cli.run("crawl", "steady", "changing", "--sources", str(sources), *FAST)
+        assert first.returncode == 0, first.stdout + first.stderr
+        before = cli.run("status", "--sources", str(sources))
+        assert before.returncode == 0, before.stdout + before.stderr
+
+        _publish(steady_root, range(13, 25), moved=False)
+        _publish(changing_root, range(13, 25), moved=True)  # the templates change
+        second = cli.run("crawl", "steady", "changing", "--sources", str(sources), *FAST)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert "changing: succeeded" in second.stdout
+
+    result = cli.run("status", "--json", "--sources", str(sources))
+    assert result.returncode == 1, result.stdout + result.stderr
+    rows = {row["source"]: row for row in json.loads(result.stdout)["sources"]}
+    assert rows["steady"]["verdict"] == "ok" and rows["steady"]["degraded"] == []
+    assert rows["changing"]["verdict"] == "degraded"
+    fields = {d["field"]: d for d in rows["changing"]["degraded"]}
+    assert {"authors", "published"} <= set(fields)
+    assert (fields["authors"]["baseline"], fields["authors"]["recent"]) == (1.0, 0.0)
+    assert "title" not in fields and "words" not in fields
+
+    text = cli.run("status", "--sources", str(sources))
+    assert text.returncode == 1
+    (line,) = [ln for ln in text.stdout.splitlines() if ln.startswith("changing: degraded — ")]
+    assert "authors 100% → 0% since 20" in line and "published 100% → 0%" in line
+
+    health = cli.run("health", "changing", "--json", "--sources", str(sources))
+    assert health.returncode == 0, health.stderr
+    (doc,) = json.loads(health.stdout)["sources"]
+    assert doc["last_run"]["records"] == 12 and doc["last_run"]["shares"]["authors"] == 0.0
+    assert doc["baseline"]["records"] == 24 and doc["baseline"]["shares"]["authors"] == 0.5
+    assert doc["baseline"]["shares"]["title"] == 1.0
+
+    table = cli.run("health", "--sources", str(sources), "--spark")
+    assert table.returncode == 0, table.stderr
+    assert "changing: degraded — authors" in table.stdout and "▁" in table.stdout
+
+    unknown = cli.run("health", "nope", "--sources", str(sources))
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip().splitlines() == [f"error: unknown source(s) in {sources}: nope"]
