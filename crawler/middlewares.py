@@ -54,16 +54,12 @@ from sqlalchemy import Engine
 from crawler import stats as stat
 from crawler.exceptions import AlreadyStored, DeniedRedirect, OffsiteRedirect, RedirectLoop
 from crawler.extraction.urls import canonicalize_url
-from crawler.spiders.news import ROBOTS_TXT
+from crawler.meta import ARTICLE, CHECKED, CONDITIONAL, DISCOVERY, KIND, NO_VALIDATORS, ROBOTS_TXT
 from crawler.stopping import POLL_SECONDS as STOP_POLL_SECONDS
 from crawler.stopping import shortens_stops, stop_requested
 from storage import db, repository
 
 logger = logging.getLogger(__name__)
-
-
-CHECKED = "newsingest_checked_url"
-"""Request meta: the URL the stored-URL check let through (a redirect's new URL differs)."""
 
 
 class _StoredUrls:
@@ -144,7 +140,7 @@ class StoredUrlBatchFilter(_StoredUrls):
         async for out in result:
             if (
                 isinstance(out, Request)
-                and out.meta.get("newsingest_kind") == "article"
+                and out.meta.get(KIND) == ARTICLE
                 and out.meta.get(CHECKED) != out.url
             ):
                 batch.append(out)
@@ -223,7 +219,7 @@ class StoredUrlFilter(_StoredUrls):
 
     async def process_request(self, request: Request) -> None:
         meta = request.meta
-        if meta.get("newsingest_kind") != "article" or meta.get(CHECKED) == request.url:
+        if meta.get(KIND) != ARTICLE or meta.get(CHECKED) == request.url:
             return None
         try:
             found = await self.stored(self.candidates(request.url))
@@ -264,7 +260,7 @@ class RedirectGuard:
             return
         if not source.allows_domain(target):
             raise OffsiteRedirect(f"redirect leaves the source's domains: {target}")
-        if request.meta.get("newsingest_kind") == "article" and not source.is_article_url(target):
+        if request.meta.get(KIND) == ARTICLE and not source.is_article_url(target):
             raise DeniedRedirect(f"redirect to a URL article_urls does not allow: {target}")
 
     def process_response(self, request: Request, response: Response) -> Response:
@@ -426,7 +422,7 @@ class ConditionalRequests:
 
     async def process_request(self, request: Request) -> None:
         meta = request.meta
-        if meta.get("newsingest_kind") != "discovery" or not meta.get("newsingest_conditional"):
+        if meta.get(KIND) != DISCOVERY or not meta.get(CONDITIONAL):
             return None
         if self.refresh:
             return None
@@ -444,7 +440,7 @@ class ConditionalRequests:
 
     def process_response(self, request: Request, response: Response) -> Response:
         meta = request.meta
-        if meta.get("newsingest_kind") != "discovery" or not meta.get("newsingest_conditional"):
+        if meta.get(KIND) != DISCOVERY or not meta.get(CONDITIONAL):
             return response
         if response.status == 304:
             self.stats.inc_value(stat.DISCOVERY_NOT_MODIFIED)
@@ -467,7 +463,7 @@ class ConditionalRequests:
         return response
 
     async def spider_closed(self, spider: object, reason: str) -> None:
-        keep = [v for meta, v in self._seen if not meta.get("newsingest_no_validators")]
+        keep = [v for meta, v in self._seen if not meta.get(NO_VALIDATORS)]
         if reason != "finished" or not keep:
             return
         if not self.complete(self.stats.get_stats()):

@@ -35,20 +35,21 @@ from crawler.discovery import (
 from crawler.exceptions import AlreadyStored, CrawlStopped
 from crawler.extraction.record import Hints
 from crawler.items import FetchedPage, FetchFailed
+from crawler.meta import (
+    ARTICLE,
+    CONDITIONAL,
+    DEPTH,
+    DISCOVERY,
+    HINTS,
+    KIND,
+    NO_VALIDATORS,
+    ROBOTS_TXT,
+)
 from crawler.sources import Source, SourcesError, load_sources, page_hints
 
 logger = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-KIND = "newsingest_kind"
-HINTS = "newsingest_hints"
-DEPTH = "newsingest_depth"
-CONDITIONAL = "newsingest_conditional"
-NO_VALIDATORS = "newsingest_no_validators"
-ROBOTS_TXT = "newsingest_robots_txt"
-"""Meta of the robots.txt request: answered by `crawler.middlewares.SharedRobotsTxt`
-with the response it downloaded for the robots.txt rules (one download, not two)."""
-
 DISCOVERY_PRIORITY = 10
 """Feeds, listings and top-level sitemaps go before articles."""
 CHILD_SITEMAP_PRIORITY = -10
@@ -251,7 +252,7 @@ class NewsSpider(scrapy.Spider):
             callback=callback,
             errback=self.discovery_failed,
             meta={
-                KIND: "discovery",
+                KIND: DISCOVERY,
                 DEPTH: depth,
                 CONDITIONAL: conditional,
                 "handle_httpstatus_list": [304],
@@ -379,7 +380,7 @@ class NewsSpider(scrapy.Spider):
             url,
             callback=self.parse_article,
             errback=self.article_failed,
-            meta={KIND: "article", HINTS: hints},
+            meta={KIND: ARTICLE, HINTS: hints},
         )
 
     # --- articles -----------------------------------------------------------------------

@@ -3,15 +3,12 @@ read into one run summary."""
 
 from __future__ import annotations
 
-import ast
 import re
-from pathlib import Path
 
 from crawler import stats as stat
 from crawler.cli.runs import run_summary
 from crawler.extensions import Progress
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.unit.crawler.sourcescan import ROOT, string_literals
 
 
 def _constants() -> set[str]:
@@ -39,34 +36,8 @@ def test_the_readme_links_the_stats_page() -> None:
     assert "docs/stats.md" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def _literals(path: Path) -> list[str]:
-    """String constants of ``path`` that look like a newsingest stats key (docstrings and
-    comments are text, not keys)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    docstrings = {
-        id(node.value)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-    }
-    return [
-        f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}"
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant)
-        and isinstance(node.value, str)
-        and id(node) not in docstrings
-        and re.match(r"newsingest/[a-z{]", node.value)
-    ]
-
-
 def test_no_stats_key_is_spelled_outside_the_stats_module() -> None:
-    found = [
-        hit
-        for package in ("crawler", "storage")
-        for path in sorted((ROOT / package).rglob("*.py"))
-        if path != ROOT / "crawler" / "stats.py"
-        for hit in _literals(path)
-    ]
-    assert found == []
+    assert string_literals(r"newsingest/[a-z{]", allowed=ROOT / "crawler" / "stats.py") == []
 
 
 def test_keys_with_a_reason() -> None:

@@ -14,7 +14,8 @@ from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
 from crawler.exceptions import AlreadyStored
-from crawler.middlewares import CHECKED, StoredUrlBatchFilter, StoredUrlFilter
+from crawler.meta import CHECKED
+from crawler.middlewares import StoredUrlBatchFilter, StoredUrlFilter
 
 BASE = "http://127.0.0.1:8000"
 
