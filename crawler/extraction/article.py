@@ -117,11 +117,11 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
     bylines = find_bylines(tree, paragraphs, dom, hints)
     paragraphs, lead_from_position = drop_bylines(paragraphs, bylines, header_index)
     translation, paragraphs = take_translation_note(paragraphs)
-    paragraphs = drop_teasers_and_photo_credits(paragraphs)
-    lead, paragraphs = choose_lead(meta, dom, paragraphs, lead_from_position, title, site)
+    body = drop_teasers_and_photo_credits(paragraphs)
+    lead, paragraphs = choose_lead(meta, dom, body, lead_from_position, title, site)
     text = join_paragraphs(paragraphs)
     says_article = bylines.printed is not None or header_date is not None
-    verdict = classify(url, meta, dom, paragraphs, text, lead, says_article=says_article)
+    verdict = classify(url, meta, dom, body, paragraphs, text, lead, says_article=says_article)
     if verdict.rejection is not None:
         return verdict.rejection
     if verdict.stub == "paywall":

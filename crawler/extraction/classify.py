@@ -109,6 +109,7 @@ def classify(
     url: str,
     meta: PageMeta,
     dom: Dom,
+    body: list[str],
     paragraphs: list[str],
     text: str,
     lead: str | None = None,
@@ -116,6 +117,11 @@ def classify(
     says_article: bool = False,
 ) -> Verdict:
     """Decide whether the page is an article, and whether its body is a stub.
+
+    ``body``: the main text's paragraphs, its opening lead included when the lead came
+    from it; ``paragraphs`` and ``text``: the record's text, without that lead. How much
+    article the page has (its words, its long paragraphs) is counted on ``body``: a
+    short report whose first paragraph became the lead is no less an article.
 
     ``says_article``: something besides the metadata says the page is one article (a
     printed byline or date line). Such a page, or one typed as an article, keeps its
@@ -127,10 +133,10 @@ def classify(
         bool(meta.article) or og_type == "article" or bool(meta.first("article:published_time"))
     )
     says_article = says_article or is_article_typed or bool(dom.published_time)
-    words = word_count(text)
+    words = word_count("\n\n".join(body))
     link_density = dom.link_chars / dom.text_chars if dom.text_chars else 0.0
     link_share = _link_share(paragraphs, dom)
-    long_paragraphs = sum(1 for p in paragraphs if len(p) >= 200)
+    long_paragraphs = sum(1 for p in body if len(p) >= 200)
 
     # Paragraphs of the article itself: not the standfirst repeated, not the prompt
     # (counted for short bodies only: the regex is the costly part).

@@ -310,8 +310,10 @@ def _htmldate_fallback(tree: Any, url: str, *, extensive: bool) -> dates.ParsedD
     if parsed is None:
         return None
     if (parsed.value.month, parsed.value.day) == (1, 1):
-        # htmldate answers the first of January when all it found was a year ("© 2025").
-        return dates.ParsedDate(parsed.value, "year", parsed.raw)
+        # htmldate answers the first of January when all it found was a year, mostly a
+        # copyright line ("© 2025"): the site's year, not the article's date. Not taken,
+        # so the next, costlier search still runs.
+        return None
     return dates.ParsedDate(parsed.value, "day", parsed.raw)
 
 
