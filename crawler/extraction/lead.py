@@ -32,7 +32,8 @@ def choose_lead(
 
     ``from_position`` (a standfirst found by its place above the byline) wins; else the
     first paragraph when it is one of the candidates (lead elements, ``og:description``,
-    JSON-LD ``description``, the description metas); else the first candidate.
+    JSON-LD ``description``, the description metas); else the first candidate. A body of
+    one paragraph that is the description is the article's text, and there is no lead.
     """
     candidates = [
         c
@@ -49,5 +50,7 @@ def choose_lead(
     if paragraphs:
         for cand in candidates:
             if _is_lead_of(cand, paragraphs[0]):
+                if len(paragraphs) == 1:
+                    return None, paragraphs  # the whole article: it stays the text
                 return paragraphs[0], paragraphs[1:]
     return (candidates[0] if candidates else None), paragraphs
