@@ -54,6 +54,7 @@ from sqlalchemy import Engine
 from crawler import stats as stat
 from crawler.exceptions import AlreadyStored, DeniedRedirect, OffsiteRedirect, RedirectLoop
 from crawler.extraction.urls import canonicalize_url
+from crawler.failures import is_transient_reason
 from crawler.meta import ARTICLE, CHECKED, CONDITIONAL, DISCOVERY, KIND, NO_VALIDATORS, ROBOTS_TXT
 from crawler.stopping import POLL_SECONDS as STOP_POLL_SECONDS
 from crawler.stopping import shortens_stops, stop_requested
@@ -291,21 +292,6 @@ class ScopeGuard:
             self.guard.check(request, request.url)
 
 
-TRANSIENT_REASONS = frozenset(
-    {
-        "timeout",
-        "dns_error",
-        "connection_refused",
-        "connection_lost",
-        "connection_reset",
-        "response_failed",
-        "cancelled",
-        "tls_error",
-        "truncated",
-    }
-)
-
-
 class SharedRobotsTxt(RobotsTxtMiddleware):
     """Scrapy's `RobotsTxtMiddleware`, whose robots.txt download also answers the
     spider's robots.txt request (meta `ROBOTS_TXT`).
@@ -361,14 +347,6 @@ class ProxyAll:
 
     def process_request(self, request: Request) -> None:
         request.meta.setdefault("proxy", self.proxy)
-
-
-def is_transient(reason: str) -> bool:
-    """Whether a fetch failure reason may go away on the next try."""
-    if reason.startswith("http_"):
-        code = reason[5:]
-        return code.isdigit() and (code.startswith("5") or code in ("408", "429"))
-    return reason in TRANSIENT_REASONS
 
 
 class ConditionalRequests:
@@ -479,17 +457,16 @@ class ConditionalRequests:
     def complete(stats: dict[str, object]) -> bool:
         """Whether a finished crawl saw everything its discovery documents listed.
 
-        Not so when a transient failure (5xx, 429, timeout, connection error) may have
-        cost an article, when records were spooled, or in a distributed crawl (a worker
-        cannot know what the others lost): then the next crawl reads every document in
-        full, so incremental discovery finds the missing articles again.
+        Not so when a transient failure (`crawler.failures.is_transient_reason`: a
+        timeout, a connection error, HTTP 5xx, 408, 429) may have cost an article, when
+        records were spooled, or in a distributed crawl (a worker cannot know what the
+        others lost): then the next crawl reads every document in full, so incremental
+        discovery finds the missing articles again.
         """
         if stats.get(stat.CRAWL_ID) or stats.get(stat.STORE_SPOOLED_ARTICLES):
             return False
-        for key in stats:
-            if key.startswith(stat.FETCH_FAILED_PREFIX) and is_transient(key.rsplit("/", 1)[1]):
-                return False
-        return True
+        failed = stat.reasons(stats, stat.FETCH_FAILED_PREFIX)
+        return not any(is_transient_reason(reason) for reason in failed)
 
     def _save(self, rows: list[repository.Validators]) -> None:
         engine = self._engine_for_thread()

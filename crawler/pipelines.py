@@ -47,11 +47,17 @@ from crawler import stats as stat
 from crawler.extensions import run_opened
 from crawler.extraction.record import ArticleRecord, Hints, Rejection
 from crawler.extraction.urls import canonicalize_url
+from crawler.failures import FailureReason
 from crawler.items import ExtractedArticle, FetchedPage, FetchFailed, Rejected
 from crawler.workers import RECYCLE_PAGES_PER_WORKER, extract_timed, new_pool
 from storage import db
 from storage.repository import FailureRow, StoredArticle, StoredPage
-from storage.spool_replay import PendingArticle, PendingFailure, is_transient, write_entries
+from storage.spool_replay import (
+    PendingArticle,
+    PendingFailure,
+    is_transient_db_error,
+    write_entries,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -285,12 +291,12 @@ class ExtractPipeline:
             return item
         if self.max_bytes and len(item.body) > self.max_bytes:
             # Extraction memory grows ~80x the HTML size: refuse before a worker blows up.
-            self.stats.inc_value(stat.rejected("too_large"))
+            self.stats.inc_value(stat.rejected(FailureReason.TOO_LARGE))
             return FetchFailed(
                 source_key=item.source_key,
                 url=item.requested_url,
                 stage="extract",
-                reason="too_large",
+                reason=FailureReason.TOO_LARGE,
                 status=item.status,
                 detail=f"{len(item.body)} bytes of HTML exceed NEWSINGEST_EXTRACT_MAX_BYTES"
                 f" ({self.max_bytes})",
@@ -482,7 +488,7 @@ class StorePipeline:
                 self._db_thread, write_entries, self._sessions, articles, failures
             )
         except Exception as exc:
-            if not is_transient(exc):
+            if not is_transient_db_error(exc):
                 logger.exception("unexpected error storing a batch; spooling it")
             await self._spool(articles, failures, exc)
             return False

@@ -44,9 +44,9 @@ from typing import TYPE_CHECKING, Any, get_args
 
 from crawler.extraction.record import ArticleRecord, StubKind, TranslationNote
 from crawler.extraction.sanitize import clean_text, sanitize
+from crawler.failures import FailureReason
 from storage.repository import FailureRow, StoredArticle, StoredPage
 from storage.spool_replay import (
-    STORE_ERROR,
     PendingArticle,
     PendingFailure,
     PendingRunFinish,
@@ -309,7 +309,7 @@ def _as_failure(entry: PendingArticle, why: str) -> PendingFailure:
         failure=FailureRow(
             url=clean_text(art.record.url),
             stage="store",
-            reason=STORE_ERROR,
+            reason=FailureReason.STORE_ERROR,
             status=art.page.status if art.page else None,
             detail=clean_text(f"the record cannot be stored: {why}")[:1000],
             run_id=art.run_id,
@@ -324,7 +324,7 @@ def encode_entries(
 
     One bad entry never costs the others: an article whose record cannot be encoded
     (a lone surrogate, a value JSON cannot hold) is replaced by a ``store`` failure
-    (`STORE_ERROR`, with the reason) for its URL; a failure or run outcome gets its
+    (`FailureReason.STORE_ERROR`, with the reason) for its URL; a failure or run outcome gets its
     strings cleaned. Each entry replaced is appended to ``isolated`` with the reason.
     """
     out: list[bytes] = []

@@ -23,17 +23,12 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.failures import FailureReason
 from storage import db, repository
 from storage.models import CrawlRun, FetchFailure
 from storage.repository import FailureRow, StoredArticle, UpsertResult
 
 logger = logging.getLogger(__name__)
-
-STORE_ERROR = "store_error"
-"""Failure reason of a record the database (or the spool) cannot take for its content."""
-
-OTHER_SOURCE = "other_source"
-"""Failure reason of an article whose canonical URL another source has stored already."""
 
 RUN_STATUSES_REPLACEABLE = ("running", "abandoned")
 """Run statuses a spooled run outcome may overwrite."""
@@ -77,7 +72,7 @@ class WriteResult:
     rejected: int = 0
     """Entries the database refused for their content, recorded as ``store`` failures."""
     foreign: int = 0
-    """Articles left alone because another source owns their URL (`OTHER_SOURCE` failures)."""
+    """Articles left alone because another source owns their URL (``other_source`` failures)."""
     unresolved: list[PendingArticle | PendingFailure] = field(default_factory=list)
     """Entries not written: their source is not registered (yet); the spool keeps them."""
 
@@ -89,7 +84,7 @@ TRANSIENT_SQLSTATES = ("40001", "40P01", "55P03", "25006")
 """Serialization failure, deadlock, lock not available, read-only transaction (failover)."""
 
 
-def is_transient(exc: BaseException) -> bool:
+def is_transient_db_error(exc: BaseException) -> bool:
     """True when ``exc`` says the database is unreachable (retry later), not that it refused.
 
     Decided by the SQLSTATE when the server sent one (psycopg files some permanent errors,
@@ -116,7 +111,7 @@ def write_entries(
 ) -> WriteResult:
     """Write everything in one transaction; on a content error, entry by entry.
 
-    Raises when the database is unreachable (`is_transient`), in which case nothing of
+    Raises when the database is unreachable (`is_transient_db_error`), in which case nothing of
     this call was committed by the one-transaction attempt. In the entry-by-entry
     fallback a transient error is raised too; entries committed before it stay, and
     writing them again later is harmless (see the module docstring).
@@ -125,7 +120,7 @@ def write_entries(
         with db.transaction(sessions) as session:
             return _write(session, articles, failures, run_finishes)
     except Exception as exc:
-        if is_transient(exc):
+        if is_transient_db_error(exc):
             raise
         if len(articles) + len(failures) + len(run_finishes) == 1:
             return _reject_single(sessions, articles, failures, run_finishes, exc)
@@ -150,7 +145,7 @@ def _one(
         with db.transaction(sessions) as session:
             return _write(session, articles, failures, run_finishes)
     except Exception as exc:
-        if is_transient(exc):
+        if is_transient_db_error(exc):
             raise
         return _reject_single(sessions, articles, failures, run_finishes, exc)
 
@@ -177,7 +172,12 @@ def _reject_single(
         url, run_id, key, status = f.failure.url, f.failure.run_id, f.source_key, f.failure.status
     logger.error("the database refused %s: %s; recorded as a store failure", url, detail)
     row = FailureRow(
-        url=url, stage="store", reason=STORE_ERROR, status=status, detail=detail, run_id=run_id
+        url=url,
+        stage="store",
+        reason=FailureReason.STORE_ERROR,
+        status=status,
+        detail=detail,
+        run_id=run_id,
     )
     with db.transaction(sessions) as session:
         _write(session, [], [PendingFailure(key, row)], [])
@@ -251,7 +251,7 @@ def _write(
             FailureRow(
                 url=url,
                 stage="store",
-                reason=OTHER_SOURCE,
+                reason=FailureReason.OTHER_SOURCE,
                 status=art.page.status if art.page else None,
                 detail=f"the article is stored by another source (sources.id {owner}); "
                 "a crawl never writes over another source's article",

@@ -34,6 +34,7 @@ from crawler.discovery import (
 )
 from crawler.exceptions import AlreadyStored, CrawlStopped
 from crawler.extraction.record import Hints
+from crawler.failures import FailureReason, http_reason
 from crawler.items import FetchedPage, FetchFailed
 from crawler.meta import (
     ARTICLE,
@@ -59,17 +60,20 @@ requests wait on disk, see `crawler.frontier`, so a large index costs no memory)
 
 _NETWORK_REASONS = (
     # (reason, exception class names anywhere in the cause chain), first match wins
-    ("tls_error", ("SSLError", "SSL.Error", "Error@OpenSSL.SSL", "CertificateError")),
-    ("dns_error", ("DNSLookupError", "CannotResolveHostError", "gaierror")),
-    ("timeout", ("DownloadTimeoutError", "TimeoutError", "TCPTimedOutError")),
-    ("truncated", ("ResponseDataLossError", "_DataLoss", "PotentialDataLoss")),
-    ("bad_response", ("ParseError", "BadStatusLine", "BadHttpHeaderError")),
-    ("connection_refused", ("DownloadConnectionRefusedError", "ConnectionRefusedError")),
-    ("connection_reset", ("ConnectionResetError",)),
-    ("connection_closed", ("ConnectionDone",)),
-    ("connection_lost", ("ConnectionLost", "ConnectionAborted", "BrokenPipeError")),
-    ("cancelled", ("CancelledError", "DownloadCancelledError")),
-    ("unsupported_scheme", ("UnsupportedURLSchemeError", "NotSupported")),
+    (FailureReason.TLS_ERROR, ("SSLError", "SSL.Error", "Error@OpenSSL.SSL", "CertificateError")),
+    (FailureReason.DNS_ERROR, ("DNSLookupError", "CannotResolveHostError", "gaierror")),
+    (FailureReason.TIMEOUT, ("DownloadTimeoutError", "TimeoutError", "TCPTimedOutError")),
+    (FailureReason.TRUNCATED, ("ResponseDataLossError", "_DataLoss", "PotentialDataLoss")),
+    (FailureReason.BAD_RESPONSE, ("ParseError", "BadStatusLine", "BadHttpHeaderError")),
+    (
+        FailureReason.CONNECTION_REFUSED,
+        ("DownloadConnectionRefusedError", "ConnectionRefusedError"),
+    ),
+    (FailureReason.CONNECTION_RESET, ("ConnectionResetError",)),
+    (FailureReason.CONNECTION_CLOSED, ("ConnectionDone",)),
+    (FailureReason.CONNECTION_LOST, ("ConnectionLost", "ConnectionAborted", "BrokenPipeError")),
+    (FailureReason.CANCELLED, ("CancelledError", "DownloadCancelledError")),
+    (FailureReason.UNSUPPORTED_SCHEME, ("UnsupportedURLSchemeError", "NotSupported")),
 )
 """Network failure reasons by the exception types that cause them (Scrapy 2.19 wraps
 Twisted's errors in its own ``Download*Error`` types, with the original as the cause)."""
@@ -99,19 +103,19 @@ def _class_keys(exc: BaseException) -> set[str]:
     return keys
 
 
-_DESCRIPTIONS = {
-    "tls_error": "TLS handshake failed",
-    "dns_error": "the host name does not resolve",
-    "timeout": "no complete answer in time",
-    "truncated": "the body ended before its announced length (connection closed early)",
-    "bad_response": "the answer is not valid HTTP",
-    "connection_refused": "connection refused",
-    "connection_reset": "the connection was reset",
-    "connection_closed": "the server closed the connection without answering",
-    "connection_lost": "the connection was lost",
-    "cancelled": "the download was cancelled",
-    "unsupported_scheme": "the URL scheme is not supported",
-    "download_failed": "the download failed",
+_DESCRIPTIONS: dict[str, str] = {
+    FailureReason.TLS_ERROR: "TLS handshake failed",
+    FailureReason.DNS_ERROR: "the host name does not resolve",
+    FailureReason.TIMEOUT: "no complete answer in time",
+    FailureReason.TRUNCATED: "the body ended before its announced length (connection closed early)",
+    FailureReason.BAD_RESPONSE: "the answer is not valid HTTP",
+    FailureReason.CONNECTION_REFUSED: "connection refused",
+    FailureReason.CONNECTION_RESET: "the connection was reset",
+    FailureReason.CONNECTION_CLOSED: "the server closed the connection without answering",
+    FailureReason.CONNECTION_LOST: "the connection was lost",
+    FailureReason.CANCELLED: "the download was cancelled",
+    FailureReason.UNSUPPORTED_SCHEME: "the URL scheme is not supported",
+    FailureReason.DOWNLOAD_FAILED: "the download failed",
 }
 
 
@@ -139,34 +143,34 @@ def failure_reason(failure: Failure) -> tuple[str, int | None, str]:
     name = type(exc).__name__
     detail = " ".join(str(exc).split()) or name
     if name == "HttpError" and status is not None:
-        return f"http_{status}", status, f"HTTP {status}"
+        return http_reason(status), status, f"HTTP {status}"
     if name == "RedirectLoop":
-        return "redirect_loop", status, detail
+        return FailureReason.REDIRECT_LOOP, status, detail
     if name == "OffsiteRedirect":
-        return "offsite_redirect", status, detail
+        return FailureReason.OFFSITE_REDIRECT, status, detail
     if name == "DeniedRedirect":
-        return "denied_redirect", status, detail
+        return FailureReason.DENIED_REDIRECT, status, detail
     if "maxsize" in detail.lower() or "max size" in detail.lower():
         # also Scrapy's IgnoreRequest for a body that inflates past DOWNLOAD_MAXSIZE
-        return "too_large", status, detail
+        return FailureReason.TOO_LARGE, status, detail
     if name == "IgnoreRequest":
         text = detail.lower()
         if "robots" in text:
-            return "robots_disallowed", status, detail
+            return FailureReason.ROBOTS_DISALLOWED, status, detail
         if "offsite" in text or "filtered offsite" in text:
-            return "offsite", status, detail
-        return "ignored", status, detail
+            return FailureReason.OFFSITE, status, detail
+        return FailureReason.IGNORED, status, detail
     chain = _cause_chain(exc) if exc is not None else []
     keys: set[str] = set().union(*(_class_keys(e) for e in chain))
     texts = " ".join(str(e) for e in chain)
     for reason, names in _NETWORK_REASONS:
         if keys.intersection(names):
             found = reason
-            if found == "connection_lost" and "non-clean" in texts:
-                found = "connection_reset"  # how Twisted reports a TCP reset
+            if found == FailureReason.CONNECTION_LOST and "non-clean" in texts:
+                found = FailureReason.CONNECTION_RESET  # how Twisted reports a TCP reset
             return found, status, _detail(found, chain)
     if name == "DownloadFailedError":
-        return "download_failed", status, _detail("download_failed", chain)
+        return FailureReason.DOWNLOAD_FAILED, status, _detail(FailureReason.DOWNLOAD_FAILED, chain)
     return name, status, detail
 
 
@@ -288,7 +292,7 @@ class NewsSpider(scrapy.Spider):
                 country=self.source.country,
             )
         except DiscoveryError as exc:
-            yield self._bad_discovery(response, "bad_sitemap", str(exc))
+            yield self._bad_discovery(response, FailureReason.BAD_SITEMAP, str(exc))
             return
         self._discovered_ok()
         if sitemap.kind == "sitemapindex":
@@ -324,7 +328,7 @@ class NewsSpider(scrapy.Spider):
                 country=self.source.country,
             )
         except DiscoveryError as exc:
-            yield self._bad_discovery(response, "bad_feed", str(exc))
+            yield self._bad_discovery(response, FailureReason.BAD_FEED, str(exc))
             return
         self._discovered_ok()
         now = datetime.now(UTC)
@@ -343,7 +347,7 @@ class NewsSpider(scrapy.Spider):
             return
         self._discovered_ok()
         if not self._is_html(response):
-            yield self._bad_discovery(response, "not_html", "listing page is not HTML")
+            yield self._bad_discovery(response, FailureReason.NOT_HTML, "listing page is not HTML")
             return
         now = datetime.now(UTC)
         depth = int(response.meta.get(DEPTH, 0))
@@ -392,7 +396,7 @@ class NewsSpider(scrapy.Spider):
                 source_key=self.source.key,
                 url=request_url,
                 stage="fetch",
-                reason="not_html",
+                reason=FailureReason.NOT_HTML,
                 status=response.status,
                 detail=f"content type {content_type!r} is not HTML",
             )
@@ -462,13 +466,13 @@ class NewsSpider(scrapy.Spider):
         limit = self.settings.getint("URLLENGTH_LIMIT", 2083)
         if not limit or len(url) <= limit:
             return None
-        self._inc(stat.failed(stage, "url_too_long"))
+        self._inc(stat.failed(stage, FailureReason.URL_TOO_LONG))
         logger.warning("not fetching a URL of %d characters: %s...", len(url), url[:200])
         return FetchFailed(
             source_key=self.source.key,
             url=url,
             stage=stage,
-            reason="url_too_long",
+            reason=FailureReason.URL_TOO_LONG,
             status=None,
             detail=f"the URL has {len(url)} characters; URLLENGTH_LIMIT is {limit}",
         )
