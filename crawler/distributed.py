@@ -142,8 +142,12 @@ def finish(client: redis.Redis, crawl_id: str, source_key: str) -> None:
     logger.info("distributed crawl %s of %s ended", crawl_id, source_key)
 
 
-def crawl_settings(redis_url: str, crawl_id: str, idle_seconds: float) -> dict[str, Any]:
-    """Scrapy settings that make one crawler a worker of distributed crawl ``crawl_id``."""
+def crawl_settings(
+    redis_url: str, crawl_id: str, idle_seconds: float | None = None
+) -> dict[str, Any]:
+    """Scrapy settings that make one crawler a worker of distributed crawl ``crawl_id``
+    (``idle_seconds`` None: ``NEWSINGEST_WORKER_IDLE_SECONDS`` as the settings have it)."""
+    idle = {} if idle_seconds is None else {"NEWSINGEST_WORKER_IDLE_SECONDS": idle_seconds}
     return {
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
         # scrapy-redis 0.9.1 crashes at start on Scrapy >= 2.14 unless this is set too
@@ -157,5 +161,5 @@ def crawl_settings(redis_url: str, crawl_id: str, idle_seconds: float) -> dict[s
         "REDIS_URL": redis_url,
         "NEWSINGEST_REDIS_URL": redis_url,
         "NEWSINGEST_CRAWL_ID": crawl_id,
-        "NEWSINGEST_WORKER_IDLE_SECONDS": idle_seconds,
+        **idle,
     }

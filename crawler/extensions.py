@@ -131,7 +131,7 @@ class CrawlLedger:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlLedger:
         s = crawler.settings
-        if not s.getbool("NEWSINGEST_LEDGER_ENABLED", True):
+        if not s.getbool("NEWSINGEST_LEDGER_ENABLED"):
             raise NotConfigured
         assert crawler.stats is not None
 
@@ -143,10 +143,10 @@ class CrawlLedger:
             crawler.stats,
             s.get("NEWSINGEST_DATABASE_URL") or None,
             Path(s["NEWSINGEST_DATA_DIR"]),
-            trigger=s.get("NEWSINGEST_TRIGGER", "scrapy"),
-            auto_migrate=s.getbool("NEWSINGEST_AUTO_MIGRATE", True),
+            trigger=s.get("NEWSINGEST_TRIGGER"),
+            auto_migrate=s.getbool("NEWSINGEST_AUTO_MIGRATE"),
             crawl_id=s.get("NEWSINGEST_CRAWL_ID") or None,
-            lock_check_seconds=s.getfloat("NEWSINGEST_LOCK_CHECK_SECONDS", 5.0),
+            lock_check_seconds=s.getfloat("NEWSINGEST_LOCK_CHECK_SECONDS"),
             stop=stop,
             signals=crawler.signals,
         )
@@ -399,7 +399,7 @@ class Progress:
                 _schedule_coro(crawler.engine.close_spider_async(reason=reason))
 
         ext = cls(
-            crawler.stats, crawler.settings.getfloat("NEWSINGEST_PROGRESS_SECONDS", 1.0), sys.stderr
+            crawler.stats, crawler.settings.getfloat("NEWSINGEST_PROGRESS_SECONDS"), sys.stderr
         )
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
@@ -461,7 +461,7 @@ class DistributedWorker:
         crawl_id, redis_url = s.get("NEWSINGEST_CRAWL_ID"), s.get("NEWSINGEST_REDIS_URL")
         if not crawl_id or not redis_url:
             raise NotConfigured
-        ext = cls(redis_url, crawl_id, s.getfloat("NEWSINGEST_WORKER_IDLE_SECONDS", 30.0))
+        ext = cls(redis_url, crawl_id, s.getfloat("NEWSINGEST_WORKER_IDLE_SECONDS"))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)

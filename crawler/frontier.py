@@ -83,7 +83,7 @@ class DiskFrontierScheduler(Scheduler):
         s = crawler.settings
         jobdir = job_dir(s)
         frontier_dir: Path | None = None
-        if jobdir is None and s.getbool("NEWSINGEST_DISK_FRONTIER", True):
+        if jobdir is None and s.getbool("NEWSINGEST_DISK_FRONTIER"):
             parent = Path(s["NEWSINGEST_DATA_DIR"]) / FRONTIER_FOLDER
             try:
                 parent.mkdir(parents=True, exist_ok=True)

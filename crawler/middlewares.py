@@ -75,7 +75,7 @@ class _StoredUrls:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         s = crawler.settings
-        if s.getbool("NEWSINGEST_REFRESH") or not s.getbool("NEWSINGEST_STORE_ENABLED", True):
+        if s.getbool("NEWSINGEST_REFRESH") or not s.getbool("NEWSINGEST_STORE_ENABLED"):
             raise NotConfigured
         assert crawler.stats is not None
         mw = cls(
@@ -132,7 +132,7 @@ class StoredUrlBatchFilter(_StoredUrls):
     batch_size = 50
 
     def configure(self, settings: Settings) -> None:
-        self.batch_size = max(1, settings.getint("NEWSINGEST_STORED_CHECK_BATCH", 50))
+        self.batch_size = max(1, settings.getint("NEWSINGEST_STORED_CHECK_BATCH"))
 
     async def process_spider_output(
         self, response: Response, result: AsyncIterator[Any]
@@ -372,8 +372,8 @@ class ConditionalRequests:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequests:
         s = crawler.settings
-        if not s.getbool("NEWSINGEST_CONDITIONAL_REQUESTS", True) or not s.getbool(
-            "NEWSINGEST_STORE_ENABLED", True
+        if not s.getbool("NEWSINGEST_CONDITIONAL_REQUESTS") or not s.getbool(
+            "NEWSINGEST_STORE_ENABLED"
         ):
             raise NotConfigured
         assert crawler.stats is not None
@@ -520,8 +520,8 @@ class PoliteRetry(RetryMiddleware):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
-        self.backoff = settings.getfloat("NEWSINGEST_RETRY_BACKOFF", 1.0)
-        self.max_delay = settings.getfloat("NEWSINGEST_RETRY_MAX_DELAY", 120.0)
+        self.backoff = settings.getfloat("NEWSINGEST_RETRY_BACKOFF")
+        self.max_delay = settings.getfloat("NEWSINGEST_RETRY_MAX_DELAY")
 
     async def process_response(  # type: ignore[override]
         self, request: Request, response: Response

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -260,13 +259,13 @@ class ExtractPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
         s = crawler.settings
-        workers = s.getint("NEWSINGEST_EXTRACT_WORKERS", os.cpu_count() or 1)
+        workers = s.getint("NEWSINGEST_EXTRACT_WORKERS")
         assert crawler.stats is not None
         pipe = cls(
             crawler.stats,
             max(0, workers),
-            s.getfloat("NEWSINGEST_EXTRACT_TIMEOUT", 30.0),
-            max_bytes=s.getint("NEWSINGEST_EXTRACT_MAX_BYTES", 4 * 1024 * 1024),
+            s.getfloat("NEWSINGEST_EXTRACT_TIMEOUT"),
+            max_bytes=s.getint("NEWSINGEST_EXTRACT_MAX_BYTES"),
         )
 
         def in_scope(url: str) -> bool:
@@ -396,7 +395,7 @@ class StorePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         s = crawler.settings
-        if not s.getbool("NEWSINGEST_STORE_ENABLED", True):
+        if not s.getbool("NEWSINGEST_STORE_ENABLED"):
             raise NotConfigured("NEWSINGEST_STORE_ENABLED is off")
         assert crawler.stats is not None
 
@@ -408,8 +407,8 @@ class StorePipeline:
             crawler.stats,
             s.get("NEWSINGEST_DATABASE_URL") or None,
             Path(s.get("NEWSINGEST_DATA_DIR")),
-            batch_size=s.getint("NEWSINGEST_STORE_BATCH_SIZE", 100),
-            flush_seconds=s.getfloat("NEWSINGEST_STORE_FLUSH_SECONDS", 2.0),
+            batch_size=s.getint("NEWSINGEST_STORE_BATCH_SIZE"),
+            flush_seconds=s.getfloat("NEWSINGEST_STORE_FLUSH_SECONDS"),
             stop=stop,
         )
         crawler.signals.connect(pipe.run_opened, signal=run_opened)

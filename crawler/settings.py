@@ -43,6 +43,13 @@ NEWSINGEST_LOCK_CHECK_SECONDS = 5.0  # how often a crawl checks it still holds i
 NEWSINGEST_REFRESH = False  # True: fetch again articles already stored
 NEWSINGEST_MAX_ARTICLES = 0  # 0: no limit per crawl of a source
 NEWSINGEST_PROGRESS = False  # live progress line on stderr (the CLI turns it on for a tty)
+NEWSINGEST_PROGRESS_SECONDS = 1.0  # how often the progress line is redrawn
+NEWSINGEST_STORE_ENABLED = True  # False: nothing is stored (StorePipeline, stored-URL filters off)
+NEWSINGEST_LEDGER_ENABLED = True  # False: no crawl_runs row, no source lock (CrawlLedger off)
+# distributed crawls (crawler.distributed.crawl_settings sets them per crawl)
+NEWSINGEST_REDIS_URL = _config.redis_url  # None: no Redis
+NEWSINGEST_CRAWL_ID = None  # the distributed crawl this process works on (None: not one)
+NEWSINGEST_WORKER_IDLE_SECONDS = 30.0  # a worker leaves a crawl whose queue stayed empty so long
 NEWSINGEST_CONDITIONAL_REQUESTS = True  # If-None-Match/If-Modified-Since on feeds, sitemaps
 NEWSINGEST_STORED_CHECK_BATCH = 50  # discovered article URLs checked per database query
 NEWSINGEST_DISK_FRONTIER = True  # pending requests wait on disk (crawler.frontier)

@@ -87,9 +87,6 @@ RULES: dict[str, Rule] = {
 }
 """Every setting checked at start, and what it takes."""
 
-RUNTIME_SETTINGS = frozenset({"NEWSINGEST_CRAWL_ID", "NEWSINGEST_REDIS_URL"})
-"""Settings the project sets per crawl that its settings module does not declare."""
-
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 

@@ -26,7 +26,7 @@ from crawler.cli.main import (
 from crawler.config import Config
 from crawler.health import is_due
 from crawler.sources import Source
-from crawler.validation import RULES, RUNTIME_SETTINGS, check_override_names, check_settings
+from crawler.validation import RULES, check_override_names, check_settings
 
 if TYPE_CHECKING:
     from scrapy.crawler import CrawlerProcess
@@ -182,7 +182,7 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
             click.echo(f"error: --set takes NAME=VALUE, got {pair!r}", err=True)
             sys.exit(EXIT_USAGE)
         out[name.strip()] = value
-    known = {n for n in dir(project_settings) if n.isupper()} | set(RULES) | RUNTIME_SETTINGS
+    known = {n for n in dir(project_settings) if n.isupper()} | set(RULES)
     check_override_names(out, known)
     return out
 
@@ -213,9 +213,9 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--redis-url", help="Redis of distributed crawls [env NEWSINGEST_REDIS_URL].")
 @click.option(
     "--idle-seconds",
-    default=30.0,
-    show_default=True,
-    help="Distributed: how long a worker waits on an empty queue before leaving.",
+    type=float,
+    help="Distributed: how long a worker waits on an empty queue before leaving"
+    " [default: the setting NEWSINGEST_WORKER_IDLE_SECONDS].",
 )
 @click.option("--sources", "sources_path", type=click.Path(path_type=Path), help="Sources file.")
 @click.option("--refresh", is_flag=True, help="Fetch again articles already stored.")
@@ -243,7 +243,7 @@ def crawl(
     parallel: int,
     distributed: bool,
     redis_url: str | None,
-    idle_seconds: float,
+    idle_seconds: float | None,
     sources_path: Path | None,
     refresh: bool,
     max_articles: int,
@@ -312,7 +312,7 @@ def crawl(
 
 
 def distributed_jobs(
-    cfg: Config, redis_url: str | None, keys: list[str], idle_seconds: float
+    cfg: Config, redis_url: str | None, keys: list[str], idle_seconds: float | None
 ) -> list[CrawlJob]:
     """Start (or join) a distributed crawl per source; this process seeds new ones."""
     from crawler import distributed as dist

@@ -26,9 +26,9 @@ logger = logging.getLogger(__name__)
 )
 @click.option(
     "--idle-seconds",
-    default=30.0,
-    show_default=True,
-    help="How long a crawl's worker waits on its empty queue before leaving it.",
+    type=float,
+    help="How long a crawl's worker waits on its empty queue before leaving it"
+    " [default: the setting NEWSINGEST_WORKER_IDLE_SECONDS].",
 )
 @click.option("--parallel", default=4, show_default=True, help="Crawls served at once.")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE")
@@ -38,7 +38,7 @@ def worker(
     redis_url: str | None,
     sources_path: Path | None,
     idle_timeout: float,
-    idle_seconds: float,
+    idle_seconds: float | None,
     parallel: int,
     overrides: tuple[str, ...],
 ) -> None:

@@ -213,7 +213,7 @@ class NewsSpider(scrapy.Spider):
         spider.source = by_key[spider.source_key]
         spider.allowed_domains = [spider.source.domain]  # type: ignore[attr-defined]
         spider.max_articles = int(
-            kwargs.get("max_articles") or crawler.settings.getint("NEWSINGEST_MAX_ARTICLES", 0)
+            kwargs.get("max_articles") or crawler.settings.getint("NEWSINGEST_MAX_ARTICLES")
         )
         return spider
 

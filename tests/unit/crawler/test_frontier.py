@@ -29,6 +29,7 @@ def _scheduler(tmp_path: Path, **settings: object) -> tuple[DiskFrontierSchedule
         _Spider,
         {
             "NEWSINGEST_DATA_DIR": str(tmp_path),
+            "NEWSINGEST_DISK_FRONTIER": True,  # the project's default (crawler.settings)
             "SCHEDULER": "crawler.frontier.DiskFrontierScheduler",
             # Scrapy's default (downloader-aware) queue needs a running engine; the
             # end-to-end crawls use it.
