@@ -377,3 +377,38 @@ def prune(
         int(getattr(deleted_runs, "rowcount", 0) or 0),
         int(getattr(deleted_failures, "rowcount", 0) or 0),
     )
+
+
+# --- metrics --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RunDetails:
+    """A run's stats and its fetch failures counted by stage and reason."""
+
+    run_id: int
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    stats: dict[str, Any]
+    failures: dict[tuple[str, str], int]
+
+
+def run_details(session: Session, run_ids: Sequence[int]) -> dict[int, RunDetails]:
+    """Stats and failures by reason of ``run_ids`` (``pk_crawl_runs`` and
+    ``ix_fetch_failures_run_id``)."""
+    ids = sorted(set(run_ids))
+    if not ids:
+        return {}
+    failures: dict[int, dict[tuple[str, str], int]] = {i: {} for i in ids}
+    for run_id, stage, reason, n in session.execute(
+        select(FetchFailure.run_id, FetchFailure.stage, FetchFailure.reason, func.count())
+        .where(FetchFailure.run_id.in_(ids))
+        .group_by(FetchFailure.run_id, FetchFailure.stage, FetchFailure.reason)
+    ):
+        if run_id is not None:
+            failures[run_id][(stage, reason)] = int(n)
+    out = {}
+    for run in session.execute(select(CrawlRun).where(CrawlRun.id.in_(ids))).scalars():
+        out[run.id] = RunDetails(
+            run.id, run.status, run.started_at, run.finished_at, dict(run.stats), failures[run.id]
+        )
+    return out

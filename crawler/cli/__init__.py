@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "crawler.cli.sources",
     "crawler.cli.runs",
     "crawler.cli.health",
+    "crawler.cli.metrics",
     "crawler.cli.db",
     "crawler.cli.worker",
     "crawler.cli.export",

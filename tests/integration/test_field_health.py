@@ -1,4 +1,5 @@
-"""Field health end to end: a site whose templates change between two crawls is degraded.
+"""Field health end to end: a site whose templates change between two crawls is degraded;
+``newsingest metrics`` carries what the database holds.
 
 Two fixture sites on 127.0.0.1. Both are crawled twice; between the crawls each
 publishes twelve new articles. One site keeps its templates; the other moves its byline
@@ -13,7 +14,12 @@ import json
 import random
 from pathlib import Path
 
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
 from crawler.demo.server import SiteServer
+from storage.models import CrawlRun, FetchFailure, RunFieldStats
 from tests.integration.conftest import Cli
 
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False"]
@@ -114,3 +120,77 @@ def test_a_site_whose_byline_and_date_markup_moved_is_degraded_and_a_steady_one_
     unknown = cli.run("health", "nope", "--sources", str(sources))
     assert unknown.returncode == 2
     assert unknown.stderr.strip().splitlines() == [f"error: unknown source(s) in {sources}: nope"]
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_metrics_parse_as_prometheus_text_and_carry_what_the_database_holds(
+    cli: Cli, tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    root = tmp_path / "site"
+    _publish(root, range(1, 13), moved=False)
+    (root / "news" / "kurz.html").write_text("<html><body><p>Nur ein Satz.</p></body></html>")
+    index = (root / "index.html").read_text()
+    (root / "index.html").write_text(
+        index.replace(
+            "</ul>",
+            '<li><a href="/news/weg.html">w</a></li><li><a href="/news/kurz.html">k</a></li></ul>',
+        )
+    )
+    with SiteServer(root) as site:
+        sources = tmp_path / "s.yaml"
+        sources.write_text(f"sources:\n  - {{key: site, url: '{site.base_url}/', language: de}}\n")
+        crawl = cli.run("crawl", "site", "--sources", str(sources), *FAST)
+        assert crawl.returncode == 0, crawl.stdout + crawl.stderr
+    result = cli.run("metrics", "--sources", str(sources))
+    assert result.returncode == 0, result.stderr
+    got = _samples(result.stdout)
+
+    with sessions() as session:
+        run = session.execute(select(CrawlRun)).scalar_one()
+        failures = session.execute(
+            select(FetchFailure.stage, FetchFailure.reason, func.count()).group_by(
+                FetchFailure.stage, FetchFailure.reason
+            )
+        ).all()
+        fields = session.execute(select(RunFieldStats)).scalar_one()
+
+    def g(name: str, **labels: str) -> float:
+        return got[(name, tuple(sorted({"source": "site", **labels}.items())))]
+
+    assert g("newsingest_source_verdict", verdict="ok") == 1
+    assert g("newsingest_source_verdict", verdict="degraded") == 0
+    assert run.finished_at is not None
+    assert g("newsingest_source_last_success_timestamp_seconds") == pytest.approx(
+        run.finished_at.timestamp()
+    )
+    assert g("newsingest_source_last_run_articles", outcome="new") == 12
+    assert run.stats["newsingest/store/inserted"] == 12
+    assert {("http_404", 1.0), ("too_short", 1.0)} <= {(r, float(n)) for _, r, n in failures}
+    for stage, reason, n in failures:
+        assert g("newsingest_source_last_run_failures", stage=stage, reason=reason) == n
+    assert fields.records == 12 and fields.rejected == 1
+    for window in ("last_run", "7d", "baseline"):
+        share = g("newsingest_source_field_share", field="authors", window=window)
+        assert share == fields.with_authors / fields.records
+        assert g("newsingest_source_rejection_rate", window=window) == pytest.approx(1 / 13)
+    assert got[("newsingest_spool_entries", (("kind", "article"),))] == 0
+
+    folder = tmp_path / "textfile"
+    folder.mkdir()
+    written = cli.run("metrics", "--textfile", str(folder), "--sources", str(sources))
+    assert written.returncode == 0, written.stderr
+    assert written.stdout == ""
+    assert [p.name for p in folder.iterdir()] == ["newsingest.prom"]
+    assert _samples((folder / "newsingest.prom").read_text()) == got
+
+    missing = cli.run("metrics", "--textfile", str(tmp_path / "nope"), "--sources", str(sources))
+    assert missing.returncode == 2 and missing.stderr.startswith("error: --textfile")
