@@ -346,12 +346,16 @@ CROSS JOIN LATERAL (
     SELECT {_COLUMNS}, run_id FROM run_field_stats AS x
     WHERE x.source_id = s.id ORDER BY x.run_id DESC LIMIT :runs
 ) AS f
-JOIN crawl_runs AS r ON r.id = f.run_id
+CROSS JOIN LATERAL (
+    SELECT c.started_at, c.status FROM crawl_runs AS c WHERE c.id = f.run_id
+) AS r
 WHERE s.key = ANY(CAST(:keys AS text[])) AND r.started_at >= :since
 ORDER BY s.key, f.run_id DESC
 """)
 """A source's newest run rows off ``ix_run_field_stats_source_id_run_id`` (run ids grow
-with time), their start from ``crawl_runs``' primary key."""
+with time), each run's start by ``pk_crawl_runs`` (a LATERAL lookup: joined plainly, the
+planner read all of ``crawl_runs`` and its stats documents, 13 s for 500 sources with
+720 runs each)."""
 
 
 def source_field_stats(
@@ -360,7 +364,7 @@ def source_field_stats(
     now: datetime,
     *,
     days: int = 30,
-    runs: int = 100,
+    runs: int = 50,
 ) -> dict[str, SourceFieldStats]:
     """Field counts of each of ``keys``: its days in the last ``days`` UTC days (today
     included) and its newest ``runs`` runs started within them. Sources never stored

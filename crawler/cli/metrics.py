@@ -205,12 +205,17 @@ def metrics(
         sys.exit(2)
     url = read_database_url(cfg)
     now = datetime.now(UTC)
-    rows = status_rows(url, sources, now, th)
     engine = db.make_engine(url, pool_size=1)
     try:
         with db.make_session_factory(engine)() as session:
             source_keys = [s.key for s in sources]
             fields = fieldstats.source_field_stats(session, source_keys, now, days=th.baseline_days)
+    finally:
+        engine.dispose()
+    rows = status_rows(url, sources, now, th, fields)
+    engine = db.make_engine(url, pool_size=1)
+    try:
+        with db.make_session_factory(engine)() as session:
             details = ledger.run_details(
                 session, [r["last_run_id"] for r in rows if r["last_run_id"] is not None]
             )

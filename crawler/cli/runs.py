@@ -23,6 +23,7 @@ from crawler.cli.main import (
 )
 from crawler.health import BAD_VERDICTS, Thresholds, crawl_status, degradations, verdict
 from crawler.sources import Source
+from storage.fieldstats import SourceFieldStats
 
 
 def run_summary(stats: dict[str, Any]) -> str:
@@ -144,9 +145,14 @@ def status(
 
 
 def status_rows(
-    url: str, sources: Sequence[Source], now: datetime, th: Thresholds
+    url: str,
+    sources: Sequence[Source],
+    now: datetime,
+    th: Thresholds,
+    fields: dict[str, SourceFieldStats] | None = None,
 ) -> list[dict[str, Any]]:
-    """What `status` reports of each source (a JSON-able dict per source)."""
+    """What `status` reports of each source (a JSON-able dict per source); ``fields``:
+    their field counts when the caller has read them already."""
     from storage import db, fieldstats, ledger
 
     keys = [s.key for s in sources]
@@ -154,7 +160,8 @@ def status_rows(
     try:
         with db.make_session_factory(engine)() as session:
             health = ledger.source_health(session, keys, now)
-            fields = fieldstats.source_field_stats(session, keys, now, days=th.baseline_days)
+            if fields is None:
+                fields = fieldstats.source_field_stats(session, keys, now, days=th.baseline_days)
     finally:
         engine.dispose()
     rows = []
