@@ -61,12 +61,45 @@ class ParsedDate:
 
 
 @cache
-def _months() -> dict[str, int]:
-    table: dict[str, int] = {}
+def _month_tables() -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """Month names of every language (those no two languages read differently), and
+    each language's own table (``listopad`` is November in Polish, October in Croatian)."""
+    own: dict[str, dict[str, int]] = {}
+    seen: dict[str, set[int]] = {}
     for lang in available_languages():
-        for name, num in (load_data(lang).get("date", {}).get("months") or {}).items():
-            table[str(name).lower()] = int(num)
-    return table
+        months = load_data(lang).get("date", {}).get("months") or {}
+        own[lang] = {str(name).lower(): int(num) for name, num in months.items()}
+        for name, num in own[lang].items():
+            seen.setdefault(name, set()).add(num)
+    shared = {name: nums.pop() for name, nums in seen.items() if len(nums) == 1}
+    return shared, own
+
+
+def _months() -> dict[str, int]:
+    return _month_tables()[0]
+
+
+def _all_month_names() -> list[str]:
+    return [name for table in _month_tables()[1].values() for name in table]
+
+
+def _month_number(name: str, lang: str | None) -> int | None:
+    """The month ``name`` stands for on a page in ``lang`` (None when it is ambiguous)."""
+    shared, own = _month_tables()
+    key = name.lower().rstrip(".")
+    code = (lang or "").replace("_", "-").split("-")[0].lower()
+    if code in own and key in own[code]:
+        return own[code][key]
+    return shared.get(key)
+
+
+@cache
+def _time_words() -> tuple[str, ...]:
+    """Words between a printed date and its time, of every language (``um``, ``ore``)."""
+    words: set[str] = set()
+    for lang in available_languages():
+        words.update(str(w) for w in load_data(lang).get("date", {}).get("time_words") or ())
+    return tuple(words)
 
 
 @cache
@@ -87,28 +120,42 @@ def _alt(words: tuple[str, ...] | list[str]) -> str:
 
 
 _TIME = (
-    r"(?:\s*(?:,|um|à|a las|a la|at|в|-|–|\||/)?\s*"
-    r"(?P<hour>\d{{1,2}})[:.h](?P<minute>\d{{2}})(?::\d{{2}})?"
+    r"(?:\s*,?\s*(?:{words}|,|-|–|\||/)?\s*"
+    r"(?P<hour>\d{{1,2}})\s?[:.h時시]\s?(?P<minute>\d{{2}})(?::\d{{2}})?(?:分|분)?"
     r"(?:\s*(?P<ampm>[ap]\.?\s?m\.?))?"
     r"(?:\s*(?:uhr|h|ч\.?))?"
     r"(?:\s*\(?(?P<tz>{tz})\)?(?![\w]))?)?"
 )
+_BUILTIN_TIME_WORDS = ("um", "à", "a las", "a la", "at", "в")
 
 
 @cache
 def _text_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
     """(regex, precision) pairs, most precise forms first."""
-    months = _alt(list(_months()))
+    months = _alt(sorted(set(_all_month_names())))
     tz = _alt(list(_timezones()))
-    time = _TIME.format(tz=tz)
+    time = _TIME.format(tz=tz, words=_alt([*_BUILTIN_TIME_WORDS, *_time_words()]))
     mon = rf"(?P<month>{months})\.?"
     forms = [
         (rf"(?P<year>\d{{4}})-(?P<mon>\d{{1,2}})-(?P<day>\d{{1,2}})(?:T|\s+)?{time}", "day"),
+        # 2025年2月14日 / 2025년 2월 14일 (Chinese, Japanese, Korean)
+        (
+            rf"(?P<year>\d{{4}})\s?[年년]\s?(?P<mon>\d{{1,2}})\s?[月월]\s?(?P<day>\d{{1,2}})\s?[日일]"
+            rf"(?:\s?\([^)]{{1,3}}\))?{time}",
+            "day",
+        ),
         (rf"(?P<day>\d{{1,2}})\.\s?(?P<mon>\d{{1,2}})\.\s?(?P<year>\d{{4}}){time}", "day"),
+        # 2025.02.14 / 2025. 02. 14. (Korean, Hungarian, Chinese)
+        (rf"(?P<year>\d{{4}})\.\s?(?P<mon>\d{{1,2}})\.\s?(?P<day>\d{{1,2}})\.?{time}", "day"),
+        # 2025. február 14. (Hungarian), 2025 m. vasario 14 d. (Lithuanian)
+        (
+            rf"(?P<year>\d{{4}})\.?\s(?:m\.\s)?{mon}\s(?P<day>\d{{1,2}})\.?(?:\sd\.)?{time}",
+            "day",
+        ),
         (rf"(?P<day>\d{{1,2}})\.?\s+de\s+{mon}\s+(?:de\s+|del\s+)?(?P<year>\d{{4}}){time}", "day"),
         (
             rf"(?P<day>\d{{1,2}})(?:\.|er|st|nd|rd|th)?\s+{mon},?\s+(?P<year>\d{{4}})"
-            rf"(?:\s*(?:года|г\.))?{time}",
+            rf"(?:\s*(?:года|г\.)|\.(?=\s))?{time}",
             "day",
         ),
         (rf"{mon}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}}){time}", "day"),
@@ -135,7 +182,10 @@ def _build(match: re.Match[str], precision: str, lang: str | None) -> ParsedDate
     try:
         year = int(groups["year"])
         if groups.get("month"):
-            month = _months()[groups["month"].lower().rstrip(".")]
+            number = _month_number(groups["month"], lang)
+            if number is None:
+                return None
+            month = number
         elif groups.get("mon"):
             month = int(groups["mon"])
         else:
@@ -280,7 +330,7 @@ def parse_machine_date(value: str) -> ParsedDate | None:
     )
 
 
-_DATE_ONLY_REST = re.compile(r"^[\s,|·•–—-]*$")
+_DATE_ONLY_REST = re.compile(r"^[\s,.|·•–—-]*$")
 _WEEKDAY_PREFIX = re.compile(r"^[^\W\d]{2,12}\.?,\s+")
 
 

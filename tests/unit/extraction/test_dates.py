@@ -317,3 +317,53 @@ def test_first_printed_day_agrees_with_the_full_scan(text: str) -> None:
     full = parse_text_date(text, "de")
     expected = full if full is not None and full.precision in ("day", "minute") else None
     assert first_printed_day(text, "de") == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "printed", "expected", "precision"),
+    [
+        ("it", "14 febbraio 2025 ore 07:30", "2025-02-14 07:30", "minute"),
+        ("pt", "14 de fevereiro de 2025 às 07h30", "2025-02-14 07:30", "minute"),
+        ("nl", "14 februari 2025 07:30", "2025-02-14 07:30", "minute"),
+        ("pl", "14 lutego 2025, 07:30", "2025-02-14 07:30", "minute"),
+        ("cs", "14. února 2025 7:30", "2025-02-14 07:30", "minute"),
+        ("sk", "14. februára 2025", "2025-02-14 00:00", "day"),
+        ("uk", "14 лютого 2025 07:30", "2025-02-14 07:30", "minute"),
+        ("bg", "14 февруари 2025", "2025-02-14 00:00", "day"),
+        ("sr", "14. фебруар 2025.", "2025-02-14 00:00", "day"),
+        ("hr", "14. veljače 2025. u 08:45", "2025-02-14 08:45", "minute"),
+        ("tr", "14 Şubat 2025 07:30", "2025-02-14 07:30", "minute"),
+        ("el", "14 Φεβρουαρίου 2025", "2025-02-14 00:00", "day"),
+        ("hu", "2025. február 14. 07:30", "2025-02-14 07:30", "minute"),
+        ("ro", "14 februarie 2025", "2025-02-14 00:00", "day"),
+        ("fi", "14.2.2025 klo 7.30", "2025-02-14 07:30", "minute"),
+        ("sv", "14 februari 2025 kl. 07.30", "2025-02-14 07:30", "minute"),
+        ("ja", "2025年2月14日 7時30分", "2025-02-14 07:30", "minute"),
+        ("zh", "2025年2月14日 07:30", "2025-02-14 07:30", "minute"),
+        ("ko", "2025년 2월 14일 07:30", "2025-02-14 07:30", "minute"),
+        ("ko", "2025.02.14 07:30", "2025-02-14 07:30", "minute"),
+        ("ar", "14 فبراير 2025", "2025-02-14 00:00", "day"),
+        ("hi", "14 फरवरी 2025", "2025-02-14 00:00", "day"),
+        ("he", "14 בפברואר 2025", "2025-02-14 00:00", "day"),
+        ("lt", "2025 m. vasario 14 d.", "2025-02-14 00:00", "day"),
+        ("ca", "14 de febrer de 2025", "2025-02-14 00:00", "day"),
+        ("id", "14 Februari 2025 07:30 WIB", "2025-02-14 00:30", "minute"),
+    ],
+)
+def test_a_date_header_printed_in_each_language_is_read(
+    lang: str, printed: str, expected: str, precision: str
+) -> None:
+    found = match_date_header(printed, lang)
+    assert found is not None, printed
+    parsed, rest = found
+    assert rest == ""
+    assert parsed.value.strftime("%Y-%m-%d %H:%M") == expected
+    assert parsed.precision == precision
+
+
+def test_a_month_name_two_languages_read_differently_follows_the_pages_language() -> None:
+    croatian = parse_text_date("14. listopada 2025.", "hr")
+    polish = parse_text_date("14 listopada 2025", "pl")
+    assert croatian is not None and croatian.value.month == 10
+    assert polish is not None and polish.value.month == 11
+    assert parse_text_date("14 listopada 2025", None) is None  # ambiguous without a language
