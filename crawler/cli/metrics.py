@@ -12,6 +12,7 @@ renamed over it) for node_exporter's textfile collector.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,12 @@ from crawler.cli.health import SHOWN_FIELDS, select_sources, settings_option, th
 from crawler.cli.main import EXIT_OK, config_of, main, read_database_url
 from crawler.cli.runs import status_rows
 from crawler.health import VERDICTS, Thresholds
+from crawler.sources import Source
 from storage.fieldstats import FieldCounts, SourceFieldStats
 from storage.ledger import RunDetails
+
+NAMESPACE = "newsingest"
+"""Every metric's name starts with ``newsingest_`` (prometheus-client's namespace)."""
 
 TEXTFILE_NAME = "newsingest.prom"
 """The file ``--textfile DIR`` writes (node_exporter reads ``*.prom``)."""
@@ -55,70 +60,69 @@ def build_registry(
     reg = CollectorRegistry(auto_describe=True)
 
     def gauge(name: str, doc: str, labels: tuple[str, ...] = ("source",)) -> Gauge:
-        return Gauge(name, doc, labels, registry=reg)
+        return Gauge(name, doc, labels, namespace=NAMESPACE, registry=reg)
 
     verdict_g = gauge(
-        "newsingest_source_verdict",
+        "source_verdict",
         "1 for the source's current verdict (as newsingest status says), 0 for the others",
         ("source", "verdict"),
     )
     degraded_g = gauge(
-        "newsingest_source_degraded_field",
+        "source_degraded_field",
         "1 for each field status names as degraded",
         ("source", "field"),
     )
     success_g = gauge(
-        "newsingest_source_last_success_timestamp_seconds",
+        "source_last_success_timestamp_seconds",
         "End of the source's last successful run (Unix time)",
     )
     last_run_g = gauge(
-        "newsingest_source_last_run_timestamp_seconds",
+        "source_last_run_timestamp_seconds",
         "Start of the source's last finished run (Unix time)",
     )
     articles_g = gauge(
-        "newsingest_source_last_run_articles",
+        "source_last_run_articles",
         "Articles of the last finished run by outcome (new, updated, unchanged)",
         ("source", "outcome"),
     )
     failures_g = gauge(
-        "newsingest_source_last_run_failures",
+        "source_last_run_failures",
         "Fetch failures of the last finished run by stage and reason",
         ("source", "stage", "reason"),
     )
     rate_g = gauge(
-        "newsingest_source_last_run_pages_per_second",
+        "source_last_run_pages_per_second",
         "Article pages fetched per second of the last finished run",
     )
     share_g = gauge(
-        "newsingest_source_field_share",
+        "source_field_share",
         "Share of the source's records that have the field, per window (last_run, 7d, baseline)",
         ("source", "field", "window"),
     )
-    records_g = gauge(
-        "newsingest_source_records", "Records stored per window", ("source", "window")
-    )
+    records_g = gauge("source_records", "Records stored per window", ("source", "window"))
     words_g = gauge(
-        "newsingest_source_body_words_median",
+        "source_body_words_median",
         "Median body length in words per window",
         ("source", "window"),
     )
     rejected_g = gauge(
-        "newsingest_source_rejection_rate",
+        "source_rejection_rate",
         "Pages rejected by extraction per page extracted or rejected, per window",
         ("source", "window"),
     )
     reason_g = gauge(
-        "newsingest_source_rejection_reason_rate",
+        "source_rejection_reason_rate",
         "Pages rejected for a reason per page extracted or rejected, per window",
         ("source", "reason", "window"),
     )
     spool_files_g = Gauge(
-        "newsingest_spool_files", "Spool files waiting to be stored", registry=reg
+        "spool_files", "Spool files waiting to be stored", namespace=NAMESPACE, registry=reg
     )
     spool_g = Gauge(
-        "newsingest_spool_entries",
+        "spool_entries",
         "Spooled entries waiting to be stored, by kind",
         ["kind"],
+        namespace=NAMESPACE,
         registry=reg,
     )
 
@@ -172,6 +176,35 @@ def _int(value: Any) -> int:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
+def collect(
+    url: str, sources: Sequence[Source], data_dir: Path, th: Thresholds, now: datetime
+) -> Any:
+    """The metrics of ``sources`` read from the database at ``url`` and the spool under
+    ``data_dir``, on a registry of their own (`build_registry`)."""
+    from crawler import spool
+    from storage import db, fieldstats, ledger
+
+    engine = db.make_engine(url, pool_size=1)
+    try:
+        with db.make_session_factory(engine)() as session:
+            source_keys = [s.key for s in sources]
+            fields = fieldstats.source_field_stats(session, source_keys, now, days=th.baseline_days)
+    finally:
+        engine.dispose()
+    rows = status_rows(url, sources, now, th, fields)
+    engine = db.make_engine(url, pool_size=1)
+    try:
+        with db.make_session_factory(engine)() as session:
+            details = ledger.run_details(
+                session, [r["last_run_id"] for r in rows if r["last_run_id"] is not None]
+            )
+    finally:
+        engine.dispose()
+    pending = spool.status(data_dir)
+    counts = (len(pending.files), pending.total("article"), pending.total("failure"))
+    return build_registry(rows, fields, details, counts, th, now)
+
+
 @main.command()
 @click.argument("keys", nargs=-1)
 @click.option(
@@ -194,9 +227,6 @@ def metrics(
     """Prometheus metrics of the sources named by KEYS (every enabled one when none)."""
     from prometheus_client import generate_latest, write_to_textfile
 
-    from crawler import spool
-    from storage import db, fieldstats, ledger
-
     cfg = config_of(ctx)
     sources = select_sources(sources_path or cfg.sources_path, keys)
     th = thresholds(overrides)
@@ -204,26 +234,7 @@ def metrics(
         click.echo(f"error: --textfile {textfile_dir}: folder does not exist", err=True)
         sys.exit(2)
     url = read_database_url(cfg)
-    now = datetime.now(UTC)
-    engine = db.make_engine(url, pool_size=1)
-    try:
-        with db.make_session_factory(engine)() as session:
-            source_keys = [s.key for s in sources]
-            fields = fieldstats.source_field_stats(session, source_keys, now, days=th.baseline_days)
-    finally:
-        engine.dispose()
-    rows = status_rows(url, sources, now, th, fields)
-    engine = db.make_engine(url, pool_size=1)
-    try:
-        with db.make_session_factory(engine)() as session:
-            details = ledger.run_details(
-                session, [r["last_run_id"] for r in rows if r["last_run_id"] is not None]
-            )
-    finally:
-        engine.dispose()
-    pending = spool.status(cfg.data_dir)
-    counts = (len(pending.files), pending.total("article"), pending.total("failure"))
-    registry = build_registry(rows, fields, details, counts, th, now)
+    registry = collect(url, sources, cfg.data_dir, th, datetime.now(UTC))
     if textfile_dir is not None:
         write_to_textfile(str(textfile_dir / TEXTFILE_NAME), registry)
     else:
