@@ -60,6 +60,7 @@ NEWSINGEST_HEALTH_REJECTION_RISE = 0.3  # the rejection rate rose this much abov
 NEWSINGEST_HEALTH_WORDS_RATIO = 0.5  # the median body fell below this fraction of it
 NEWSINGEST_HEALTH_MIN_RECORDS = 10  # fewer recent or baseline records (pages): no judgement
 NEWSINGEST_HEALTH_BASELINE_DAYS = 30  # the baseline: the source's last days, today included
+NEWSINGEST_METRICS_PORT = 0  # serve /metrics on 127.0.0.1:PORT while crawling (0: off)
 
 # Scrapy's scheduler with a private disk queue: memory stays flat however many URLs
 # discovery finds (distributed crawls swap in scrapy-redis's scheduler).
@@ -141,4 +142,5 @@ EXTENSIONS = {
     "crawler.extensions.Progress": 500,
     "crawler.extensions.DistributedWorker": 510,
     "crawler.stopping.StopWatch": 520,
+    "crawler.metricsserver.MetricsEndpoint": 530,  # only with NEWSINGEST_METRICS_PORT
 }

@@ -64,6 +64,7 @@ RULES: dict[str, Rule] = {
     "NEWSINGEST_HEALTH_WORDS_RATIO": Rule(float, 0, above=True),
     "NEWSINGEST_HEALTH_MIN_RECORDS": Rule(int, 1),
     "NEWSINGEST_HEALTH_BASELINE_DAYS": Rule(int, 2),
+    "NEWSINGEST_METRICS_PORT": Rule(int, 0),
     "NEWSINGEST_REFRESH": Rule(bool),
     "NEWSINGEST_PROGRESS": Rule(bool),
     "NEWSINGEST_CONDITIONAL_REQUESTS": Rule(bool),

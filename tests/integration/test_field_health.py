@@ -1,5 +1,5 @@
 """Field health end to end: a site whose templates change between two crawls is degraded;
-``newsingest metrics`` carries what the database holds.
+``newsingest metrics`` carries what the database holds, and a crawl serves it on its port.
 
 Two fixture sites on 127.0.0.1. Both are crawled twice; between the crawls each
 publishes twelve new articles. One site keeps its templates; the other moves its byline
@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import json
 import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.demo.server import SiteServer
 from storage.models import CrawlRun, FetchFailure, RunFieldStats
-from tests.integration.conftest import Cli
+from tests.integration.conftest import PROJECT, Cli
 
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False"]
 WORDS = ["Hafen", "Stadt", "Rat", "Schiff", "Bahn", "Strom", "Brücke", "Markt", "Schule",
@@ -194,3 +199,51 @@ def test_metrics_parse_as_prometheus_text_and_carry_what_the_database_holds(
 
     missing = cli.run("metrics", "--textfile", str(tmp_path / "nope"), "--sources", str(sources))
     assert missing.returncode == 2 and missing.stderr.startswith("error: --textfile")
+
+
+def test_a_crawl_serves_metrics_on_its_loopback_port_while_it_runs(
+    cli: Cli, tmp_path: Path
+) -> None:
+    root = tmp_path / "site"
+    _publish(root, range(1, 4), moved=False)
+    (root / "langsam-src.html").write_text(_page(99, moved=False), encoding="utf-8")
+    (root / "_routes.json").write_text(
+        '{"/news/langsam.html": {"delay": 8.0, "file": "langsam-src.html"}}'
+    )
+    index = (root / "index.html").read_text()
+    (root / "index.html").write_text(
+        index.replace("</ul>", '<li><a href="/news/langsam.html">l</a></li></ul>')
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with SiteServer(root) as site:
+        sources = tmp_path / "s.yaml"
+        sources.write_text(f"sources:\n  - {{key: site, url: '{site.base_url}/', language: de}}\n")
+        args = ["crawl", "site", "--sources", str(sources), *FAST]
+        crawl = subprocess.Popen(
+            [sys.executable, "-m", "crawler.cli", *args, "-s", f"NEWSINGEST_METRICS_PORT={port}"],
+            cwd=PROJECT,
+            env=cli.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        scraped = ""
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and crawl.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+                    scraped = r.read().decode("utf-8")
+            except OSError:
+                scraped = ""
+            if 'newsingest_crawl_running{source="site"} 1.0' in scraped:
+                break
+            time.sleep(0.3)
+        out, err = crawl.communicate(timeout=180)
+    assert crawl.returncode == 0, out + err
+    got = _samples(scraped)
+    assert got[("newsingest_crawl_running", (("source", "site"),))] == 1
+    assert got[("newsingest_metrics_up", ())] == 1
+    verdicts = {dict(lab)["verdict"] for name, lab in got if name == "newsingest_source_verdict"}
+    assert "ok" in verdicts and "degraded" in verdicts
