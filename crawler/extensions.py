@@ -77,6 +77,9 @@ def run_status(close_reason: str, stats: dict[str, Any]) -> tuple[str, str | Non
         )
     if close_reason != "finished":
         return "failed", f"spider closed: {close_reason}"
+    unreadable = stats.get(stat.WARC_FILES_FAILED, 0)
+    if unreadable:
+        return "failed", f"{unreadable} archive file(s) could not be read"
     if stats.get(stat.DISCOVERY_OK, 0) == 0 and stats.get(stat.DISCOVERY_FAILED):
         return "failed", "none of the source's discovery URLs could be fetched"
     if stats.get(stat.STORE_SPOOLED_ARTICLES):
@@ -84,7 +87,7 @@ def run_status(close_reason: str, stats: dict[str, Any]) -> tuple[str, str | Non
     return "succeeded", None
 
 
-def _source_row(source: Any) -> SourceRow:
+def source_row(source: Any) -> SourceRow:
     return SourceRow(
         key=source.key,
         name=source.name,
@@ -121,6 +124,7 @@ class CrawlLedger:
         self.crawl_id = crawl_id
         self.run_id: int | None = None
         self.source_key: str | None = None
+        self.kind = "crawl"
         self._url: str | None = None
         self._lock: Connection | None = None
         self._lock_guard = threading.Lock()  # the lock's connection is used by one thread
@@ -157,6 +161,7 @@ class CrawlLedger:
     async def spider_opened(self, spider: Spider) -> None:
         source = getattr(spider, "source", None)
         self.source_key = getattr(source, "key", None)
+        self.kind = getattr(spider, "run_kind", "crawl")
         if getattr(spider, "_job", None):  # scrapyd passes its job id as spider argument
             self.trigger = "scrapyd"
         try:
@@ -202,7 +207,7 @@ class CrawlLedger:
         with db.transaction(db.make_session_factory(self._engine)) as session:
             source_id = None
             if source is not None:
-                source_id = repository.upsert_source(session, _source_row(source))
+                source_id = repository.upsert_source(session, source_row(source))
             abandoned = ledger.mark_abandoned(session, socket.gethostname(), spool.pid_alive)
             if source_id is not None and self._lock is not None and self.crawl_id is None:
                 # We hold the source's exclusive lock: no live process is crawling it.
@@ -216,6 +221,7 @@ class CrawlLedger:
                 host=socket.gethostname(),
                 pid=os.getpid(),
                 crawl_id=self.crawl_id,
+                kind=self.kind,
             )
 
     def _record_skipped(self, source: Any) -> None:
@@ -224,7 +230,7 @@ class CrawlLedger:
         try:
             with db.transaction(db.make_session_factory(self._engine)) as session:
                 source_id = (
-                    repository.upsert_source(session, _source_row(source))
+                    repository.upsert_source(session, source_row(source))
                     if source is not None
                     else None
                 )
@@ -235,6 +241,7 @@ class CrawlLedger:
                     host=socket.gethostname(),
                     pid=os.getpid(),
                     crawl_id=self.crawl_id,
+                    kind=self.kind,
                 )
         except Exception as exc:
             logger.error("could not record the skipped crawl of %s: %s", self.source_key, exc)

@@ -79,6 +79,16 @@ class FailureReason(StrEnum):
     OTHER_SOURCE = "other_source"
     """An article whose canonical URL another source has stored already."""
 
+    # --- archive files (newsingest warc: crawler.archive.Damage) -----------------------
+    WARC_BAD_RECORD = "warc_bad_record"
+    """Bytes of an archive file that are no readable record."""
+    WARC_BAD_LENGTH = "warc_bad_length"
+    """An archive record whose ``Content-Length`` does not match it."""
+    WARC_TRUNCATED = "warc_truncated"
+    """The archive file ends inside a record."""
+    WARC_UNREADABLE = "warc_unreadable"
+    """The archive file could not be opened or read."""
+
 
 HTTP_PREFIX = "http_"
 

@@ -61,6 +61,9 @@ NEWSINGEST_HEALTH_WORDS_RATIO = 0.5  # the median body fell below this fraction 
 NEWSINGEST_HEALTH_MIN_RECORDS = 10  # fewer recent or baseline records (pages): no judgement
 NEWSINGEST_HEALTH_BASELINE_DAYS = 30  # the baseline: the source's last days, today included
 NEWSINGEST_METRICS_PORT = 0  # serve /metrics on 127.0.0.1:PORT while crawling (0: off)
+NEWSINGEST_WARC_IN_FLIGHT = 16  # newsingest warc: archived pages between reading and storing
+NEWSINGEST_WARC_MAX_RECORDS = 0  # newsingest warc: stop after this many records (0: no limit)
+NEWSINGEST_WARC_CHECKPOINT_SECONDS = 10.0  # newsingest warc: how often checkpoints are written
 
 # Scrapy's scheduler with a private disk queue: memory stays flat however many URLs
 # discovery finds (distributed crawls swap in scrapy-redis's scheduler).
@@ -143,4 +146,5 @@ EXTENSIONS = {
     "crawler.extensions.DistributedWorker": 510,
     "crawler.stopping.StopWatch": 520,
     "crawler.metricsserver.MetricsEndpoint": 530,  # only with NEWSINGEST_METRICS_PORT
+    "crawler.checkpoints.WarcCheckpoints": 540,  # only for the warc spider
 }

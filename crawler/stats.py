@@ -84,6 +84,19 @@ STOP_CUT_CALLBACKS: Final = "newsingest/stop/cut_callbacks"
 DISTRIBUTED_REJECTED_REQUESTS: Final = "newsingest/distributed/rejected_requests"
 DISTRIBUTED_UNQUEUEABLE_REQUESTS: Final = "newsingest/distributed/unqueueable_requests"
 
+# --- archive ingests (crawler.spiders.warc: newsingest warc) ----------------------------
+WARC_FILES: Final = "newsingest/warc/files"
+WARC_FILES_DONE: Final = "newsingest/warc/files_done"
+WARC_FILES_SKIPPED: Final = "newsingest/warc/files_skipped"
+WARC_FILES_RESUMED: Final = "newsingest/warc/files_resumed"
+WARC_FILES_FAILED: Final = "newsingest/warc/files_failed"
+WARC_RECORDS: Final = "newsingest/warc/records"
+WARC_NOT_HTML: Final = "newsingest/warc/not_html"
+WARC_TOO_LARGE: Final = "newsingest/warc/too_large"
+WARC_SKIPPED_PREFIX: Final = "newsingest/warc/skipped/"
+WARC_OTHER_PREFIX: Final = "newsingest/warc/other/"
+WARC_DAMAGED_PREFIX: Final = "newsingest/warc/damaged/"
+
 _FAILED_PREFIXES: Final = {"fetch": FETCH_FAILED_PREFIX, "discovery": DISCOVERY_FAILED_PREFIX}
 
 
@@ -158,3 +171,16 @@ class RunSummary:
     def stored(self) -> str:
         """What the run stored: ``N new, N updated, N unchanged``."""
         return f"{self.inserted} new, {self.updated} updated, {self.unchanged} unchanged"
+
+
+def warc_summary(stats: Mapping[str, Any]) -> str:
+    """What an archive ingest (a ``warc`` run) read, for ``newsingest warc`` and
+    ``runs``: ``files=… (done=… skipped=… failed=…) records=… not_html=… skipped=…
+    damaged=…``."""
+    g = stats.get
+    return (
+        f"files={_int(g(WARC_FILES))} (done={_int(g(WARC_FILES_DONE))}"
+        f" skipped={_int(g(WARC_FILES_SKIPPED))} failed={_int(g(WARC_FILES_FAILED))})"
+        f" records={_int(g(WARC_RECORDS))} not_html={_int(g(WARC_NOT_HTML))}"
+        f" skipped={total(stats, WARC_SKIPPED_PREFIX)} damaged={total(stats, WARC_DAMAGED_PREFIX)}"
+    )

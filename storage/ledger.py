@@ -26,8 +26,10 @@ def start_run(
     host: str,
     pid: int,
     crawl_id: str | None = None,
+    kind: str = "crawl",
 ) -> int:
-    """Open a ``crawl_runs`` row with status ``running``; returns its id."""
+    """Open a ``crawl_runs`` row with status ``running``; returns its id. ``kind``:
+    ``crawl``, or ``warc`` for an ingest of archive files."""
     run = CrawlRun(
         source_id=source_id,
         trigger=trigger,
@@ -36,6 +38,7 @@ def start_run(
         crawl_id=crawl_id,
         status="running",
         stats={},
+        kind=kind,
     )
     session.add(run)
     session.flush()
@@ -94,6 +97,18 @@ def mark_abandoned(session: Session, host: str, is_alive: Callable[[int], bool])
             .values(status="abandoned", finished_at=func.now(), error="process gone")
         )
     return len(dead)
+
+
+def latest_of_kind(session: Session, kind: str, *, limit: int = 1) -> list[Any]:
+    """The newest runs of ``kind`` (e.g. ``warc`` ingests) with their source key (or None)."""
+    stmt = (
+        select(CrawlRun, Source.key)
+        .outerjoin(Source, Source.id == CrawlRun.source_id)
+        .where(CrawlRun.kind == kind)
+        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(stmt))
 
 
 # --- crawl locks: one crawl of a source at a time ----------------------------------------
@@ -165,6 +180,7 @@ def record_skipped(
     host: str,
     pid: int,
     crawl_id: str | None = None,
+    kind: str = "crawl",
 ) -> int:
     """Record a crawl of a source skipped because its lock is held: a finished run with
     status `SKIPPED` whose ``error`` names the newest ``running`` run of the source (the
@@ -185,6 +201,7 @@ def record_skipped(
         crawl_id=crawl_id,
         status=SKIPPED,
         stats={},
+        kind=kind,
         error=LOCKED_BY.format(run_id=holder) if holder is not None else LOCKED_BY_UNKNOWN,
         finished_at=func.now(),
     )
@@ -213,11 +230,11 @@ def mark_source_runs_abandoned(session: Session, source_id: int) -> int:
 
 
 def last_success_starts(session: Session) -> dict[str, datetime]:
-    """Start time of the last succeeded run of each source, by source key."""
+    """Start time of the last succeeded crawl (not archive ingest) of each source, by key."""
     rows = session.execute(
         select(Source.key, func.max(CrawlRun.started_at))
         .join(CrawlRun, CrawlRun.source_id == Source.id)
-        .where(CrawlRun.status == "succeeded")
+        .where(CrawlRun.status == "succeeded", CrawlRun.kind == "crawl")
         .group_by(Source.key)
     )
     return {key: started for key, started in rows}
@@ -244,7 +261,8 @@ class SourceHealth:
 _SOURCE_HEALTH = text("""
 SELECT s.key, last.id, last.status, last.started_at, last.crawl_id, last.error,
        (SELECT max(c.finished_at) FROM crawl_runs AS c
-        WHERE c.source_id = s.id AND c.status = 'succeeded') AS last_success_at,
+        WHERE c.source_id = s.id AND c.status = 'succeeded' AND c.kind = 'crawl')
+        AS last_success_at,
        (SELECT count(*) FROM fetch_failures AS f WHERE f.run_id = last.id) AS failures,
        (SELECT count(*) FROM articles AS a
         WHERE a.source_id = s.id AND a.first_seen_at > :day_ago) AS articles_24h,
@@ -255,7 +273,7 @@ SELECT s.key, last.id, last.status, last.started_at, last.crawl_id, last.error,
 FROM sources AS s
 LEFT JOIN LATERAL (
     SELECT r.id, r.status, r.started_at, r.crawl_id, r.error FROM crawl_runs AS r
-    WHERE r.source_id = s.id AND r.status <> 'running'
+    WHERE r.source_id = s.id AND r.status <> 'running' AND r.kind = 'crawl'
     ORDER BY r.started_at DESC, r.id DESC
     LIMIT 1
 ) AS last ON true
@@ -266,7 +284,8 @@ run walks ``ix_crawl_runs_source_id_started_at`` backwards, the last success rea
 ``ix_crawl_runs_source_id_finished_at_succeeded``, the article counts are ranges of
 ``ix_articles_source_id_first_seen_at``, the crawl's worker runs
 ``ix_crawl_runs_crawl_id`` and the failures ``ix_fetch_failures_run_id`` (migration 0010;
-was five queries per source, 7.3 s for 500 sources at 817,000 articles)."""
+was five queries per source, 7.3 s for 500 sources at 817,000 articles). Only crawls
+count (``kind = 'crawl'``): a backfill from archives says nothing of a source's health."""
 
 
 def source_health(session: Session, keys: Sequence[str], now: datetime) -> list[SourceHealth]:

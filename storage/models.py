@@ -62,6 +62,8 @@ TEXT_SEARCH_CONFIGS = {
 
 PRECISIONS = ("year", "month", "day", "minute")
 RUN_STATUSES = ("running", "succeeded", "failed", "interrupted", "abandoned", "skipped")
+RUN_KINDS = ("crawl", "warc")
+"""``crawl_runs.kind``: a crawl of a source, or an ingest of WARC/ARC files (migration 0013)."""
 FAILURE_STAGES = ("discovery", "fetch", "extract", "store")
 STUB_KINDS = ("paywall", "video")
 """Values of ``stub`` (``ArticleRecord.stub``): ``ck_articles_stub``."""
@@ -304,6 +306,7 @@ class CrawlRun(Base):
             postgresql_where=sql("status = 'succeeded'"),
         ),
         Index(None, "crawl_id", postgresql_where=sql("crawl_id IS NOT NULL")),
+        CheckConstraint("kind IN ('crawl', 'warc')", name="kind"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -317,6 +320,29 @@ class CrawlRun(Base):
     finished_at: Mapped[datetime | None]
     stats: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql("'{}'::jsonb"))
     error: Mapped[str | None]
+    kind: Mapped[str] = mapped_column(server_default=sql("'crawl'"))
+    """``crawl`` or ``warc`` (an ingest of archive files, `newsingest warc`; migration 0013)."""
+
+
+class WarcFile(Base):
+    """The checkpoint of one archive file of `newsingest warc` (migration 0013): every
+    record before ``offset`` is stored (or recorded as a failure); ``done`` once the file
+    was read to its end."""
+
+    __tablename__ = "warc_files"
+
+    location: Mapped[str] = mapped_column(primary_key=True)
+    """The file's absolute path, or its http(s) URL."""
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
+    records: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
+    """Archive records read before ``offset``."""
+    done: Mapped[bool] = mapped_column(server_default=sql("false"))
+    run_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default=sql("'{}'"))
+    """The ``warc`` runs that read the file, oldest first."""
+    started_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    finished_at: Mapped[datetime | None]
 
 
 class CrawlLock(Base):

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "crawler.cli.search",
     "crawler.cli.reextract",
     "crawler.cli.spool",
+    "crawler.cli.warc",
 )
 
 for _module in COMMAND_MODULES:

@@ -171,7 +171,7 @@ def run_crawls(settings: Settings, jobs: list[CrawlJob], *, parallel: int = 4) -
     return {job.key: job_outcome(job) for job in jobs}
 
 
-def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     """``-s NAME=VALUE`` pairs; a ``NEWSINGEST_*`` name the project lacks is refused."""
     import crawler.settings as project_settings
 
@@ -185,6 +185,17 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     known = {n for n in dir(project_settings) if n.isupper()} | set(RULES)
     check_override_names(out, known)
     return out
+
+
+set_option = click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy or NEWSINGEST_* setting for this run (repeatable).",
+)
+"""The ``-s NAME=VALUE`` option of the commands that run Scrapy (`parse_overrides`)."""
 
 
 @main.command()
@@ -226,14 +237,7 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     type=click.IntRange(min=0),
     help="Per source; 0: no limit.",
 )
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a Scrapy or NEWSINGEST_* setting for this run (repeatable).",
-)
+@set_option
 @click.pass_context
 def crawl(
     ctx: click.Context,
@@ -269,7 +273,7 @@ def crawl(
     if unknown:
         click.echo(f"error: unknown source(s) in {path}: {', '.join(unknown)}", err=True)
         sys.exit(EXIT_USAGE)
-    extra = _parse_overrides(overrides)
+    extra = parse_overrides(overrides)
     if "NEWSINGEST_DATABASE_URL" in extra:  # the same as the environment variable
         cfg = dataclasses.replace(cfg, database_url=extra.pop("NEWSINGEST_DATABASE_URL") or None)
         ctx.find_root().obj = cfg  # the error boundary names this database

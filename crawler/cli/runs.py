@@ -91,9 +91,14 @@ def runs(ctx: click.Context, source_key: str | None, limit: int) -> None:
 
 
 def _run_line(run: Any, key: str | None) -> str:
+    kind = getattr(run, "kind", "crawl")
+    trigger = run.trigger if kind == "crawl" else f"{run.trigger}/{kind}"
+    summary = run_summary(run.stats)
+    if kind == "warc":
+        summary = f"{stat.warc_summary(run.stats)} {summary}"
     return (
-        f"{run.id:6} {key or '-':16} {run.status:11} {run.trigger:8}"
-        f" {run.started_at:%Y-%m-%d %H:%M:%S} {run.host}:{run.pid}  {run_summary(run.stats)}"
+        f"{run.id:6} {key or '-':16} {run.status:11} {trigger:8}"
+        f" {run.started_at:%Y-%m-%d %H:%M:%S} {run.host}:{run.pid}  {summary}"
         + (f"  error: {run.error}" if run.error else "")
     )
 
@@ -121,9 +126,29 @@ def status(
     url = read_database_url(cfg)
     now = datetime.now(UTC)
     rows = status_rows(url, sources, now, th)
+    ingests = last_runs_of_kind(url, "warc")
     bad = [r for r in rows if r["verdict"] in BAD_VERDICTS]
+    last_ingest = None
+    for run, key in ingests:
+        last_ingest = {
+            "run_id": run.id,
+            "source": key,
+            "status": run.status,
+            "started_at": _iso(run.started_at),
+            "finished_at": _iso(run.finished_at),
+            "summary": f"{stat.warc_summary(run.stats)} {run_summary(run.stats)}",
+        }
     if as_json:
-        click.echo(json.dumps({"ok": not bad, "checked_at": now.isoformat(), "sources": rows}))
+        click.echo(
+            json.dumps(
+                {
+                    "ok": not bad,
+                    "checked_at": now.isoformat(),
+                    "sources": rows,
+                    "last_warc_ingest": last_ingest,
+                }
+            )
+        )
     else:
         for r in rows:
             shown = r["verdict"]
@@ -141,7 +166,25 @@ def status(
             if r["degraded"]:
                 text = "; ".join(d["text"] for d in r["degraded"])
                 click.echo(f"{r['source']}: {r['verdict']} — {text}")
+        if last_ingest is not None:
+            click.echo(
+                f"last archive ingest: run {last_ingest['run_id']} {last_ingest['status']}"
+                f" {last_ingest['started_at']} source: {last_ingest['source'] or 'matched'}"
+                f"  {last_ingest['summary']}"
+            )
     sys.exit(EXIT_FAILED if bad else EXIT_OK)
+
+
+def last_runs_of_kind(url: str, kind: str, limit: int = 1) -> list[Any]:
+    """The newest runs of ``kind`` (``warc``: archive ingests) with their source keys."""
+    from storage import db, ledger
+
+    engine = db.make_engine(url, pool_size=1)
+    try:
+        with db.make_session_factory(engine)() as session:
+            return ledger.latest_of_kind(session, kind, limit=limit)
+    finally:
+        engine.dispose()
 
 
 def status_rows(

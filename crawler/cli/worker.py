@@ -48,7 +48,7 @@ def worker(
     crawl_id). Exit code 0 when every crawl this worker joined succeeded, else 1.
     """
     from crawler import distributed as dist
-    from crawler.cli.crawl import _parse_overrides
+    from crawler.cli.crawl import parse_overrides
 
     cfg = config_of(ctx)
     redis_url = redis_url or cfg.redis_url
@@ -62,7 +62,7 @@ def worker(
         sources_path or cfg.sources_path,
         database_url=url,
         log_level=ctx.meta["log_level"],
-        extra_settings=_parse_overrides(overrides),
+        extra_settings=parse_overrides(overrides),
     )
     process = new_process(settings)  # installs the asyncio reactor: import it after
     from twisted.internet import reactor, task

@@ -181,6 +181,15 @@ def _charset(response: Response) -> str | None:
     return http_content_type_encoding(content_type)
 
 
+def looks_like_html(content_type: str | None, body: bytes) -> bool:
+    """Whether a response is an HTML page: its ``Content-Type`` says so, or, when it has
+    none, its body starts like one. The rule for crawled and archived pages alike."""
+    ctype = (content_type or "").lower()
+    if not ctype:
+        return body[:1024].lstrip().lower().startswith((b"<!doctype html", b"<html"))
+    return any(t in ctype for t in HTML_TYPES)
+
+
 class NewsSpider(scrapy.Spider):
     """Crawls one source: ``scrapy crawl news -a source=KEY``."""
 
@@ -414,10 +423,8 @@ class NewsSpider(scrapy.Spider):
         )
 
     def _is_html(self, response: Response) -> bool:
-        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
-        if not ctype:
-            return response.body[:1024].lstrip().lower().startswith((b"<!doctype html", b"<html"))
-        return any(t in ctype for t in HTML_TYPES)
+        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        return looks_like_html(ctype, response.body)
 
     # --- failures -----------------------------------------------------------------------
     def article_failed(self, failure: Failure) -> Iterator[Any]:

@@ -30,7 +30,10 @@ from storage import db, embedded, migrate
 
 SITE = Path(__file__).parent / "site"
 PROJECT = Path(__file__).resolve().parents[2]
-TABLES = "fetch_failures, pages, article_versions, articles, crawl_runs, crawl_locks, sources"
+TABLES = (
+    "fetch_failures, pages, article_versions, articles, crawl_runs, crawl_locks, sources,"
+    " warc_files"
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,0 +1,204 @@
+"""What `newsingest warc` keeps in the database besides articles: per-file checkpoints
+(``warc_files``), archive failures with their file and offset, what earlier runs of a
+file already did (for a resumed file), and the stored pages the WARC export reads.
+
+Functions take a session and never commit.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from storage.models import Article, FetchFailure, Page, Source, WarcFile
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Where the ingest of one file stands."""
+
+    location: str
+    size: int | None
+    offset: int
+    """Every record before this byte offset is stored or recorded as a failure."""
+    records: int
+    """Archive records read before ``offset``."""
+    done: bool
+    run_ids: tuple[int, ...]
+    """The runs that read the file before (oldest first)."""
+
+
+def open_files(
+    session: Session, run_id: int | None, files: Sequence[tuple[str, int | None]]
+) -> dict[str, Checkpoint]:
+    """The checkpoints of ``files`` (location, size) as they stood, after noting that run
+    ``run_id`` reads them. A file seen before with another size is another file: its
+    checkpoint starts over."""
+    if not files:
+        return {}
+    rows = {
+        row.location: row
+        for row in session.execute(
+            select(WarcFile).where(WarcFile.location.in_([loc for loc, _ in files]))
+        ).scalars()
+    }
+    out: dict[str, Checkpoint] = {}
+    for location, size in files:
+        row = rows.get(location)
+        changed = row is not None and row.size is not None and size is not None and row.size != size
+        if row is None or changed:
+            out[location] = Checkpoint(location, size, 0, 0, False, ())
+        else:
+            out[location] = Checkpoint(
+                location, row.size, row.offset, row.records, row.done, tuple(row.run_ids)
+            )
+        stmt = insert(WarcFile).values(
+            location=location, size=size, run_ids=[run_id] if run_id is not None else []
+        )
+        done_before = row is not None and row.done and not changed
+        if done_before:
+            continue  # skipped: no run works on it
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[WarcFile.location],
+                set_={
+                    "size": stmt.excluded.size,
+                    "offset": 0 if changed else WarcFile.offset,
+                    "records": 0 if changed else WarcFile.records,
+                    "done": False,
+                    "finished_at": None,
+                    "run_ids": (
+                        stmt.excluded.run_ids
+                        if changed
+                        else func.array_cat(WarcFile.run_ids, stmt.excluded.run_ids)
+                    ),
+                    "updated_at": func.now(),
+                },
+            )
+        )
+    return out
+
+
+def save_checkpoint(
+    session: Session, location: str, *, offset: int, records: int, done: bool
+) -> None:
+    """Move a file's checkpoint forward (never back); ``done`` marks it ingested."""
+    values: dict[str, Any] = {
+        "offset": func.greatest(WarcFile.offset, offset),
+        "records": func.greatest(WarcFile.records, records),
+        "updated_at": func.now(),
+    }
+    if done:
+        values.update(done=True, finished_at=func.now())
+    session.execute(update(WarcFile).where(WarcFile.location == location).values(**values))
+
+
+def checkpoints(session: Session, locations: Sequence[str]) -> dict[str, Checkpoint]:
+    """The recorded checkpoints of ``locations`` (those never ingested are absent)."""
+    rows = session.execute(select(WarcFile).where(WarcFile.location.in_(list(locations))))
+    return {
+        row.location: Checkpoint(
+            row.location, row.size, row.offset, row.records, row.done, tuple(row.run_ids)
+        )
+        for row in rows.scalars()
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierWork:
+    """What earlier runs of a resumed file stored or failed, by URL."""
+
+    stored: dict[str, datetime]
+    """URL (requested) -> the fetch time of its stored page, for pages those runs wrote."""
+    failed: frozenset[str]
+    """URLs those runs recorded failures for."""
+
+
+def earlier_work(session: Session, run_ids: Sequence[int]) -> EarlierWork:
+    """Pages and failures written by ``run_ids``: a record after a file's checkpoint that
+    one of them already stored is not stored again (a killed ingest writes its checkpoint
+    a little after the records themselves)."""
+    if not run_ids:
+        return EarlierWork({}, frozenset())
+    ids = list(run_ids)
+    stored = {
+        url: fetched
+        for url, fetched in session.execute(
+            select(Page.requested_url, Page.fetched_at).where(Page.run_id.in_(ids))
+        )
+    }
+    failed = frozenset(
+        session.execute(select(FetchFailure.url).where(FetchFailure.run_id.in_(ids))).scalars()
+    )
+    return EarlierWork(stored, failed)
+
+
+def source_ids(session: Session) -> dict[str, int]:
+    """Source key -> id of every registered source."""
+    return {key: sid for key, sid in session.execute(select(Source.key, Source.id))}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFetch:
+    """One stored page as the WARC export writes it."""
+
+    article_id: int
+    source_key: str | None
+    requested_url: str
+    final_url: str
+    status: int
+    content_type: str | None
+    fetched_at: datetime
+    html: bytes
+
+
+def iter_pages(
+    session: Session,
+    *,
+    source_key: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    batch: int = 200,
+) -> Iterator[StoredFetch]:
+    """Stored pages (each article's last fetch), oldest article first, streamed;
+    ``since``/``until`` bound the fetch time (``until`` exclusive)."""
+    stmt = (
+        select(
+            Page.article_id,
+            Source.key,
+            Page.requested_url,
+            Page.final_url,
+            Page.status,
+            Page.content_type,
+            Page.fetched_at,
+            Page.html_zlib,
+        )
+        .join(Article, Article.id == Page.article_id)
+        .outerjoin(Source, Source.id == Article.source_id)
+        .order_by(Page.article_id)
+        .execution_options(yield_per=batch)
+    )
+    if source_key is not None:
+        stmt = stmt.where(Source.key == source_key)
+    if since is not None:
+        stmt = stmt.where(Page.fetched_at >= since)
+    if until is not None:
+        stmt = stmt.where(Page.fetched_at < until)
+    for row in session.execute(stmt):
+        yield StoredFetch(
+            article_id=row[0],
+            source_key=row[1],
+            requested_url=row[2],
+            final_url=row[3],
+            status=row[4],
+            content_type=row[5],
+            fetched_at=row[6],
+            html=zlib.decompress(row[7]),
+        )
