@@ -399,7 +399,7 @@ def write_warc(out: BinaryIO, pages: Iterable[PageToWrite], *, software: str) ->
     a ``response`` record each (status line, ``Content-Type``, ``Content-Length``; the
     ``WARC-Date`` is the fetch time) followed by the ``request`` record of a GET of its
     URL. Returns how many pages."""
-    writer = WARCWriter(out, gzip=True)
+    writer = WARCWriter(out, gzip=True, warc_version="WARC/1.1")
     writer.write_record(
         writer.create_warcinfo_record(
             "newsingest-export.warc.gz", {"software": software, "format": "WARC File Format 1.1"}
@@ -407,7 +407,8 @@ def write_warc(out: BinaryIO, pages: Iterable[PageToWrite], *, software: str) ->
     )
     count = 0
     for page in pages:
-        date = page.fetched_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # WARC/1.1 dates may carry fractions of a second: the fetch time kept exactly
+        date = page.fetched_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
         headers = [("Content-Length", str(len(page.body)))]
         if page.content_type:
             headers.insert(0, ("Content-Type", page.content_type))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from sqlalchemy.orm import Session
 
@@ -192,6 +193,16 @@ def write_text(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
 
 @contextlib.contextmanager
 def replacing(target: Path) -> Iterator[TextIO]:
+    """`replacing_binary` as UTF-8 text (newlines as written)."""
+    with (
+        replacing_binary(target) as raw,
+        io.TextIOWrapper(raw, encoding="utf-8", newline="") as out,
+    ):
+        yield out
+
+
+@contextlib.contextmanager
+def replacing_binary(target: Path) -> Iterator[BinaryIO]:
     """A new file that replaces ``target`` when the block ends without an error.
 
     The temporary file is created exclusively under a random name beside ``target``
@@ -206,7 +217,7 @@ def replacing(target: Path) -> Iterator[TextIO]:
         umask = os.umask(0)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)  # mkstemp's 0600 would hide exports from their readers
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        with os.fdopen(fd, "wb") as out:
             yield out
         os.replace(partial, target)
     except BaseException:

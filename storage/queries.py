@@ -91,7 +91,8 @@ def _row_config_sql(alias: str) -> str:
     return f"(CASE {alias}.language {whens} ELSE 'simple'::regconfig END)"
 
 
-def _feed_conditions(filters: ArticleFilter) -> list[ColumnElement[bool]]:
+def feed_conditions(filters: ArticleFilter) -> list[ColumnElement[bool]]:
+    """The conditions on ``article_feed`` (`ARTICLE_FEED`) that ``filters`` set."""
     c = ARTICLE_FEED.c
     conditions: list[ColumnElement[bool]] = []
     if filters.source_key is not None:
@@ -119,7 +120,7 @@ def _feed_conditions(filters: ArticleFilter) -> list[ColumnElement[bool]]:
 def feed_select(filters: ArticleFilter) -> Select[Any]:
     """``article_feed`` rows matching ``filters``, oldest id first."""
     stmt = select(*ARTICLE_FEED.c).order_by(ARTICLE_FEED.c.id)
-    conditions = _feed_conditions(filters)
+    conditions = feed_conditions(filters)
     return stmt.where(and_(*conditions)) if conditions else stmt
 
 

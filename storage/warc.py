@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from storage.models import Article, FetchFailure, Page, Source, WarcFile
+from storage.models import FetchFailure, Page, Source, WarcFile
+from storage.queries import ARTICLE_FEED, ArticleFilter, feed_conditions
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +151,6 @@ class StoredFetch:
     """One stored page as the WARC export writes it."""
 
     article_id: int
-    source_key: str | None
     requested_url: str
     final_url: str
     status: int
@@ -160,19 +160,15 @@ class StoredFetch:
 
 
 def iter_pages(
-    session: Session,
-    *,
-    source_key: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    batch: int = 200,
+    session: Session, filters: ArticleFilter | None = None, *, batch: int = 100
 ) -> Iterator[StoredFetch]:
-    """Stored pages (each article's last fetch), oldest article first, streamed;
-    ``since``/``until`` bound the fetch time (``until`` exclusive)."""
+    """The stored page (last fetch) of each article of ``article_feed`` matching
+    ``filters`` (as ``export``'s other formats select), oldest article first, from a
+    server-side cursor."""
+    feed = ARTICLE_FEED
     stmt = (
         select(
-            Page.article_id,
-            Source.key,
+            feed.c.id,
             Page.requested_url,
             Page.final_url,
             Page.status,
@@ -180,25 +176,24 @@ def iter_pages(
             Page.fetched_at,
             Page.html_zlib,
         )
-        .join(Article, Article.id == Page.article_id)
-        .outerjoin(Source, Source.id == Article.source_id)
-        .order_by(Page.article_id)
-        .execution_options(yield_per=batch)
+        .join(Page, Page.article_id == feed.c.id)
+        .order_by(feed.c.id)
+        .execution_options(yield_per=batch, stream_results=True)
     )
-    if source_key is not None:
-        stmt = stmt.where(Source.key == source_key)
-    if since is not None:
-        stmt = stmt.where(Page.fetched_at >= since)
-    if until is not None:
-        stmt = stmt.where(Page.fetched_at < until)
-    for row in session.execute(stmt):
-        yield StoredFetch(
-            article_id=row[0],
-            source_key=row[1],
-            requested_url=row[2],
-            final_url=row[3],
-            status=row[4],
-            content_type=row[5],
-            fetched_at=row[6],
-            html=zlib.decompress(row[7]),
-        )
+    conditions = feed_conditions(filters or ArticleFilter())
+    if conditions:
+        stmt = stmt.where(and_(*conditions))
+    result = session.execute(stmt)
+    try:
+        for row in result:
+            yield StoredFetch(
+                article_id=row[0],
+                requested_url=row[1],
+                final_url=row[2],
+                status=row[3],
+                content_type=row[4],
+                fetched_at=row[5],
+                html=zlib.decompress(row[6]),
+            )
+    finally:
+        result.close()

@@ -114,10 +114,12 @@ def check_output(output: Path, fmt: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl", "csv", "text"]),
+    type=click.Choice(["jsonl", "csv", "text", "warc"]),
     default="jsonl",
     show_default=True,
-    help="jsonl: one JSON object per article; csv: one row each; text: the plain-text layout.",
+    help="jsonl: one JSON object per article; csv: one row each; text: the plain-text "
+    "layout; warc: each article's stored page as a WARC response record (and its request "
+    "record), gzip per record.",
 )
 @filter_options
 @click.option(
@@ -163,6 +165,11 @@ def export(
         # A read-only transaction: the server-side cursor lives inside it.
         with db.make_session_factory(engine)() as session, session.begin():
             check_source_known(session, source_key)
+            if fmt == "warc":
+                count = _export_warc(session, filters, output)
+                if output is not None:
+                    click.echo(f"exported {count} pages to {output}", err=True)
+                return
             rows = exports.iter_feed(session, filters)
             if output is None:
                 out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
@@ -180,3 +187,28 @@ def export(
         engine.dispose()
     if output is not None:
         click.echo(f"exported {count} articles to {output}", err=True)
+
+
+def _export_warc(session: Any, filters: Any, output: Path | None) -> int:
+    """Write the stored pages of the articles ``filters`` selects as a WARC (to ``output``
+    or stdout); how many pages."""
+    from importlib.metadata import version
+
+    from crawler.archive import PageToWrite, write_warc
+    from storage import export as exports
+    from storage.warc import iter_pages
+
+    pages = (
+        PageToWrite(
+            url=p.final_url, status=p.status, content_type=p.content_type,
+            fetched_at=p.fetched_at, body=p.html,
+        )
+        for p in iter_pages(session, filters)
+    )  # fmt: skip
+    software = f"newsingest/{version('newsingest')}"
+    if output is None:
+        count = write_warc(sys.stdout.buffer, pages, software=software)
+        sys.stdout.buffer.flush()
+        return count
+    with exports.replacing_binary(output) as target:
+        return write_warc(target, pages, software=software)

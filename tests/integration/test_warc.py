@@ -10,6 +10,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import subprocess
+import sys
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -141,15 +144,23 @@ def failures(sessions: sessionmaker[Session]) -> list[FetchFailure]:
 # --------------------------------------------------------------------------- same records
 
 
-def test_an_archived_page_gives_the_record_of_the_same_page_crawled_live(
+def crawl_live(
     cli: Cli, site: SiteServer, tmp_path: Path, sessions: sessionmaker[Session]
-) -> None:
+) -> tuple[Path, dict[str, dict[str, Any]], list[Page]]:
+    """The fixture site crawled live: its sources file, the records and the pages."""
     sources = _sources(tmp_path, site)
     crawled = cli.run("crawl", "site", "--sources", str(sources), *FAST)
     assert crawled.returncode == 0, crawled.stderr
-    live = records(sessions)
     with sessions() as session:
-        requested = list(session.execute(select(Page.requested_url)).scalars())
+        pages = list(session.execute(select(Page)).scalars())
+    return sources, records(sessions), pages
+
+
+def test_an_archived_page_gives_the_record_of_the_same_page_crawled_live(
+    cli: Cli, site: SiteServer, tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    sources, live, pages = crawl_live(cli, site, tmp_path, sessions)
+    requested = [p.requested_url for p in pages]
     assert len(live) >= 7
     warc = Warc(tmp_path / "site.warc.gz")
     for url in requested:
@@ -472,3 +483,47 @@ class ServeBytes:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# --------------------------------------------------------------------------- export
+
+
+def test_export_as_warc_then_ingest_into_an_empty_database_gives_the_same_articles(
+    cli: Cli, site: SiteServer, tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    sources, live, pages = crawl_live(cli, site, tmp_path, sessions)
+    fetches = {p.final_url: p for p in pages}
+    out = tmp_path / "export.warc.gz"
+    result = cli.run("export", "--format", "warc", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"exported {len(live)} pages" in result.stderr
+    checked = subprocess.run(
+        [sys.executable, "-m", "warcio.cli", "check", "-v", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    kinds: list[str] = []
+    with out.open("rb") as fh:
+        for record in ArchiveIterator(fh):
+            kinds.append(record.rec_type)
+            if record.rec_type != "response":
+                continue
+            url = record.rec_headers.get_header("WARC-Target-URI")
+            page = fetches[url]
+            assert record.http_headers.get_statuscode() == str(page.status)
+            assert record.http_headers.get_header("Content-Type") == page.content_type
+            date = record.rec_headers.get_header("WARC-Date")
+            assert datetime.fromisoformat(date.replace("Z", "+00:00")) == page.fetched_at
+    assert kinds == ["warcinfo"] + ["response", "request"] * len(live)
+    truncate(sessions)
+    ingest(cli, str(out), "--source", "site", "--sources", str(sources))
+    again = records(sessions)
+    assert again == live
+    with sessions() as session:
+        refetched = {p.final_url: p.fetched_at for p in session.execute(select(Page)).scalars()}
+    assert refetched == {url: p.fetched_at for url, p in fetches.items()}
+    # one source only, and the filters of the other formats
+    one = tmp_path / "one.warc.gz"
+    since = cli.run("export", "--format", "warc", "-o", str(one), "--language", "ru")
+    assert since.returncode == 0, since.stderr
+    assert "exported 1 pages" in since.stderr
