@@ -145,7 +145,7 @@ class MetricsEndpoint:
         s = crawler.settings
         port = s.getint("NEWSINGEST_METRICS_PORT")
         if not port:
-            raise NotConfigured("NEWSINGEST_METRICS_PORT is 0")
+            raise NotConfigured  # without a message: Scrapy logs one as a WARNING
         with ENDPOINT.lock:
             if ENDPOINT.sources_path is None:
                 ENDPOINT.database_url = s.get("NEWSINGEST_DATABASE_URL") or None
