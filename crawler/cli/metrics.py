@@ -76,6 +76,7 @@ def build_registry(
         "source_last_success_timestamp_seconds",
         "End of the source's last successful run (Unix time)",
     )
+    interval_g = gauge("source_interval_seconds", "The source's crawl interval (sources file)")
     last_run_g = gauge(
         "source_last_run_timestamp_seconds",
         "Start of the source's last finished run (Unix time)",
@@ -133,6 +134,7 @@ def build_registry(
             verdict_g.labels(key, v).set(1 if row["verdict"] == v else 0)
         for d in row["degraded"]:
             degraded_g.labels(key, d["field"]).set(1)
+        interval_g.labels(key).set(row["interval_seconds"])
         if (ts := _timestamp(row["last_success_at"])) is not None:
             success_g.labels(key).set(ts)
         if (ts := _timestamp(row["last_run_started_at"])) is not None:

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.demo.server import SiteServer
+from crawler.sources import load_sources
 from storage.models import CrawlRun, FetchFailure, RunFieldStats
 from tests.integration.conftest import PROJECT, Cli
 
@@ -177,6 +178,8 @@ def test_metrics_parse_as_prometheus_text_and_carry_what_the_database_holds(
     assert g("newsingest_source_last_success_timestamp_seconds") == pytest.approx(
         run.finished_at.timestamp()
     )
+    (source,) = load_sources(sources)
+    assert g("newsingest_source_interval_seconds") == source.interval.total_seconds()
     assert g("newsingest_source_last_run_articles", outcome="new") == 12
     assert run.stats["newsingest/store/inserted"] == 12
     assert {("http_404", 1.0), ("too_short", 1.0)} <= {(r, float(n)) for _, r, n in failures}
