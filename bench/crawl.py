@@ -136,13 +136,13 @@ def _machine_line(p: Phase) -> str:
 
 def ceiling(dirs: list[Path], pages: int, workers: int, base: str) -> Phase:
     """Extraction alone over the pages from memory, in a pool like the pipeline's."""
-    from crawler.workers import extract_timed, new_pool
+    from crawler.extractpool import extract_timed, new_executor
 
     corpus = interleave(load_corpus(dirs))
     bodies = [corpus[i % len(corpus)].html for i in range(pages)]
     urls = [base + article_path(i) for i in range(pages)]
     phase = Phase("ceiling", load_before=load_average())
-    with new_pool(workers) as pool:
+    with new_executor(workers) as pool:
         # Start and warm every worker before the clock starts.
         list(pool.map(_ready, range(workers * 8)))
         # One page per task and workers recycled every MAX_TASKS_PER_CHILD pages, as in

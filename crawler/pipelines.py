@@ -1,15 +1,12 @@
 """Item pipelines: extraction in a process pool, storage in batches off the reactor.
 
-`ExtractPipeline` sends each `FetchedPage` to a process pool running the pure
-`extract_article` and replaces it with `ExtractedArticle` or `Rejected`; a page larger
-than ``NEWSINGEST_EXTRACT_MAX_BYTES`` becomes a `FetchFailed` (``extract``,
-``too_large``) without being parsed (extraction needs ~80 times the HTML size in memory).
-A page whose
-extraction takes longer than ``NEWSINGEST_EXTRACT_TIMEOUT`` seconds is rejected
-(``parse_error``, "extraction timed out") and the pool is replaced, killing the stuck
-worker; pages that were in the killed pool (or in a pool whose worker crashed) are
-extracted again on the new pool, one at a time, and a page that breaks a pool twice is
-rejected.
+`ExtractPipeline` sends each `FetchedPage` to the extraction pool it is given
+(`crawler.extractpool`: the process's shared pool, ``NEWSINGEST_EXTRACT_WORKERS``
+processes) and replaces it with `ExtractedArticle` or `Rejected`; a page larger than
+``NEWSINGEST_EXTRACT_MAX_BYTES`` becomes a `FetchFailed` (``extract``, ``too_large``)
+without being parsed (extraction needs ~80 times the HTML size in memory). A page whose
+extraction takes longer than ``NEWSINGEST_EXTRACT_TIMEOUT`` seconds, or that crashes a
+worker twice, is rejected (``parse_error``); the pool recovers on its own.
 
 `StorePipeline` buffers articles and failures and writes them in one transaction per
 batch from a single database thread (`storage.spool_replay.write_entries`). A batch the
@@ -23,13 +20,9 @@ attempt at close.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import threading
-import weakref
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -44,11 +37,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler import spool
 from crawler import stats as stat
 from crawler.extensions import run_opened
-from crawler.extraction.record import ArticleRecord, Hints, Rejection
+from crawler.extraction.record import Rejection
 from crawler.extraction.urls import canonicalize_url
+from crawler.extractpool import (
+    ExtractionPool,
+    ExtractionTimedOut,
+    WorkerCrashed,
+    shared_pool,
+)
 from crawler.failures import FailureReason
 from crawler.items import ExtractedArticle, FetchedPage, FetchFailed, Rejected
-from crawler.workers import RECYCLE_PAGES_PER_WORKER, extract_timed, new_pool
 from storage import db
 from storage.repository import FailureRow, StoredArticle, StoredPage
 from storage.spool_replay import (
@@ -60,196 +58,25 @@ from storage.spool_replay import (
 
 logger = logging.getLogger(__name__)
 
-PAGES_PER_WORKER = 2
-"""Pages submitted to the pool per worker: one running and one waiting, so a worker that
-finishes a page starts the next at once instead of idling until the crawler's main
-process, busy with downloads and storage, gets round to sending one. On the bench crawl
-(2 cores) this took the machine's idle time from 8 % to 4 % and pages/s up 6 %."""
-
 MAX_MEAN_WORD_LENGTH = 40
 """A record whose text averages more characters per word is not prose (a page of one
 3.9 MB "word" was stored as an article); German compounds average well under 15."""
 
-ExtractFn = Callable[
-    [bytes, str, Hints | None, str | None], tuple[ArticleRecord | Rejection, float]
-]
-"""What runs in a worker: ``(body, url, hints, content_type) -> (record or rejection,
-milliseconds)``."""
-
-
-class _SharedPool:
-    """One process pool per crawler process, shared by the crawls running in it.
-
-    At most ``workers * PAGES_PER_WORKER`` pages are submitted at a time (`slots`). The
-    pool runs them in submission order, so a page's extraction timeout starts when it
-    can be running: once fewer than ``workers`` pages submitted before it are unfinished
-    (`started`). The timeout thus measures a page's own run time, not its wait behind a
-    slow page. A page retried after its pool broke runs alone (`alone`).
-
-    Workers are recycled to keep their memory flat: after ``RECYCLE_PAGES_PER_WORKER``
-    pages per worker the pool is retired and a new one is forked from the warm fork
-    server once the pages still running in the old one have finished, so old and new
-    workers never run side by side (that overlap was the crawl's memory peak). Not
-    ProcessPoolExecutor's own ``max_tasks_per_child``: on Python 3.11.7 a forkserver pool
-    using it was seen to stop spawning replacements once its workers started exiting,
-    and hang.
-    """
-
-    def __init__(self) -> None:
-        self._pool: ProcessPoolExecutor | None = None
-        self._users = 0
-        self._workers = 0
-        self._slots: asyncio.Semaphore | None = None
-        self._submitted = 0
-        self._killed: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
-        self._running: dict[Future[Any], None] = {}
-        """Submitted and unfinished pages, in submission order (the pool's order)."""
-        self._switch = asyncio.Lock()
-        self._alone = asyncio.Lock()
-        self.recycle_pages_per_worker = RECYCLE_PAGES_PER_WORKER
-
-    def acquire(self, workers: int) -> None:
-        if self._pool is None:
-            self._workers = workers
-            self._pool = self._new()
-            # The fork server's start-up (imports, warm-up: ~2 s) overlaps with the
-            # crawl's discovery instead of holding up the first page.
-            threading.Thread(target=_start_worker, args=(self._pool,), daemon=True).start()
-            self._slots = asyncio.Semaphore(workers * PAGES_PER_WORKER)
-            # asyncio primitives belong to one event loop: new ones for each crawl's loop
-            self._alone = asyncio.Lock()
-            self._switch = asyncio.Lock()
-        self._users += 1
-
-    async def current(self) -> ProcessPoolExecutor:
-        """The pool to submit to; a recycled one once the retired one has drained."""
-        async with self._switch:
-            if self._pool is None:
-                self._pool = self._new()
-            elif self._submitted >= self._workers * self.recycle_pages_per_worker > 0:
-                old = self._pool
-                running = [asyncio.wrap_future(f) for f in list(self._running)]
-                if running:
-                    await asyncio.wait(running)  # each has its own timeout
-                if self._pool is old:  # not replaced meanwhile (a timeout or a crash)
-                    # its idle processes exit (joined off the event loop) before new ones fork
-                    await asyncio.to_thread(old.shutdown, wait=True)
-                    self._pool = self._new()
-            assert self._pool is not None
-            return self._pool
-
-    def submit(self, pool: ProcessPoolExecutor, fn: ExtractFn, page: FetchedPage) -> Future[Any]:
-        """Submit one page to ``pool`` (from `current`), counted for recycling."""
-        self._submitted += 1
-        future = pool.submit(fn, page.body, page.final_url, page.hints, page.content_type)
-        self._running[future] = None
-        future.add_done_callback(self._finished)  # runs in the pool's manager thread
-        return future
-
-    def _finished(self, future: Future[Any]) -> None:
-        self._running.pop(future, None)
-
-    async def started(self, future: Future[Any]) -> None:
-        """Return once ``future`` can be running: fewer than ``workers`` pages submitted
-        before it are unfinished (or it is done itself). Each of those has a timeout of
-        its own, so the wait is bounded."""
-        while not future.done():
-            older: list[Future[Any]] = []
-            for other in list(self._running):  # a copy: the manager thread removes entries
-                if other is future:
-                    break
-                older.append(other)
-            if len(older) < self._workers:
-                return
-            await asyncio.wait(
-                [asyncio.wrap_future(f) for f in (*older, future)],
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-
-    @property
-    def slots(self) -> asyncio.Semaphore:
-        assert self._slots is not None, "acquire() first"
-        return self._slots
-
-    @contextlib.asynccontextmanager
-    async def alone(self) -> AsyncIterator[None]:
-        """Hold every slot: the page submitted meanwhile is the only one in the pool.
-
-        For a page retried after its pool broke: a crash breaks every page in the pool,
-        so the page that crashes it is only known when it runs alone.
-        """
-        slots, total = self.slots, self._workers * PAGES_PER_WORKER
-        held = 0
-        try:
-            async with self._alone:
-                for _ in range(total):
-                    await slots.acquire()
-                    held += 1
-            yield
-        finally:
-            for _ in range(held):
-                slots.release()
-
-    def _new(self) -> ProcessPoolExecutor:
-        self._submitted = 0
-        return new_pool(self._workers)
-
-    def replace(self, old: ProcessPoolExecutor, *, kill: bool) -> None:
-        """A fresh pool instead of ``old`` (once per old pool); ``kill`` its workers first.
-
-        A retired pool (recycled while the page ran) has its workers killed too.
-        """
-        if kill and old not in self._killed:
-            self._killed.add(old)
-            logger.error("an extraction timed out; killing the extraction workers")
-            processes: dict[int, Any] = getattr(old, "_processes", None) or {}
-            for process in list(processes.values()):
-                with contextlib.suppress(OSError, ValueError, AttributeError):  # gone
-                    process.kill()
-        if self._pool is not old:
-            return
-        if not kill:
-            logger.error("an extraction worker died; starting a new process pool")
-        # not cancel_futures: pages still queued in the old pool then fail with
-        # BrokenProcessPool (and are retried) instead of being cancelled
-        old.shutdown(wait=False)
-        self._pool = self._new()
-
-    def release(self) -> None:
-        self._users -= 1
-        if self._users <= 0 and self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-            self._slots = None
-            self._users = 0
-
-
-def _start_worker(pool: ProcessPoolExecutor) -> None:
-    """Start ``pool``'s fork server and a first worker (blocks until the server is warm)."""
-    try:
-        pool.submit(int).result()
-    except Exception:  # shut down meanwhile, or broken: the first page reports it
-        logger.debug("extraction pool warm-up failed", exc_info=True)
-
-
-_POOL = _SharedPool()
-
 
 class ExtractPipeline:
-    """Turns fetched pages into records (or rejections) in a process pool."""
+    """Turns fetched pages into records (or rejections) in the extraction pool it is given."""
 
     def __init__(
         self,
         stats: StatsCollector,
-        workers: int,
+        pool: ExtractionPool,
         timeout: float = 30.0,
-        extract: ExtractFn = extract_timed,
         max_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self.stats = stats
-        self.workers = workers
+        self.pool = pool
+        """Where pages are extracted; opened and closed with the spider."""
         self.timeout = timeout
-        self.extract = extract
         self.max_bytes = max_bytes
         self.in_scope: Callable[[str], bool] = lambda url: True
         """Whether a URL is one of the crawled source's articles (its domain, port and
@@ -263,7 +90,7 @@ class ExtractPipeline:
         assert crawler.stats is not None
         pipe = cls(
             crawler.stats,
-            max(0, workers),
+            shared_pool(workers),
             s.getfloat("NEWSINGEST_EXTRACT_TIMEOUT"),
             max_bytes=s.getint("NEWSINGEST_EXTRACT_MAX_BYTES"),
         )
@@ -276,13 +103,12 @@ class ExtractPipeline:
         return pipe
 
     async def open_spider(self) -> None:
-        if self.workers > 0:
-            _POOL.acquire(self.workers)
-            self._open = True
+        self.pool.open()
+        self._open = True
 
     async def close_spider(self) -> None:
         if self._open:
-            _POOL.release()
+            self.pool.close()
             self._open = False
 
     async def process_item(self, item: Any) -> Any:
@@ -301,7 +127,18 @@ class ExtractPipeline:
                 f" ({self.max_bytes})",
             )
         try:
-            result, millis = await self._run(item)
+            result, millis = await self.pool.extract(
+                item.body, item.final_url, item.hints, item.content_type, timeout=self.timeout
+            )
+        except ExtractionTimedOut as exc:
+            self.stats.inc_value(stat.EXTRACT_TIMEOUTS)
+            result, millis = (
+                Rejection(item.final_url, "parse_error", exc.detail),
+                exc.timeout * 1000,
+            )
+        except WorkerCrashed as exc:
+            self.stats.inc_value(stat.EXTRACT_WORKER_CRASHES)
+            result, millis = Rejection(item.final_url, "parse_error", exc.detail), 0.0
         except Exception as exc:  # extraction raised, or an unpicklable result
             logger.exception("extraction failed for %s", item.final_url)
             result = Rejection(url=item.final_url, reason="parse_error", detail=repr(exc)[:500])
@@ -329,36 +166,6 @@ class ExtractPipeline:
                         "the fetched URL", item.final_url, record.url)  # fmt: skip
             record = replace(record, url=canonicalize_url(item.final_url))
         return ExtractedArticle(page=item, record=record)
-
-    async def _run(self, page: FetchedPage) -> tuple[ArticleRecord | Rejection, float]:
-        if not self._open:
-            return self.extract(page.body, page.final_url, page.hints, page.content_type)
-        broken = 0
-        while True:
-            # after a broken pool, alone: an innocent page is not broken by the same crash
-            async with _POOL.alone() if broken else _POOL.slots:
-                pool = await _POOL.current()
-                try:
-                    fut = _POOL.submit(pool, self.extract, page)
-                    await _POOL.started(fut)
-                    return await asyncio.wait_for(asyncio.wrap_future(fut), self.timeout)
-                except TimeoutError:
-                    _POOL.replace(pool, kill=True)
-                    self.stats.inc_value(stat.EXTRACT_TIMEOUTS)
-                    logger.warning(
-                        "extraction of %s took longer than %g s", page.final_url, self.timeout
-                    )
-                    detail = f"extraction timed out after {self.timeout:g} s"
-                    return Rejection(page.final_url, "parse_error", detail), self.timeout * 1000
-                except BrokenProcessPool:
-                    _POOL.replace(pool, kill=False)
-                    broken += 1
-            if broken >= 2:
-                self.stats.inc_value(stat.EXTRACT_WORKER_CRASHES)
-                logger.error("extraction of %s crashed a worker twice", page.final_url)
-                detail = "the extraction worker crashed on this page"
-                return Rejection(page.final_url, "parse_error", detail), 0.0
-            # once: another page may have broken (or timed out in) that pool
 
 
 class StorePipeline:

@@ -87,7 +87,7 @@ def new_process(settings: Settings) -> CrawlerProcess:
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.reactor import install_reactor
 
-    from crawler.workers import tune_malloc
+    from crawler.extractpool import tune_malloc
 
     tune_malloc()  # before the reactor's and the database's threads allocate
     process = CrawlerProcess(settings)
@@ -293,7 +293,7 @@ def crawl(
         extra_settings=extra,
     )
     if settings.getint("NEWSINGEST_EXTRACT_WORKERS") > 0:
-        from crawler.workers import start_fork_server
+        from crawler.extractpool import start_fork_server
 
         start_fork_server()  # its warm-up overlaps the database's start and the set-up
     url = database_url(cfg)

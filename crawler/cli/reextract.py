@@ -1,35 +1,44 @@
 """`newsingest reextract`: run the current extractor again over stored pages.
 
 Pages come from ``pages`` (the raw HTML of each article's stored fetch) in batches by
-article id; extraction runs in a process pool (forkserver, workers import only the
-pure extraction package through `crawler.workers`) with the page's stored
-``Content-Type``, whose charset goes to the decoder before the page's ``<meta
-charset>`` as in the crawl (without it a page whose charset only the header names came
-out as mojibake and was stored as a new version); each batch is written in one
-transaction by `storage.repository.apply_reextraction`, so only changed content makes
-a new version. A page that now yields a rejection is reported and left as it is.
+article id; extraction runs in the crawl's extraction pool (`crawler.extractpool`: warm
+forked workers, a timeout per page, a worker that hangs or dies replaced, the page
+reported as rejected) with the page's stored ``Content-Type``, whose charset goes to the
+decoder before the page's ``<meta charset>`` as in the crawl (without it a page whose
+charset only the header names came out as mojibake and was stored as a new version);
+each batch is written in one transaction by `storage.repository.apply_reextraction`,
+so only changed content makes a new version. A page that now yields a rejection is
+reported and left as it is.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import multiprocessing
 import os
 import sys
 import zlib
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import click
 
 from crawler.cli.main import config_of, database_url, main
+from crawler.settings import NEWSINGEST_EXTRACT_TIMEOUT
 from crawler.sources import Source, SourcesError, load_sources, page_hints
 
 if TYPE_CHECKING:
-    from crawler.extraction.record import ArticleRecord
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from crawler.extraction.record import ArticleRecord, Rejection
+    from crawler.extractpool import ExtractionPool
+    from storage.queries import StoredFetch
+    from storage.repository import ReextractResult
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = NEWSINGEST_EXTRACT_TIMEOUT
+"""As in the crawl."""
 
 
 @dataclass(slots=True)
@@ -58,14 +67,6 @@ def _sources_by_key(path: str) -> dict[str, Source]:
     return {s.key: s for s in sources}
 
 
-def _pool(workers: int) -> Executor:
-    from crawler.workers import warm_up
-
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["crawler.workers"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=warm_up)
-
-
 @main.command()
 @click.option("--source", "source_key", metavar="KEY", help="Only articles of this source.")
 @click.option(
@@ -81,22 +82,32 @@ def _pool(workers: int) -> Executor:
     type=click.IntRange(min=1),
     help="Extraction processes.",
 )
+@click.option(
+    "--timeout",
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds one page may take to extract; then it is reported as rejected and kept.",
+)
 @click.pass_context
 def reextract(
-    ctx: click.Context, source_key: str | None, stale: bool, batch_size: int, workers: int
+    ctx: click.Context,
+    source_key: str | None,
+    stale: bool,
+    batch_size: int,
+    workers: int,
+    timeout: float,
 ) -> None:
     """Re-extract stored pages with the current extractor; new versions where content changed."""
     from crawler.extraction import EXTRACTOR_VERSION
-    from crawler.extraction.record import Rejection
-    from crawler.workers import extract_timed
-    from storage import db, queries, repository
+    from crawler.extractpool import ExtractionPool
+    from storage import db, queries
 
     cfg = config_of(ctx)
     sources = _sources_by_key(str(cfg.sources_path))
     stale_for = EXTRACTOR_VERSION if stale else None
     engine = db.make_engine(database_url(cfg), pool_size=1)
     sessions = db.make_session_factory(engine)
-    interactive = sys.stderr.isatty()
     tally = Tally()
     try:
         with sessions() as session:
@@ -105,60 +116,105 @@ def reextract(
             )
         if without_page:
             click.echo(f"{without_page} selected articles have no stored page: skipped", err=True)
-        with _pool(workers) as pool:
-            after_id = 0
-            while True:
-                with sessions() as session:
-                    batch = queries.stored_fetches(
-                        session,
-                        source_key=source_key,
-                        stale_for=stale_for,
-                        after_id=after_id,
-                        limit=batch_size,
-                    )
-                if not batch:
-                    break
-                after_id = batch[-1].article_id
-                hints = [
-                    page_hints(
-                        sources.get(f.source_key or ""), title=f.title, published_at=f.published_at
-                    )
-                    for f in batch
-                ]
-                results = pool.map(
-                    extract_timed,
-                    [zlib.decompress(f.html_zlib) for f in batch],
-                    [f.final_url for f in batch],
-                    hints,
-                    [f.content_type for f in batch],
-                    chunksize=max(1, len(batch) // (workers * 4)),
-                )
-                records: list[tuple[int, ArticleRecord]] = []
-                for fetch, (result, _millis) in zip(batch, results, strict=True):
-                    if isinstance(result, Rejection):
-                        tally.rejected[result.reason] = tally.rejected.get(result.reason, 0) + 1
-                        if interactive:
-                            click.echo("", err=True)
-                        click.echo(
-                            f"rejected: article {fetch.article_id} {fetch.final_url}: "
-                            f"{result.reason} {result.detail}".rstrip(),
-                            err=True,
-                        )
-                        continue
-                    records.append((fetch.article_id, replace(result, fetched_at=fetch.fetched_at)))
-                with db.transaction(sessions) as session:
-                    applied = repository.apply_reextraction(session, records)
-                tally.seen += len(batch)
-                tally.changed += applied.changed
-                tally.unchanged += applied.unchanged
-                if interactive:
-                    click.echo(
-                        f"\rreextract: {tally.seen}/{total}  {tally.line()}", nl=False, err=True
-                    )
-        if interactive and tally.seen:
+        run = _Run(
+            sessions, sources, source_key, stale_for, batch_size, timeout, total, tally,
+            sys.stderr.isatty(),
+        )  # fmt: skip
+        with ExtractionPool(workers) as pool:
+            asyncio.run(run.all(pool))
+        if run.interactive and tally.seen:
             click.echo("", err=True)
     finally:
         engine.dispose()
     click.echo(f"re-extracted {tally.line()}")
     for reason, count in sorted(tally.rejected.items()):
         click.echo(f"  rejected {reason}: {count}")
+
+
+@dataclass
+class _Run:
+    """One re-extraction: stored pages in batches through the extraction pool."""
+
+    sessions: sessionmaker[Session]
+    sources: dict[str, Source]
+    source_key: str | None
+    stale_for: str | None
+    batch_size: int
+    timeout: float
+    total: int
+    tally: Tally
+    interactive: bool
+
+    async def all(self, pool: ExtractionPool) -> None:
+        from crawler.extraction.record import Rejection as RejectionType
+
+        after_id = 0
+        while True:
+            batch = await asyncio.to_thread(self._read, after_id)
+            if not batch:
+                return
+            after_id = batch[-1].article_id
+            results = await asyncio.gather(*(self._extract(pool, fetch) for fetch in batch))
+            records: list[tuple[int, ArticleRecord]] = []
+            for fetch, result in zip(batch, results, strict=True):
+                if isinstance(result, RejectionType):
+                    self._rejected(fetch, result)
+                else:
+                    records.append((fetch.article_id, replace(result, fetched_at=fetch.fetched_at)))
+            applied = await asyncio.to_thread(self._write, records)
+            self.tally.seen += len(batch)
+            self.tally.changed += applied.changed
+            self.tally.unchanged += applied.unchanged
+            if self.interactive:
+                click.echo(
+                    f"\rreextract: {self.tally.seen}/{self.total}  {self.tally.line()}",
+                    nl=False,
+                    err=True,
+                )
+
+    def _read(self, after_id: int) -> list[StoredFetch]:
+        from storage import queries
+
+        with self.sessions() as session:
+            return queries.stored_fetches(
+                session,
+                source_key=self.source_key,
+                stale_for=self.stale_for,
+                after_id=after_id,
+                limit=self.batch_size,
+            )
+
+    async def _extract(self, pool: ExtractionPool, fetch: StoredFetch) -> ArticleRecord | Rejection:
+        from crawler.extraction.record import Rejection
+        from crawler.extractpool import ExtractionFailed
+
+        hints = page_hints(
+            self.sources.get(fetch.source_key or ""),
+            title=fetch.title,
+            published_at=fetch.published_at,
+        )
+        body = zlib.decompress(fetch.html_zlib)
+        try:
+            result, _millis = await pool.extract(
+                body, fetch.final_url, hints, fetch.content_type, timeout=self.timeout
+            )
+        except ExtractionFailed as exc:  # timed out, or crashed its worker twice
+            return Rejection(fetch.final_url, "parse_error", exc.detail)
+        return result
+
+    def _rejected(self, fetch: StoredFetch, rejection: Rejection) -> None:
+        rejected = self.tally.rejected
+        rejected[rejection.reason] = rejected.get(rejection.reason, 0) + 1
+        if self.interactive:
+            click.echo("", err=True)
+        click.echo(
+            f"rejected: article {fetch.article_id} {fetch.final_url}: "
+            f"{rejection.reason} {rejection.detail}".rstrip(),
+            err=True,
+        )
+
+    def _write(self, records: list[tuple[int, ArticleRecord]]) -> ReextractResult:
+        from storage import db, repository
+
+        with db.transaction(self.sessions) as session:
+            return repository.apply_reextraction(session, records)

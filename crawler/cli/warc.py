@@ -108,7 +108,7 @@ def warc(
         extra_settings=extra,
     )
     if settings.getint("NEWSINGEST_EXTRACT_WORKERS") > 0:
-        from crawler.workers import start_fork_server
+        from crawler.extractpool import start_fork_server
 
         start_fork_server()
     settings.set("NEWSINGEST_DATABASE_URL", database_url(cfg), priority="cmdline")

@@ -13,6 +13,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler import spool
 from crawler.extraction import ArticleRecord, Rejection, extract_article
+from crawler.extractpool import ExtractionPool
 from crawler.items import ExtractedArticle, FetchedPage, Rejected
 from crawler.pipelines import ExtractPipeline, _pending_article
 from tests.unit.worker_fns import misbehave
@@ -46,7 +47,7 @@ def _pipeline(timeout: float) -> ExtractPipeline:
     crawler = get_crawler()
     assert crawler.stats is not None
     crawler.stats.open_spider()
-    return ExtractPipeline(crawler.stats, workers=1, timeout=timeout, extract=misbehave)
+    return ExtractPipeline(crawler.stats, ExtractionPool(1, misbehave), timeout=timeout)
 
 
 def test_a_page_whose_extraction_hangs_is_rejected_and_later_pages_still_extract() -> None:
@@ -116,7 +117,7 @@ def test_a_page_that_shared_a_pool_with_a_crashing_one_is_extracted_on_retry() -
     crawler = get_crawler()
     assert crawler.stats is not None
     crawler.stats.open_spider()
-    pipe = ExtractPipeline(crawler.stats, workers=2, timeout=60, extract=misbehave)
+    pipe = ExtractPipeline(crawler.stats, ExtractionPool(2, misbehave), timeout=60)
     # both run in one pool, which the crash breaks; retried alone, only one crashes again
     crashed, ok = asyncio.run(_run(pipe, [b"crash", ARTICLE]))
     assert isinstance(crashed, Rejected)
@@ -133,7 +134,7 @@ def test_a_canonical_outside_the_source_scope_keeps_the_fetched_url() -> None:
     crawler = get_crawler()
     assert crawler.stats is not None
     crawler.stats.open_spider()
-    pipe = ExtractPipeline(crawler.stats, workers=0)
+    pipe = ExtractPipeline(crawler.stats, ExtractionPool(0))
     pipe.in_scope = lambda url: url.startswith("http://news.example.net/")
     out = asyncio.run(pipe.process_item(_page(body, "http://news.example.net/a.html")))
     assert isinstance(out, ExtractedArticle)

@@ -1,5 +1,5 @@
 """Worker functions for the extraction-pool tests, in a module that imports nothing but
-`crawler.workers` (already loaded in the fork server).
+`crawler.extractpool.worker` (already loaded in the fork server).
 
 A worker imports the module of the function it is sent before it runs it, and that
 import counts against the page's extraction timeout: from the test modules (Scrapy,
@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from crawler.extraction.record import Hints
-from crawler.workers import extract_timed
+from crawler.extractpool.worker import extract_timed
 
 
 def misbehave(

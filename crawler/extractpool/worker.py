@@ -1,16 +1,13 @@
-"""Code that runs inside extraction worker processes, and the pool that runs them.
+"""Code that runs inside the extraction worker processes (and their fork server).
 
-Kept apart from the pipelines so a worker imports only the pure extraction package,
-not Scrapy, Twisted or SQLAlchemy.
-
-The pool is a ``forkserver`` pool (workers do not inherit the reactor's threads and
-sockets) whose fork server imports `crawler.forkserver` first: that module runs
-`preload`, which imports and warms the extraction code (trafilatura, lxml, langdetect's
-language profiles) once and freezes the heap (``gc.freeze``). Every worker is then a
-plain fork of a warm process: it starts in milliseconds, needs no initializer of its
-own, and shares those pages with its siblings instead of holding a private copy. That
-makes recycling workers cheap, so the pipeline recycles them often to keep their memory
-flat.
+Imports only the pure extraction package and the standard library, never Scrapy,
+Twisted or SQLAlchemy: a worker is a fork of the fork server, which imports this module
+(through `crawler.extractpool.forkserver`) and warms the extraction code (`preload`:
+trafilatura, lxml, langdetect's language profiles) once, then freezes the heap
+(``gc.freeze``). Every worker is then a plain fork of a warm process: it starts in
+milliseconds, needs no initializer of its own, and shares those pages with its siblings
+instead of holding a private copy. That makes recycling workers cheap, so the pool
+(`crawler.extractpool.pool`) recycles them often to keep their memory flat.
 """
 
 from __future__ import annotations
@@ -24,23 +21,11 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from crawler.extraction.record import ArticleRecord, Hints, Rejection
 
 logger = logging.getLogger(__name__)
-
-PRELOAD_MODULE = "crawler.forkserver"
-"""Imported by the fork server before it forks any worker (see `preload`)."""
-
-RECYCLE_PAGES_PER_WORKER = 250
-"""Pages per worker after which the pipeline replaces its pool by fresh forks of the
-warm server; see `crawler.pipelines`. A worker's private memory grows with the pages it
-has done (the server's pages it writes to, caches, the allocator's fragmentation): on
-the corpora ~58 MB after 10 pages, ~67 after 250, ~80 after 500, ~84 after 1,000. The
-switch leaves a core idle for about one page's time (the old pool drains before new
-workers fork), under 1 % of the time at 250."""
 
 TRIM_AFTER_BYTES = 256 * 1024
 """After a page this large (one in ten on the corpora) the worker hands the free pages
@@ -181,42 +166,3 @@ def preload() -> None:
         logger.exception("warming up the extraction fork server failed")
     gc.collect()
     gc.freeze()
-
-
-def _context() -> Any:
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([PRELOAD_MODULE])
-    return ctx
-
-
-def start_fork_server() -> None:
-    """Start the extraction fork server now, without waiting for its warm-up.
-
-    The server imports and warms the extraction code (`preload`, about 2 s of one core)
-    in its own process; a crawl command calls this before it starts the database and
-    builds its crawlers, so that work overlaps them instead of delaying the first page.
-    The first pool forks its workers from this server. Never raises: the pool starts
-    the server itself if this failed.
-    """
-    _context()
-    try:
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
-    except Exception:
-        logger.debug("starting the extraction fork server early failed", exc_info=True)
-
-
-def new_pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool of ``workers`` extraction workers forked from a warm fork server.
-
-    No ``max_tasks_per_child``: on Python 3.11.7 a pool using it was seen to hang once
-    its workers started exiting; the pipeline recycles whole pools instead.
-    """
-    # Only the first pool of a process starts the fork server (unless
-    # `start_fork_server` did); later ones reuse it.
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=_context(),
-        initializer=warm_up,
-    )
