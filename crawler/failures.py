@@ -72,6 +72,9 @@ class FailureReason(StrEnum):
     VIDEO_ONLY = "video_only"
     PAYWALL = "paywall"
     PARSE_ERROR = "parse_error"
+    INTERNAL_ERROR = "internal_error"
+    """Extraction raised: a bug, not a verdict on the page (the detail names the
+    exception); tests fail on it."""
 
     # --- storing (storage.spool_replay) ------------------------------------------------
     STORE_ERROR = "store_error"

@@ -6,7 +6,9 @@ processes) and replaces it with `ExtractedArticle` or `Rejected`; a page larger 
 ``NEWSINGEST_EXTRACT_MAX_BYTES`` becomes a `FetchFailed` (``extract``, ``too_large``)
 without being parsed (extraction needs ~80 times the HTML size in memory). A page whose
 extraction takes longer than ``NEWSINGEST_EXTRACT_TIMEOUT`` seconds, or that crashes a
-worker twice, is rejected (``parse_error``); the pool recovers on its own.
+worker twice, is rejected (``parse_error``); the pool recovers on its own. An exception
+of the extraction itself (a bug) is recorded as ``internal_error`` with the exception,
+and the crawl goes on.
 
 `StorePipeline` buffers articles and failures and writes them in one transaction per
 batch from a single database thread (`storage.spool_replay.write_entries`). A batch the
@@ -139,9 +141,9 @@ class ExtractPipeline:
         except WorkerCrashed as exc:
             self.stats.inc_value(stat.EXTRACT_WORKER_CRASHES)
             result, millis = Rejection(item.final_url, "parse_error", exc.detail), 0.0
-        except Exception as exc:  # extraction raised, or an unpicklable result
+        except Exception as exc:  # the worker function raised, or an unpicklable result: a bug
             logger.exception("extraction failed for %s", item.final_url)
-            result = Rejection(url=item.final_url, reason="parse_error", detail=repr(exc)[:500])
+            result = Rejection(item.final_url, "internal_error", repr(exc)[:500])
             millis = 0.0
         self.stats.inc_value(stat.EXTRACT_PAGES)
         self.stats.inc_value(stat.EXTRACT_MS_TOTAL, int(millis))

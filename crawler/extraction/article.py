@@ -1,8 +1,9 @@
 """``extract_article``: trafilatura for the body plus our own metadata passes.
 
 The HTML is parsed once with lxml; the same tree feeds trafilatura (which works on
-its own copy) and every metadata pass. Never raises: any failure becomes a
-``Rejection(reason="parse_error")``.
+its own copy) and every metadata pass. Never raises: input lxml cannot parse is a
+``Rejection(reason="parse_error")``, an exception of a pass (a bug) is
+``Rejection(reason="internal_error")``.
 
 Decisions where the contract is silent:
 
@@ -65,15 +66,18 @@ def extract_article(
     before a ``<meta charset>``; see :func:`decode_document`).
 
     Returns an :class:`ArticleRecord`, or a :class:`Rejection` saying why the page is
-    not an article (``parse_error`` for any internal failure).
+    not an article. An exception raised by a pass is a bug, not a verdict on the page:
+    it is logged with its traceback and becomes ``internal_error`` (its type and
+    message in the detail), never ``parse_error``, so the crawl records the page and
+    goes on while tests can tell a bug from a rejection.
     """
     try:
         if encoding and isinstance(html, bytes):
             html = decode_document(html, encoding)
         return sanitize(_extract(html, url, hints or Hints()))  # encodable strings only
     except Exception as exc:
-        logger.warning("extraction failed for %s", url, exc_info=True)
-        return reject(url, "parse_error", f"{type(exc).__name__}: {exc}"[:500])
+        logger.error("extraction of %s raised (a bug)", url, exc_info=True)
+        return reject(url, "internal_error", f"{type(exc).__name__}: {exc}"[:500])
 
 
 def preload() -> None:

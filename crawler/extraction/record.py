@@ -27,8 +27,11 @@ RejectionReason = Literal[
     "paywall",
     "not_html",
     "parse_error",
+    "internal_error",
 ]
-"""Why a fetched page produced no record."""
+"""Why a fetched page produced no record. ``internal_error`` is not the page's fault: the
+extractor (or the pool running it) raised, i.e. a bug; the page is recorded as a failure
+with that reason and the exception, and tests assert it never occurs."""
 
 
 @dataclass(frozen=True, slots=True)

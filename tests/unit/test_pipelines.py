@@ -106,6 +106,7 @@ def test_any_bytes_give_a_record_or_a_rejection_that_the_spool_carries_losslessl
     result = extract_article(body, url)
     assert isinstance(result, (ArticleRecord, Rejection))
     if isinstance(result, Rejection):
+        assert result.reason != "internal_error", result.detail  # a bug, not a verdict
         return
     assert result.text and len(result.content_hash) == 64
     item = ExtractedArticle(page=_page(body, url), record=result)
@@ -124,6 +125,16 @@ def test_a_page_that_shared_a_pool_with_a_crashing_one_is_extracted_on_retry() -
     assert "crashed" in crashed.rejection.detail
     assert isinstance(ok, ExtractedArticle)
     assert pipe.stats.get_value("newsingest/extract/worker_crashes") == 1
+
+
+def test_an_extraction_that_raises_is_recorded_as_an_internal_error_and_the_crawl_goes_on() -> None:
+    pipe = _pipeline(timeout=60)
+    raised, ok = asyncio.run(_run(pipe, [b"raise", ARTICLE]))
+    assert isinstance(raised, Rejected)  # stored as a failure row with its reason
+    assert raised.rejection.reason == "internal_error"
+    assert "a bug in extraction" in raised.rejection.detail
+    assert isinstance(ok, ExtractedArticle)
+    assert pipe.stats.get_value("newsingest/extract/rejected/internal_error") == 1
 
 
 def test_a_canonical_outside_the_source_scope_keeps_the_fetched_url() -> None:

@@ -20,7 +20,8 @@ from crawler.extractpool.worker import extract_timed
 def misbehave(
     body: bytes, url: str, hints: Hints | None, content_type: str | None = None
 ) -> tuple[Any, float]:
-    """Hangs on ``hang``, dies on ``crash``, takes 2 s on ``slow...``, else extracts."""
+    """Hangs on ``hang``, dies on ``crash``, raises on ``raise``, takes 2 s on
+    ``slow...``, else extracts."""
     if body == b"hang":
         time.sleep(600)
     if body.startswith(b"slow"):
@@ -28,4 +29,6 @@ def misbehave(
         body = body[4:]
     if body == b"crash":
         os._exit(3)
+    if body == b"raise":
+        raise RuntimeError("a bug in extraction")
     return extract_timed(body, url, hints, content_type)

@@ -197,6 +197,20 @@ def test_binary_garbage_is_rejected_not_raised() -> None:
     assert result.reason in ("not_html", "parse_error", "empty", "too_short")
 
 
+def test_an_exception_inside_extraction_is_an_internal_error_not_a_verdict(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from crawler.extraction import article
+
+    def broken(*args: object) -> object:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(article, "_extract", broken)
+    result = extract_article("<html><body><p>x</p></body></html>", "https://example.org/")
+    assert isinstance(result, Rejection)
+    assert (result.reason, result.detail) == ("internal_error", "KeyError: 'a bug'")
+
+
 def test_empty_page_is_rejected() -> None:
     result = extract_article("<html><body></body></html>", "https://example.org/")
     assert isinstance(result, Rejection)
