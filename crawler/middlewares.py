@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -64,12 +64,23 @@ logger = logging.getLogger(__name__)
 
 
 class _StoredUrls:
-    """The stored-URL lookup shared by both filters: one query for many URLs, in a thread."""
+    """The stored-URL lookup shared by both filters: one query for many URLs, in a thread.
 
-    def __init__(self, stats: StatsCollector, database_url: str | None, data_dir: Path) -> None:
+    ``lookup`` answers which of some URLs are stored; by default the database's
+    `storage.repository.stored_urls` (tests give a stand-in).
+    """
+
+    def __init__(
+        self,
+        stats: StatsCollector,
+        database_url: str | None,
+        data_dir: Path,
+        lookup: Callable[[list[str]], set[str]] | None = None,
+    ) -> None:
         self.stats = stats
         self.database_url = database_url
         self.data_dir = data_dir
+        self.lookup = lookup or self._stored_in_database
         self._engine: Engine | None = None
 
     @classmethod
@@ -93,7 +104,7 @@ class _StoredUrls:
         """The forms of ``url`` that count as stored: as requested, and canonical."""
         return list(dict.fromkeys([url, canonicalize_url(url)]))
 
-    def _lookup(self, urls: list[str]) -> set[str]:
+    def _stored_in_database(self, urls: list[str]) -> set[str]:
         if self._engine is None:
             self._engine = db.make_engine(
                 db.resolve_url(self.database_url, self.data_dir), pool_size=1
@@ -103,7 +114,7 @@ class _StoredUrls:
 
     async def stored(self, urls: list[str]) -> set[str]:
         """Those of ``urls`` already stored (one query, off the reactor)."""
-        return await asyncio.to_thread(self._lookup, urls)
+        return await asyncio.to_thread(self.lookup, urls)
 
     def spider_closed(self) -> None:
         if self._engine is not None:

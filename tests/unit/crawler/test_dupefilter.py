@@ -7,9 +7,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 from scrapy import Request, Spider
-from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
+from crawler import settings as project
 from crawler.dupefilter import SEEN_FILE, CompactDupeFilter, FingerprintSet
 from crawler.frontier import DiskFrontierScheduler
 
@@ -26,25 +26,17 @@ def test_fingerprint_set_answers_as_a_python_set_across_merges(keys: list[int]) 
     assert not any(probe in small for probe in range(41, 60) if probe not in expected)
 
 
-def test_the_project_settings_use_the_compact_filter() -> None:
-    settings = Settings()
-    settings.setmodule("crawler.settings")
-    assert settings["DUPEFILTER_CLASS"] == "crawler.dupefilter.CompactDupeFilter"
-
-
 class _Spider(Spider):
     name = "dupefilter-test"
 
 
 def test_a_repeated_request_is_filtered_and_counted(tmp_path: Path) -> None:
-    crawler = get_crawler(
-        _Spider,
-        {
-            "NEWSINGEST_DATA_DIR": str(tmp_path),
-            "DUPEFILTER_CLASS": "crawler.dupefilter.CompactDupeFilter",
-            "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue",
-        },
-    )
+    # the project's own settings: its scheduler and the filter it configures
+    settings = {k: getattr(project, k) for k in dir(project) if k.isupper()}
+    settings["NEWSINGEST_DATA_DIR"] = str(tmp_path)
+    # the project's downloader-aware queue needs a running engine; the filter does not
+    settings["SCHEDULER_PRIORITY_QUEUE"] = "scrapy.pqueues.ScrapyPriorityQueue"
+    crawler = get_crawler(_Spider, settings)
     crawler.spider = spider = _Spider.from_crawler(crawler)
     assert crawler.stats is not None
     crawler.stats.open_spider()

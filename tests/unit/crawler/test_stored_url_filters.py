@@ -43,9 +43,8 @@ def _stats() -> Any:
 
 
 def _batch_filter(lookups: _Lookups, batch_size: int) -> StoredUrlBatchFilter:
-    mw = StoredUrlBatchFilter(_stats(), "postgresql://unused", Path("/nonexistent"))
+    mw = StoredUrlBatchFilter(_stats(), "postgresql://unused", Path("/nonexistent"), lookups)
     mw.batch_size = batch_size
-    mw._lookup = lookups  # type: ignore[method-assign]
     return mw
 
 
@@ -98,8 +97,7 @@ def test_when_the_check_fails_every_request_is_fetched_anyway() -> None:
 
 def test_the_downloader_filter_asks_only_for_unchecked_urls() -> None:
     lookups = _Lookups({f"{BASE}/article/9.html"})
-    mw = StoredUrlFilter(_stats(), "postgresql://unused", Path("/nonexistent"))
-    mw._lookup = lookups  # type: ignore[method-assign]
+    mw = StoredUrlFilter(_stats(), "postgresql://unused", Path("/nonexistent"), lookups)
     checked = _article(1)
     checked.meta[CHECKED] = checked.url
     assert asyncio.run(mw.process_request(checked)) is None
