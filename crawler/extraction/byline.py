@@ -106,7 +106,10 @@ def _inner_prefix_re() -> re.Pattern[str]:
 @cache
 def _split_re() -> re.Pattern[str]:
     conj = "|".join(re.escape(c) for c in _lang_lists("conjunctions") if c.isalpha())
-    return re.compile(rf"\s*(?:,|;|&|\s\+\s|\s/\s|\s(?:{conj})\s)\s*", re.IGNORECASE)
+    # ", and" (the serial comma) is one separator, not a comma and a name "and X"
+    return re.compile(
+        rf"\s*(?:,(?:\s*(?:{conj})\s)?|;|&|\s\+\s|\s/\s|\s(?:{conj})\s)\s*", re.IGNORECASE
+    )
 
 
 @cache
@@ -124,6 +127,35 @@ def _others_re() -> re.Pattern[str] | None:
     """ "And N others" after the names ("외 1명", "ほか2名"): dropped."""
     patterns = _lang_lists("others")
     return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+
+
+@cache
+def _outlet_re() -> re.Pattern[str] | None:
+    markers = _lang_lists("outlet_markers")
+    if not markers:
+        return None
+    alts = "|".join(map(re.escape, markers))
+    # the marker in lower case (or "For" after a name), then a capitalised outlet
+    return re.compile(rf"\s(?:{alts}|(?i:{alts}))\s+(?P<outlet>[^\W\d_].*)$")
+
+
+def split_outlet(text: str) -> tuple[str, str | None]:
+    """``text`` without a trailing "for <outlet>" (``Jane Doe For Dailymail.Com``), and
+    the outlet (or None). The outlet must start with a capital letter or a digit-free
+    word in capitals."""
+    pattern = _outlet_re()
+    match = pattern.search(text) if pattern else None
+    if match is None or not match.group("outlet")[0].isupper():
+        return text, None
+    last = _split_re().split(text[: match.start()])[-1].strip(" .,;")
+    if len(last.split()) < 2 or not is_person_name(last):
+        return text, None  # "Department for Education": a name of its own
+    return text[: match.start()].rstrip(" ,;"), match.group("outlet").strip(" .,;")
+
+
+def _is_acronym(part: str) -> bool:
+    """An organisation's initials (``CNN``, ``NPR``): one word of 2-5 capital letters."""
+    return 2 <= len(part) <= 5 and part.isalpha() and part.isupper() and " " not in part
 
 
 def _strip_suffix(part: str) -> tuple[str, bool]:
@@ -180,48 +212,24 @@ def _non_person_words() -> frozenset[str]:
     return frozenset(base)
 
 
-_ROLE_WORDS = frozenset(
-    {
-        "chefredakteur",
-        "chefredakteurin",
-        "herausgeber",
-        "herausgeberin",
-        "volontär",
-        "volontärin",
-        "writer",
-        "reporter",
-        "correspondent",
-        "editor",
-        "redakteur",
-        "redakteurin",
-        "korrespondent",
-        "korrespondentin",
-        "autor",
-        "autorin",
-        "author",
-        "contributor",
-        "columnist",
-        "journalist",
-        "photographer",
-        "fotograf",
-        "staff",
-        "team",
-        "news",
-        "online",
-        "desk",
-        "redaktion",
-        "updated",
-        "published",
-        "min",
-        "read",
-        "share",
-        "follow",
-        "comments",
-        "kommentare",
-        "mehr",
-        "more",
-    }
-)
+@cache
+def _common_words(key: str) -> frozenset[str]:
+    """A word list of ``patterns/common.yaml``, case-folded."""
+    return frozenset(str(x).casefold() for x in load_data("common").get(key) or ())
+
+
+def is_role_word(token: str) -> bool:
+    """True for a job title or role (``Editor``, ``Korrespondentin``) or a compound
+    ending in one of six letters or more (``Online-Redakteurin``, ``Wirtschaftskorrespondent``)."""
+    word = token.casefold().strip(".,;:")
+    roles = _common_words("roles")
+    return word in roles or any(len(r) >= 6 and word.endswith(r) for r in roles)
+
+
+def _is_modifier(token: str) -> bool:
+    return token.casefold().strip(".,;:") in _common_words("role_modifiers")
+
+
 _CREDIT_MARKS = ("©", "(c)", "copyright")
 
 
@@ -245,19 +253,39 @@ def _social_labels() -> frozenset[str]:
 
 
 def _strip_roles(part: str) -> str:
-    """Drop role words and social labels after a name: ``Christoph Hein Chefredakteur``
-    and ``Jane Doe Twitter`` are ``Christoph Hein`` and ``Jane Doe``."""
+    """Drop role words and social labels after a name: ``Christoph Hein Chefredakteur``,
+    ``Tom Reed Senior Politics Editor`` and ``Jane Doe Twitter`` are the names alone (the
+    words qualifying a role go with it)."""
     tokens = part.split()
-    trailing = _ROLE_WORDS | _social_labels()
-    while len(tokens) > 1 and tokens[-1].lower().strip(".,") in trailing:
+    trailing = _social_labels() | _common_words("ui_words")
+    role_seen = False
+    while len(tokens) > 1:
+        last = tokens[-1]
+        if is_role_word(last):
+            role_seen = True
+        elif not (last.casefold().strip(".,") in trailing or (role_seen and _is_modifier(last))):
+            break
         tokens.pop()
     return " ".join(tokens)
 
 
 def _is_role(part: str) -> bool:
-    words = [w.lower().strip(".,") for w in part.split()]
-    stop = _ROLE_WORDS | _non_person_words() | {"senior", "chief", "political", "staff", "special"}
-    return bool(words) and all(w in stop or w in _PARTICLES for w in words)
+    """True for a byline part that is a role, not a name: made of role words and their
+    qualifiers (``Senior Politics Editor``), or opening with a role
+    (``corrispondente da Berlino``, ``envoyé spécial à Kiev``)."""
+    words = part.split()
+    if not words:
+        return False
+    lead = 0
+    while lead < len(words) - 1 and _is_modifier(words[lead]):
+        lead += 1
+    if is_role_word(words[lead]):
+        return True
+    stop = _non_person_words()
+    return all(
+        is_role_word(w) or _is_modifier(w) or w.casefold().strip(".,") in stop or w in _PARTICLES
+        for w in words
+    )
 
 
 @cache
@@ -304,10 +332,12 @@ def is_person_name(name: str) -> bool:
     tokens = name.split()
     if len(tokens) > 5:
         return False
+    if low.strip(".,") in _common_words("section_names"):
+        return False
     capitals = 0
     for tok in tokens:
         tl = tok.lower().strip(".,")
-        if tl in non_person or tl in _ROLE_WORDS:
+        if tl in non_person or is_role_word(tok) or tl in _common_words("ui_words"):
             return False
         if tok[0].isupper():
             capitals += 1
@@ -351,6 +381,8 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
     body = raw[prefix.end() :] if prefix else raw
     credits = tuple(normalize_line(c) for c in _PAREN.findall(body) if normalize_line(c))
     body = _PAREN.sub(" ", body)
+    body, outlet = split_outlet(body)
+    named: list[str] = [outlet] if outlet else []  # organisations named as such
     cut = _TRAILING_CUT.search(raw)
     if cut and cut.start() > (prefix.end() if prefix else 0):
         raw = raw[: cut.start()].rstrip(" ,;")
@@ -370,8 +402,12 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
     persons: list[str] = []
     extra: list[str] = []
     for part in parts:
-        if is_credit(part):
+        if _is_acronym(part):
+            named.append(part)
+        elif is_credit(part):
             extra.append(part)
+        elif _is_role(part) or part.casefold() in _common_words("section_names"):
+            continue  # "Senior Politics Editor", "Travel": beside a name, not one
         elif valid(part):
             if part not in persons:
                 persons.append(part)
@@ -382,11 +418,12 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
     if strict and not had_prefix and any(len(p.split()) < 2 for p in persons):
         return None
     credits = (*credits, *extra)
-    if not persons and not credits:
+    if not persons and not credits and not named:
         return None
     if strict and not persons and not had_prefix:
         return None
     credits = tuple(c for c in credits if not is_person_name(c) or c.lower() in _non_person_words())
+    credits = (*credits, *(n for n in named if n not in credits))
     return Byline(raw=raw, persons=tuple(persons), credits=credits, had_prefix=had_prefix)
 
 
@@ -411,6 +448,7 @@ def clean_names(
         if prefix:
             value = value[prefix.end() :]
         value = _PAREN.sub(" ", value)
+        value = split_outlet(value)[0]
         for piece in _split_re().split(value):
             part = normalize_line(piece).strip(" .,;")
             if part.lower() in excluded or not check(part):
