@@ -60,6 +60,11 @@ run_opened = object()
 ``run_id``: how the store pipeline learns the run its records belong to (components
 do not read each other's stats back)."""
 
+run_closed = object()
+"""Signal `CrawlLedger` sends once it knows how its run ended, with ``status``
+(``succeeded``, ``failed``, ``interrupted`` or ``skipped``): how the CLI learns each
+crawl's outcome (nothing reads it back from the stats)."""
+
 LOCK_LOST = "lock_lost"
 """Close reason of a crawl whose source lock was lost and taken by another crawl."""
 
@@ -174,6 +179,7 @@ class CrawlLedger:
             return
         if self.run_id is None:
             self.stats.set_value(stat.RUN_STATUS, "skipped")
+            self._announce("skipped")
             logger.warning(
                 "source %s is being crawled by another process right now; skipping it",
                 self.source_key,
@@ -187,6 +193,10 @@ class CrawlLedger:
         if self.crawl_id:
             self.stats.set_value(stat.CRAWL_ID, self.crawl_id)
         logger.info("crawl run %s opened for source %s", self.run_id, self.source_key)
+
+    def _announce(self, status: str) -> None:
+        if self.signals is not None:
+            self.signals.send_catch_log(run_closed, status=status)
 
     def _open(self, source: Any) -> int | None:
         """Runs in a thread: migrate, lock the source, register it, open the run row."""
@@ -343,6 +353,7 @@ class CrawlLedger:
         stats = json_stats(self.stats.get_stats())
         status, error = run_status(reason, stats)
         self.stats.set_value(stat.RUN_STATUS, status)
+        self._announce(status)
         try:
             await asyncio.to_thread(self._close, self.run_id, status, stats, error)
         except Exception as exc:

@@ -379,6 +379,8 @@ class ConditionalRequests:
         self.refresh = False
         """A refresh (``crawl --refresh``) asks for everything in full and remembers
         the new validators for the next crawl."""
+        self.distributed = False
+        """A worker of a distributed crawl (``NEWSINGEST_CRAWL_ID``) keeps no validators."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequests:
@@ -393,6 +395,7 @@ class ConditionalRequests:
         )
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         mw.refresh = s.getbool("NEWSINGEST_REFRESH")
+        mw.distributed = bool(s.get("NEWSINGEST_CRAWL_ID"))
         return mw
 
     @staticmethod
@@ -455,7 +458,7 @@ class ConditionalRequests:
         keep = [v for meta, v in self._seen if not meta.get(NO_VALIDATORS)]
         if reason != "finished" or not keep:
             return
-        if not self.complete(self.stats.get_stats()):
+        if not self.complete(self.stats.get_stats(), distributed=self.distributed):
             logger.info("not remembering validators: this crawl may have missed articles")
             return
         try:
@@ -465,7 +468,7 @@ class ConditionalRequests:
             logger.warning("could not remember validators: %s", exc)
 
     @staticmethod
-    def complete(stats: dict[str, object]) -> bool:
+    def complete(stats: dict[str, object], *, distributed: bool = False) -> bool:
         """Whether a finished crawl saw everything its discovery documents listed.
 
         Not so when a transient failure (`crawler.failures.is_transient_reason`: a
@@ -474,7 +477,7 @@ class ConditionalRequests:
         others lost): then the next crawl reads every document in full, so incremental
         discovery finds the missing articles again.
         """
-        if stats.get(stat.CRAWL_ID) or stats.get(stat.STORE_SPOOLED_ARTICLES):
+        if distributed or stats.get(stat.STORE_SPOOLED_ARTICLES):
             return False
         failed = stat.reasons(stats, stat.FETCH_FAILED_PREFIX)
         return not any(is_transient_reason(reason) for reason in failed)

@@ -5,10 +5,12 @@ that end in a reason (``newsingest/fetch/failed/dns_error``) are built from thei
 by `failed` and `rejected`. `docs/stats.md` says what each one means (a test keeps the
 page and this module equal). The stats end up in ``crawl_runs.stats``.
 
-Stats are facts about a crawl, not a channel between components: nothing reads one
-back to decide what to do with a record (the run id reaches the store pipeline through
-the `crawler.extensions.run_opened` signal). `RunSummary` is the one reading of a run's
-stats that the progress line, ``newsingest runs`` and the demo print.
+Stats are facts about a crawl, not a channel between components: the run's id, status
+and crawl id are recorded, never read back (the store pipeline learns the run id from
+the `crawler.extensions.run_opened` signal, the CLI the run's status from
+`run_closed`; the crawl id is the ``NEWSINGEST_CRAWL_ID`` setting). `RunSummary` is
+the one reading of a run's stats that the progress line, ``newsingest runs`` and the
+demo print.
 
 Pure: no Scrapy, so storage (retention sums) and the CLI import it too.
 """

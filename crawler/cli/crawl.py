@@ -80,6 +80,11 @@ class CrawlJob:
     settings: dict[str, Any] = field(default_factory=dict)
     args: dict[str, Any] = field(default_factory=dict)
     crawler: Any = None
+    status: str | None = None
+    """How the crawl's run ended, as its ledger said (`crawler.extensions.run_closed`)."""
+
+    def run_closed(self, status: str) -> None:
+        self.status = status
 
 
 def new_process(settings: Settings) -> CrawlerProcess:
@@ -100,17 +105,19 @@ def make_crawler(process: CrawlerProcess, base: Settings, job: CrawlJob) -> Any:
     """A Crawler of the ``news`` spider for ``job`` (its settings over ``base``)."""
     from scrapy.crawler import Crawler
 
+    from crawler.extensions import run_closed
+
     settings = base.copy()
     settings.setdict(job.settings, priority="cmdline")
     job.crawler = Crawler(process.spider_loader.load("news"), settings)
+    job.crawler.signals.connect(job.run_closed, signal=run_closed)
     return job.crawler
 
 
 def job_status(job: CrawlJob) -> str:
-    """The ledger status a finished job's crawl ended with."""
-    stats = job.crawler.stats if job.crawler is not None else None
-    status = stats.get_value(stat.RUN_STATUS) if stats else None
-    return str(status or "failed")
+    """The ledger status a finished job's crawl ended with (``failed`` when its ledger
+    could not record the run)."""
+    return job.status or "failed"
 
 
 def failure_summary(stats: dict[str, Any]) -> str | None:

@@ -130,14 +130,21 @@ def _run(settings: Any, args: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """Run the ``warc`` spider in this process; its stats and the run's status."""
     from scrapy.crawler import Crawler
 
+    from crawler.extensions import run_closed
     from crawler.spiders.warc import WarcSpider
 
     process = new_process(settings)
     crawler = Crawler(WarcSpider, settings)
+    outcome: list[str] = []
+
+    def closed(status: str) -> None:  # the ledger's word on how the run ended
+        outcome.append(status)
+
+    crawler.signals.connect(closed, signal=run_closed)
     process.crawl(crawler, **args)
     process.start()
     stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats is not None else {}
-    status = str(stats.get(stat.RUN_STATUS) or "failed")
+    status = outcome[-1] if outcome else "failed"
     if status == "failed" and stats.get("finish_reason") == "shutdown":
         status = "interrupted"
     return stats, status

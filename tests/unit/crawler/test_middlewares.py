@@ -15,7 +15,8 @@ def test_validators_are_kept_only_after_a_complete_crawl() -> None:
     assert not ConditionalRequests.complete({"newsingest/fetch/failed/http_503": 1})
     assert not ConditionalRequests.complete({"newsingest/fetch/failed/timeout": 1})
     assert not ConditionalRequests.complete({"newsingest/store/spooled_articles": 2})
-    assert not ConditionalRequests.complete({"newsingest/crawl_id": "abc"})
+    assert ConditionalRequests.complete({})
+    assert not ConditionalRequests.complete({}, distributed=True)
 
 
 def test_retry_after_seconds_are_honoured_up_to_the_cap() -> None:

@@ -3,6 +3,7 @@ read into one run summary."""
 
 from __future__ import annotations
 
+import ast
 import re
 
 from crawler import stats as stat
@@ -75,3 +76,33 @@ def test_run_summary_reads_the_stats_once() -> None:
     assert stat.RunSummary.of({}).fields() == (
         "pages=0 new=0 updated=0 unchanged=0 rejected=0 failed=0 secs=0"
     )
+
+
+WRITE_ONLY = {"RUN_ID", "RUN_STATUS", "CRAWL_ID", "SKIPPED_RUN_ID"}
+"""Keys that name the run: the ledger records them, no component reads them back (the
+run id and status travel by signal, the crawl id is a setting)."""
+
+
+def test_the_run_keys_are_written_never_read() -> None:
+    read = []
+    for package in ("crawler", "storage"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            written = {
+                id(call.args[0])
+                for call in ast.walk(tree)
+                if isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "set_value"
+                and call.args
+            }
+            read += [
+                f"{path.relative_to(ROOT)}:{node.lineno}: stat.{node.attr}"
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "stat"
+                and node.attr in WRITE_ONLY
+                and id(node) not in written
+            ]
+    assert read == []
