@@ -5,7 +5,7 @@ Usage::
     python bench/dupefilter.py [--urls 300000]
 
 Feeds ``--urls`` distinct article requests (then the first tenth again, as duplicates)
-through Scrapy's ``RFPDupeFilter`` and through `crawler.dupefilter.CompactDupeFilter`,
+through Scrapy's ``RFPDupeFilter`` and through `crawler.fetch.dupefilter.CompactDupeFilter`,
 both with Scrapy's request fingerprinter. Prints the memory each filter retains per URL
 (tracemalloc, in a pass of its own) and the microseconds per ``request_seen`` call
 (another pass, without tracemalloc), fingerprinting included.
@@ -24,7 +24,7 @@ from scrapy import Request
 from scrapy.dupefilters import RFPDupeFilter
 from scrapy.utils.request import RequestFingerprinter
 
-from crawler.dupefilter import CompactDupeFilter
+from crawler.fetch.dupefilter import CompactDupeFilter
 
 
 def _requests(n: int) -> Any:

@@ -12,7 +12,7 @@ The transient ones are the failures Scrapy's retry middleware retries
 (``RETRY_EXCEPTIONS``, ``RETRY_HTTP_CODES``) and other network failures a later try may
 not meet (a reset, a cancelled download, a TLS handshake cut short). A crawl that met
 one may have missed an article, so it keeps no feed or sitemap validators
-(`crawler.middlewares.ConditionalRequests.complete`).
+(`crawler.middlewares.conditional.ConditionalRequests.complete`).
 
 Pure: no Scrapy, so storage (``store_error``, ``other_source``) imports it too.
 """
@@ -76,7 +76,7 @@ class FailureReason(StrEnum):
     """Extraction raised: a bug, not a verdict on the page (the detail names the
     exception); tests fail on it."""
 
-    # --- storing (storage.spool_replay) ------------------------------------------------
+    # --- storing (storage.writes) ------------------------------------------------
     STORE_ERROR = "store_error"
     """A record the database (or the spool) cannot take for its content."""
     OTHER_SOURCE = "other_source"

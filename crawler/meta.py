@@ -27,16 +27,16 @@ DEPTH: Final = "newsingest_depth"
 
 CONDITIONAL: Final = "newsingest_conditional"
 """True: a discovery request that may be asked conditionally (If-None-Match,
-If-Modified-Since; `crawler.middlewares.ConditionalRequests`)."""
+If-Modified-Since; `crawler.middlewares.conditional.ConditionalRequests`)."""
 
 NO_VALIDATORS: Final = "newsingest_no_validators"
 """Set on a sitemap index's response: its validators are not remembered (its children
 may change on their own)."""
 
 ROBOTS_TXT: Final = "newsingest_robots_txt"
-"""The spider's robots.txt request: answered by `crawler.middlewares.SharedRobotsTxt`
+"""The spider's robots.txt request: answered by `crawler.middlewares.robots.SharedRobotsTxt`
 with the response it downloaded for the robots.txt rules (one download, not two)."""
 
 CHECKED: Final = "newsingest_checked_url"
-"""The URL `crawler.middlewares.StoredUrlBatchFilter` checked against the database:
+"""The URL `crawler.middlewares.stored_urls.StoredUrlBatchFilter` checked against the database:
 the request is not checked again unless a redirect changed its URL."""

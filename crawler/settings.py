@@ -52,7 +52,7 @@ NEWSINGEST_CRAWL_ID = None  # the distributed crawl this process works on (None:
 NEWSINGEST_WORKER_IDLE_SECONDS = 30.0  # a worker leaves a crawl whose queue stayed empty so long
 NEWSINGEST_CONDITIONAL_REQUESTS = True  # If-None-Match/If-Modified-Since on feeds, sitemaps
 NEWSINGEST_STORED_CHECK_BATCH = 50  # discovered article URLs checked per database query
-NEWSINGEST_DISK_FRONTIER = True  # pending requests wait on disk (crawler.frontier)
+NEWSINGEST_DISK_FRONTIER = True  # pending requests wait on disk (crawler.fetch.frontier)
 NEWSINGEST_PROXY = ""  # an HTTP proxy every request goes through ("": none; the demo's server)
 # field health (`newsingest health`, `status`'s verdict degraded: crawler.health.Thresholds)
 NEWSINGEST_HEALTH_FIELD_DROP = 0.3  # a field's share fell this much below the baseline's
@@ -67,8 +67,8 @@ NEWSINGEST_WARC_CHECKPOINT_SECONDS = 10.0  # newsingest warc: how often checkpoi
 
 # Scrapy's scheduler with a private disk queue: memory stays flat however many URLs
 # discovery finds (distributed crawls swap in scrapy-redis's scheduler).
-SCHEDULER = "crawler.frontier.DiskFrontierScheduler"
-DUPEFILTER_CLASS = "crawler.dupefilter.CompactDupeFilter"  # 8 bytes a seen URL, not ~87
+SCHEDULER = "crawler.fetch.frontier.DiskFrontierScheduler"
+DUPEFILTER_CLASS = "crawler.fetch.dupefilter.CompactDupeFilter"  # 8 bytes a seen URL, not ~87
 
 # --- politeness and guards ------------------------------------------------------------
 USER_AGENT = f"newsingest/0.1 (+{_config.contact})"
@@ -102,49 +102,49 @@ LOG_LEVEL = "INFO"
 NEWSINGEST_RETRY_BACKOFF = 1.0  # seconds before the first retry, doubled per attempt
 NEWSINGEST_RETRY_MAX_DELAY = 120.0  # never wait longer (Retry-After included)
 
-# Scrapy's downloader with its per-site concurrency limit enforced (crawler.downloader)
-DOWNLOADER = "crawler.downloader.SlotLimitedDownloader"
+# Scrapy's downloader with its per-site concurrency limit enforced (crawler.fetch.downloader)
+DOWNLOADER = "crawler.fetch.downloader.SlotLimitedDownloader"
 
 # Scrapy's HTTP/1.1 handler with room in its pool for the connections it opens
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.handlers.KeepAliveHTTPHandler",
-    "https": "crawler.handlers.KeepAliveHTTPHandler",
+    "http": "crawler.fetch.handlers.KeepAliveHTTPHandler",
+    "https": "crawler.fetch.handlers.KeepAliveHTTPHandler",
 }
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     # Scrapy's, whose robots.txt download also answers the spider's robots.txt request
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "crawler.middlewares.SharedRobotsTxt": 100,
-    "crawler.middlewares.PoliteRetry": 550,
+    "crawler.middlewares.robots.SharedRobotsTxt": 100,
+    "crawler.middlewares.retry.PoliteRetry": 550,
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
-    "crawler.middlewares.MetaRefresh": 580,  # Scrapy's, without decoding every page
-    "crawler.middlewares.StoredUrlFilter": 450,
-    "crawler.middlewares.ConditionalRequests": 460,
+    "crawler.middlewares.meta_refresh.MetaRefresh": 580,  # Scrapy's, without decoding every page
+    "crawler.middlewares.stored_urls.StoredUrlFilter": 450,
+    "crawler.middlewares.conditional.ConditionalRequests": 460,
     # after RedirectMiddleware (600) in the response path: sees 3xx responses first
-    "crawler.middlewares.RedirectGuard": 650,
+    "crawler.middlewares.redirect_guard.RedirectGuard": 650,
     # before RobotsTxtMiddleware (100): a hop out of scope contacts nothing
-    "crawler.middlewares.ScopeGuard": 90,
-    "crawler.middlewares.ProxyAll": 80,  # before Scrapy's HttpProxyMiddleware (750)
+    "crawler.middlewares.redirect_guard.ScopeGuard": 90,
+    "crawler.middlewares.proxy.ProxyAll": 80,  # before Scrapy's HttpProxyMiddleware (750)
 }
 
 SPIDER_MIDDLEWARES = {
     # last on the way out of the spider: sees the requests every other one let through
-    "crawler.middlewares.StoredUrlBatchFilter": 50,
+    "crawler.middlewares.stored_urls.StoredUrlBatchFilter": 50,
     # first on the way out of the spider: a stopped crawl queues nothing more
-    "crawler.middlewares.StopFilter": 1000,
+    "crawler.middlewares.stop_filter.StopFilter": 1000,
 }
 
 ITEM_PIPELINES = {
-    "crawler.pipelines.ExtractPipeline": 300,
-    "crawler.pipelines.StorePipeline": 800,
+    "crawler.pipelines.extract.ExtractPipeline": 300,
+    "crawler.pipelines.store.StorePipeline": 800,
 }
 
 EXTENSIONS = {
-    "crawler.extensions.CrawlLedger": 100,
-    "crawler.extensions.Progress": 500,
-    "crawler.extensions.DistributedWorker": 510,
-    "crawler.stopping.StopWatch": 520,
-    "crawler.metricsserver.MetricsEndpoint": 530,  # only with NEWSINGEST_METRICS_PORT
-    "crawler.checkpoints.WarcCheckpoints": 540,  # only for the warc spider
+    "crawler.extensions.ledger.CrawlLedger": 100,
+    "crawler.extensions.progress.Progress": 500,
+    "crawler.extensions.distributed_worker.DistributedWorker": 510,
+    "crawler.extensions.stopping.StopWatch": 520,
+    "crawler.extensions.metrics_endpoint.MetricsEndpoint": 530,  # only with NEWSINGEST_METRICS_PORT
+    "crawler.extensions.warc_checkpoints.WarcCheckpoints": 540,  # only for the warc spider
 }

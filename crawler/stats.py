@@ -7,7 +7,7 @@ page and this module equal). The stats end up in ``crawl_runs.stats``.
 
 Stats are facts about a crawl, not a channel between components: the run's id, status
 and crawl id are recorded, never read back (the store pipeline learns the run id from
-the `crawler.extensions.run_opened` signal, the CLI the run's status from
+the `crawler.extensions.ledger.run_opened` signal, the CLI the run's status from
 `run_closed`; the crawl id is the ``NEWSINGEST_CRAWL_ID`` setting). `RunSummary` is
 the one reading of a run's stats that the progress line, ``newsingest runs`` and the
 demo print.
@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-# --- the run (crawler.extensions.CrawlLedger) ------------------------------------------
+# --- the run (crawler.extensions.ledger.CrawlLedger) ------------------------------------------
 RUN_ID: Final = "newsingest/run_id"
 RUN_STATUS: Final = "newsingest/run_status"
 CRAWL_ID: Final = "newsingest/crawl_id"
@@ -29,7 +29,7 @@ SKIPPED_RUN_ID: Final = "newsingest/skipped_run_id"
 LOCK_LOST: Final = "newsingest/lock/lost"
 LOCK_TAKEN_AGAIN: Final = "newsingest/lock/taken_again"
 
-# --- discovery and fetching (crawler.spiders.news, crawler.middlewares) ----------------
+# --- discovery and fetching (crawler.spiders.news, crawler.middlewares ----------------
 DISCOVERY_OK: Final = "newsingest/discovery/ok"
 DISCOVERY_FAILED: Final = "newsingest/discovery/failed"
 DISCOVERY_FAILED_PREFIX: Final = "newsingest/discovery/failed/"
@@ -47,7 +47,7 @@ INCREMENTAL_SKIPPED_STORED: Final = "newsingest/incremental/skipped_stored"
 INCREMENTAL_CHECK_FAILED: Final = "newsingest/incremental/check_failed"
 RETRY_WAITED_MS: Final = "newsingest/retry/waited_ms"
 
-# --- extraction (crawler.pipelines.ExtractPipeline) ------------------------------------
+# --- extraction (crawler.pipelines.extract.ExtractPipeline) ------------------------------------
 EXTRACT_PAGES: Final = "newsingest/extract/pages"
 EXTRACT_ARTICLES: Final = "newsingest/extract/articles"
 EXTRACT_MS_TOTAL: Final = "newsingest/extract/ms_total"
@@ -56,7 +56,7 @@ EXTRACT_CANONICAL_OUT_OF_SCOPE: Final = "newsingest/extract/canonical_out_of_sco
 EXTRACT_TIMEOUTS: Final = "newsingest/extract/timeouts"
 EXTRACT_WORKER_CRASHES: Final = "newsingest/extract/worker_crashes"
 
-# --- storing (crawler.pipelines.StorePipeline) -----------------------------------------
+# --- storing (crawler.pipelines.store.StorePipeline) -----------------------------------------
 STORE_INSERTED: Final = "newsingest/store/inserted"
 STORE_UPDATED: Final = "newsingest/store/updated"
 STORE_UNCHANGED: Final = "newsingest/store/unchanged"

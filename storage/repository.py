@@ -462,7 +462,7 @@ def _run_binary(session: Session, sql: str, params: dict[str, Any]) -> list[Any]
     """Run ``sql`` (psycopg placeholders, ``%(name)b``: binary) in the session's transaction.
 
     Through SQLAlchemy's driver-level execute, so errors arrive wrapped as usual (a lost
-    connection is a `DBAPIError` that invalidates it; `spool_replay.is_transient_db_error` relies
+    connection is a `DBAPIError` that invalidates it; `writes.is_transient_db_error` relies
     on that). Returns the result rows, if any.
     """
     result = session.connection().exec_driver_sql(sql, params)

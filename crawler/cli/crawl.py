@@ -81,7 +81,7 @@ class CrawlJob:
     args: dict[str, Any] = field(default_factory=dict)
     crawler: Any = None
     status: str | None = None
-    """How the crawl's run ended, as its ledger said (`crawler.extensions.run_closed`)."""
+    """How the crawl's run ended, as its ledger said (`crawler.extensions.ledger.run_closed`)."""
 
     def run_closed(self, status: str) -> None:
         self.status = status
@@ -105,7 +105,7 @@ def make_crawler(process: CrawlerProcess, base: Settings, job: CrawlJob) -> Any:
     """A Crawler of the ``news`` spider for ``job`` (its settings over ``base``)."""
     from scrapy.crawler import Crawler
 
-    from crawler.extensions import run_closed
+    from crawler.extensions.ledger import run_closed
 
     settings = base.copy()
     settings.setdict(job.settings, priority="cmdline")

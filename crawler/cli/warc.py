@@ -130,7 +130,7 @@ def _run(settings: Any, args: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """Run the ``warc`` spider in this process; its stats and the run's status."""
     from scrapy.crawler import Crawler
 
-    from crawler.extensions import run_closed
+    from crawler.extensions.ledger import run_closed
     from crawler.spiders.warc import WarcSpider
 
     process = new_process(settings)

@@ -3,7 +3,7 @@
 `ExtractionPool` runs the pure `crawler.extraction.extract_article` (through
 `worker.extract_timed`) in ``forkserver`` worker processes with a timeout per page,
 recovers from a worker that hangs or dies, and recycles its workers to keep their memory
-flat. The crawl's `crawler.pipelines.ExtractPipeline` is given one (`shared_pool`: the
+flat. The crawl's `crawler.pipelines.extract.ExtractPipeline` is given one (`shared_pool`: the
 crawls of one process share it) and ``newsingest reextract`` opens its own.
 
 Modules: `pool` (the parent side: the pool, its fork server's start), `worker` (what

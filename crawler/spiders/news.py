@@ -55,7 +55,7 @@ DISCOVERY_PRIORITY = 10
 """Feeds, listings and top-level sitemaps go before articles."""
 CHILD_SITEMAP_PRIORITY = -10
 """The sitemaps of a sitemap index go after the articles already found (pending
-requests wait on disk, see `crawler.frontier`, so a large index costs no memory)."""
+requests wait on disk, see `crawler.fetch.frontier`, so a large index costs no memory)."""
 
 
 _NETWORK_REASONS = (

@@ -14,10 +14,10 @@ Revisits, non-200 responses, records outside ``since``/``until`` and, with
 counted as ``newsingest/warc/other/<type>``; non-HTML responses are counted
 (``newsingest/warc/not_html``), not extracted; damaged stretches of a file
 (`crawler.archive.Damage`) are handed to the checkpoint extension
-(`crawler.checkpoints.WarcCheckpoints`), which records them as failures with the file and
-offset. The spider tracks which records are still in the pipelines, so the extension can
-write, per file, the offset before which every record is done (`FileProgress.safe`); on
-a resumed file it skips what the earlier runs stored (`Resume`).
+(`crawler.extensions.warc_checkpoints.WarcCheckpoints`), which records them as failures
+with the file and offset. The spider tracks which records are still in the pipelines, so
+the extension can write, per file, the offset before which every record is done
+(`FileProgress.safe`); on a resumed file it skips what the earlier runs stored (`Resume`).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class Resume:
 
 
 class Checkpointer(Protocol):
-    """What `crawler.checkpoints.WarcCheckpoints` does for the spider."""
+    """What `crawler.extensions.warc_checkpoints.WarcCheckpoints` does for the spider."""
 
     async def prepare(self, files: list[tuple[str, int | None]]) -> dict[str, Resume]:
         """Register the run's files and return where each stands."""
@@ -114,7 +114,7 @@ class WarcSpider(scrapy.Spider):
     run_kind = "warc"
     """The ledger's ``crawl_runs.kind`` of this spider's runs."""
     archive_ingest = True
-    """Turns on `crawler.checkpoints.WarcCheckpoints`."""
+    """Turns on `crawler.extensions.warc_checkpoints.WarcCheckpoints`."""
 
     def __init__(
         self,

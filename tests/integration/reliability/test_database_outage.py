@@ -57,7 +57,7 @@ def test_an_outage_during_the_crawl_is_spooled_and_written_by_the_same_crawl(
     assert run.stats["newsingest/store/replayed_articles"] >= 2
     assert run.stats["newsingest/store/spooled_articles"] == 0
     # The stored-URL check runs in batches at discovery, usually before the outage; that
-    # a failed check fetches anyway is tested in tests/unit/crawler/test_stored_url_filters.
+    # a failed check fetches anyway is tested in tests/unit/crawler/middlewares/test_stored_urls.
 
 
 def test_an_outage_at_the_end_is_replayed_by_the_spool_command_exactly_once(

@@ -18,7 +18,7 @@ from crawler.extraction.record import ArticleRecord, TranslationNote
 from storage import db, ledger, repository
 from storage.models import Article, CrawlRun, FetchFailure, Page
 from storage.repository import FailureRow, SourceRow, StoredArticle, StoredPage
-from storage.spool_replay import (
+from storage.writes import (
     PendingArticle,
     PendingFailure,
     write_entries,

@@ -304,7 +304,7 @@ def test_batch_mixing_new_changed_and_unchanged_articles_counts_and_stores_each(
 def test_a_refused_batch_raises_sqlalchemys_error_not_the_drivers(
     sessions: sessionmaker[Session],
 ) -> None:
-    # spool_replay.is_transient_db_error classifies SQLAlchemy's wrapped errors
+    # writes.is_transient_db_error classifies SQLAlchemy's wrapped errors
     bad = replace(_record(), published_precision="century")  # type: ignore[arg-type]
     with pytest.raises(sa_exc.IntegrityError) as caught:
         _store(sessions, bad)

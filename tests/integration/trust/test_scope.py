@@ -16,7 +16,7 @@ from crawler.extraction.record import ArticleRecord
 from storage import db, repository
 from storage.models import Article, FetchFailure
 from storage.repository import SourceRow, StoredArticle
-from storage.spool_replay import PendingArticle, write_entries
+from storage.writes import PendingArticle, write_entries
 from tests.integration.conftest import Cli, write_sources
 from tests.integration.trust.site import build, build_other
 

@@ -16,7 +16,7 @@ from crawler.extraction.record import Rejection
 from crawler.extractpool import ExtractionPool, charset_of, extract_timed, new_executor
 from crawler.extractpool.pool import PRELOAD_MODULE
 from crawler.items import FetchedPage, Rejected
-from crawler.pipelines import ExtractPipeline
+from crawler.pipelines.extract import ExtractPipeline
 
 BASE = "http://127.0.0.1:8000"
 

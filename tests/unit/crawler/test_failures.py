@@ -19,7 +19,7 @@ from crawler import settings as project_settings
 from crawler.exceptions import DeniedRedirect, OffsiteRedirect, RedirectLoop
 from crawler.extraction import RejectionReason
 from crawler.failures import FailureReason, http_reason, is_transient_reason
-from crawler.middlewares import ConditionalRequests
+from crawler.middlewares.conditional import ConditionalRequests
 from crawler.spiders.news import failure_reason
 from tests.unit.crawler.sourcescan import ROOT
 

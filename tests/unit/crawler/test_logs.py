@@ -32,7 +32,7 @@ def test_an_expected_network_failure_of_scrapys_robots_middleware_loses_its_trac
     )
     assert ExpectedNetworkFailure().filter(record)
     assert record.exc_info is None and record.levelname == "INFO"
-    other = logging.LogRecord("crawler.pipelines", logging.ERROR, "x", 1, "Error", (), info)
+    other = logging.LogRecord("crawler.pipelines.store", logging.ERROR, "x", 1, "Error", (), info)
     ExpectedNetworkFailure().filter(other)
     assert other.exc_info is info and other.levelname == "ERROR"
 
@@ -51,7 +51,7 @@ def test_an_expected_network_failure_is_not_shown_at_the_default_level() -> None
         "scrapy.downloadermiddlewares.robotstxt", logging.ERROR, "x", 1, "Error", (), info
     )
     assert not quiet.filter(robots)
-    bug = logging.LogRecord("crawler.pipelines", logging.ERROR, "x", 1, "Error", (), info)
+    bug = logging.LogRecord("crawler.pipelines.store", logging.ERROR, "x", 1, "Error", (), info)
     assert quiet.filter(bug)
     assert ExpectedNetworkFailure(logging.INFO).filter(
         logging.LogRecord(

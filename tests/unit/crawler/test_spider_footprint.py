@@ -15,7 +15,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.extractpool import ExtractionPool
 from crawler.items import FetchedPage, FetchFailed, Rejected
-from crawler.pipelines import ExtractPipeline
+from crawler.pipelines.extract import ExtractPipeline
 from crawler.spiders.news import NewsSpider
 
 BASE = "http://127.0.0.1:8000"

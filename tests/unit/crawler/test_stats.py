@@ -8,7 +8,7 @@ import re
 
 from crawler import stats as stat
 from crawler.cli.runs import run_summary
-from crawler.extensions import Progress
+from crawler.extensions.progress import Progress
 from tests.unit.crawler.sourcescan import ROOT, string_literals
 
 

@@ -11,7 +11,7 @@ from scrapy import Request, Spider
 from scrapy.utils.test import get_crawler
 
 from crawler.extraction.record import Hints
-from crawler.frontier import FRONTIER_FOLDER, DiskFrontierScheduler, remove_stale
+from crawler.fetch.frontier import FRONTIER_FOLDER, DiskFrontierScheduler, remove_stale
 
 
 class _Spider(Spider):
@@ -30,7 +30,7 @@ def _scheduler(tmp_path: Path, **settings: object) -> tuple[DiskFrontierSchedule
         {
             "NEWSINGEST_DATA_DIR": str(tmp_path),
             "NEWSINGEST_DISK_FRONTIER": True,  # the project's default (crawler.settings)
-            "SCHEDULER": "crawler.frontier.DiskFrontierScheduler",
+            "SCHEDULER": "crawler.fetch.frontier.DiskFrontierScheduler",
             # Scrapy's default (downloader-aware) queue needs a running engine; the
             # end-to-end crawls use it.
             "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue",

@@ -9,9 +9,9 @@ URLs) that meant minutes of queueing URLs that would never be fetched; the run s
 
 `StopWatch` notices the stop (the crawler stops ``crawling``) and shortens that wait:
 the downloader drops its queued requests and cancels its transfers
-(`crawler.downloader.SlotLimitedDownloader.stop`, reason `CrawlStopped`, no failure
-rows), callbacks yield no more requests (`crawler.middlewares.StopFilter`), and retry
-waits end (`crawler.middlewares.PoliteRetry`). Pages already downloaded still go
+(`crawler.fetch.downloader.SlotLimitedDownloader.stop`, reason `CrawlStopped`, no failure
+rows), callbacks yield no more requests (`crawler.middlewares.stop_filter.StopFilter`), and retry
+waits end (`crawler.middlewares.retry.PoliteRetry`). Pages already downloaded still go
 through extraction and storage; the run ends ``interrupted``. Nothing is lost for good:
 validators are saved only by finished crawls, so the next crawl reads every sitemap and
 feed in full and finds the dropped URLs again.
@@ -31,7 +31,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from crawler import stats as stat
-from crawler.downloader import SlotLimitedDownloader
+from crawler.fetch.downloader import SlotLimitedDownloader
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from scrapy import Request, Spider
 from scrapy.utils.test import get_crawler
 
 from crawler import settings as project
-from crawler.dupefilter import SEEN_FILE, CompactDupeFilter, FingerprintSet
-from crawler.frontier import DiskFrontierScheduler
+from crawler.fetch.dupefilter import SEEN_FILE, CompactDupeFilter, FingerprintSet
+from crawler.fetch.frontier import DiskFrontierScheduler
 
 
 @given(st.lists(st.integers(min_value=0, max_value=2**64 - 1) | st.integers(0, 40), max_size=300))

@@ -15,7 +15,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.exceptions import AlreadyStored
 from crawler.meta import CHECKED
-from crawler.middlewares import StoredUrlBatchFilter, StoredUrlFilter
+from crawler.middlewares.stored_urls import StoredUrlBatchFilter, StoredUrlFilter
 
 BASE = "http://127.0.0.1:8000"
 

@@ -1,8 +1,8 @@
-"""Run status decisions and the progress line."""
+"""The ledger's run status from a close reason and stats; stats made JSON-safe."""
 
 from __future__ import annotations
 
-from crawler.extensions import LOCK_LOST, Progress, json_stats, run_status
+from crawler.extensions.ledger import LOCK_LOST, json_stats, run_status
 
 
 def test_finished_crawl_with_discovery_is_succeeded() -> None:
@@ -35,23 +35,6 @@ def test_other_close_reasons_are_failures_naming_the_reason() -> None:
         "failed",
         "spider closed: memusage_exceeded",
     )
-
-
-def test_progress_line_counts_pages_stored_rejected_and_failed() -> None:
-    line = Progress.describe(
-        "rt-de",
-        {
-            "newsingest/fetch/articles": 12,
-            "newsingest/store/inserted": 9,
-            "newsingest/store/updated": 1,
-            "newsingest/store/unchanged": 0,
-            "newsingest/extract/rejected/too_short": 1,
-            "newsingest/extract/rejected/paywall": 1,
-            "newsingest/fetch/failed/http_404": 2,
-            "newsingest/discovery/failed/bad_feed": 1,
-        },
-    )
-    assert line == "rt-de: 12 pages, 9 new, 1 updated, 0 unchanged, 2 rejected, 3 failed"
 
 
 def test_stats_become_json_safe() -> None:

@@ -51,7 +51,7 @@ asyncio.run(main())
 """
 
 SCRAPY = "scrapy.core.downloader.Downloader"
-OURS = "crawler.downloader.SlotLimitedDownloader"
+OURS = "crawler.fetch.downloader.SlotLimitedDownloader"
 
 
 def _started(*paths: str) -> dict[str, list[int]]:

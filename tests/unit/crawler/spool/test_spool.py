@@ -17,7 +17,7 @@ import pytest
 from crawler import spool
 from crawler.extraction.record import ArticleRecord, TranslationNote
 from storage.repository import FailureRow, StoredArticle, StoredPage
-from storage.spool_replay import PendingArticle, PendingFailure, PendingRunFinish
+from storage.writes import PendingArticle, PendingFailure, PendingRunFinish
 
 WHEN = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 
@@ -184,14 +184,14 @@ def test_a_file_size_limit_gives_spool_error_not_a_signal(tmp_path: Path) -> Non
         "import resource, sys\n"
         "from pathlib import Path\n"
         "from crawler import spool\n"
-        "from tests.unit.test_spool import _article\n"
+        "from tests.unit.crawler.spool.test_spool import _article\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
         "try:\n"
         "    spool.write_batch(Path(sys.argv[1]), [_article()] * 20, 'x')\n"
         "except spool.SpoolError as exc:\n"
         "    print('SpoolError', exc)\n"
     )
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[4]
     out = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path)],
         cwd=root,

@@ -6,7 +6,7 @@ from scrapy import Request
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
-from crawler.middlewares import MetaRefresh
+from crawler.middlewares.meta_refresh import MetaRefresh
 
 URL = "http://127.0.0.1:8000/moved.html"
 

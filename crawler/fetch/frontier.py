@@ -40,7 +40,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet.defer import Deferred
 
 from crawler import stats as stat
-from crawler.spool import pid_alive
+from crawler.pids import pid_alive
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Extensions: the crawl-run ledger, the terminal progress line, distributed workers.
+"""`CrawlLedger`: the crawl-run ledger, and the signals it sends.
 
 `CrawlLedger` writes a ``crawl_runs`` row when a crawl of a source opens (status
 ``running``) and finishes it when the spider closes, in every case: ``succeeded``,
@@ -18,17 +18,15 @@ import asyncio
 import logging
 import os
 import socket
-import sys
 import threading
-import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, ClassVar, TextIO
+from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
+from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.signalmanager import SignalManager
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import _schedule_coro
@@ -36,6 +34,7 @@ from sqlalchemy import Connection, Engine
 
 from crawler import spool
 from crawler import stats as stat
+from crawler.pids import pid_alive
 from storage import db, ledger, migrate, repository
 from storage.repository import SourceRow
 
@@ -60,13 +59,16 @@ run_opened = object()
 ``run_id``: how the store pipeline learns the run its records belong to (components
 do not read each other's stats back)."""
 
+
 run_closed = object()
 """Signal `CrawlLedger` sends once it knows how its run ended, with ``status``
 (``succeeded``, ``failed``, ``interrupted`` or ``skipped``): how the CLI learns each
 crawl's outcome (nothing reads it back from the stats)."""
 
+
 LOCK_LOST = "lock_lost"
 """Close reason of a crawl whose source lock was lost and taken by another crawl."""
+
 
 SOURCE_LOCKED = "source_locked"
 """Close reason of a crawl skipped because another crawl holds its source's lock."""
@@ -218,7 +220,7 @@ class CrawlLedger:
             source_id = None
             if source is not None:
                 source_id = repository.upsert_source(session, source_row(source))
-            abandoned = ledger.mark_abandoned(session, socket.gethostname(), spool.pid_alive)
+            abandoned = ledger.mark_abandoned(session, socket.gethostname(), pid_alive)
             if source_id is not None and self._lock is not None and self.crawl_id is None:
                 # We hold the source's exclusive lock: no live process is crawling it.
                 abandoned += ledger.mark_source_runs_abandoned(session, source_id)
@@ -387,145 +389,3 @@ class CrawlLedger:
                     "another crawl of the source marked it abandoned); its status stays",
                     run_id,
                 )
-
-
-class Progress:
-    """Live progress on the terminal for interactive ``newsingest crawl`` runs.
-
-    Off unless ``NEWSINGEST_PROGRESS`` is set (the CLI sets it when stderr is a
-    terminal), so scheduled and piped runs print no progress lines. One line per
-    refresh covers every crawl running in the process.
-    """
-
-    _crawls: ClassVar[dict[str, StatsCollector]] = {}
-    _task: ClassVar[asyncio.Task[None] | None] = None
-
-    def __init__(self, stats: StatsCollector, interval: float, stream: TextIO) -> None:
-        self.stats = stats
-        self.interval = interval
-        self.stream = stream
-        self.key = "?"
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Progress:
-        if not crawler.settings.getbool("NEWSINGEST_PROGRESS"):
-            raise NotConfigured
-        assert crawler.stats is not None
-
-        def stop(reason: str) -> None:
-            if crawler.engine is not None and crawler.engine.spider is not None:
-                _schedule_coro(crawler.engine.close_spider_async(reason=reason))
-
-        ext = cls(
-            crawler.stats, crawler.settings.getfloat("NEWSINGEST_PROGRESS_SECONDS"), sys.stderr
-        )
-        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
-        return ext
-
-    def spider_opened(self, spider: Spider) -> None:
-        self.key = getattr(spider, "source_key", None) or spider.name
-        Progress._crawls[self.key] = self.stats
-        if Progress._task is None:
-            Progress._task = asyncio.ensure_future(self._loop())
-
-    def spider_closed(self, spider: Spider) -> None:
-        self.stream.write("\r" + self.line() + "\n")
-        self.stream.flush()
-        Progress._crawls.pop(self.key, None)
-        if not Progress._crawls and Progress._task is not None:
-            Progress._task.cancel()
-            Progress._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            self.stream.write("\r" + self.line()[:200] + "\x1b[K")
-            self.stream.flush()
-
-    @staticmethod
-    def describe(key: str, stats: dict[str, Any]) -> str:
-        """One source's progress: pages, stored new/updated/unchanged, rejected, failed."""
-        return stat.RunSummary.of(stats).progress(key)
-
-    def line(self) -> str:
-        return " | ".join(
-            self.describe(key, stats.get_stats()) for key, stats in sorted(Progress._crawls.items())
-        ) or self.describe(self.key, self.stats.get_stats())
-
-
-class DistributedWorker:
-    """One worker of a distributed crawl: heartbeat, idle policy, and the crawl's end.
-
-    Switched on by ``NEWSINGEST_CRAWL_ID`` (set by ``crawl --distributed`` and
-    ``newsingest worker``). The spider stays open while the shared queue is empty for
-    up to ``NEWSINGEST_WORKER_IDLE_SECONDS``, since other workers may still add requests;
-    the last worker to leave a crawl with nothing queued ends it in Redis.
-    """
-
-    def __init__(self, redis_url: str, crawl_id: str, idle_seconds: float) -> None:
-        self.redis_url = redis_url
-        self.crawl_id = crawl_id
-        self.idle_seconds = idle_seconds
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.source_key = "?"
-        self._client: Any = None
-        self._idle_since: float | None = None
-        self._beat: asyncio.Task[None] | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> DistributedWorker:
-        s = crawler.settings
-        crawl_id, redis_url = s.get("NEWSINGEST_CRAWL_ID"), s.get("NEWSINGEST_REDIS_URL")
-        if not crawl_id or not redis_url:
-            raise NotConfigured
-        ext = cls(redis_url, crawl_id, s.getfloat("NEWSINGEST_WORKER_IDLE_SECONDS"))
-        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
-        return ext
-
-    def spider_opened(self, spider: Spider) -> None:
-        from crawler import distributed
-
-        self.source_key = getattr(spider, "source_key", None) or "?"
-        self._client = distributed.connect(self.redis_url)
-        distributed.heartbeat(self._client, self.crawl_id, self.worker_id)
-        self._beat = asyncio.ensure_future(self._heartbeats())
-
-    async def _heartbeats(self) -> None:
-        from crawler import distributed
-
-        while True:
-            await asyncio.sleep(distributed.HEARTBEAT_SECONDS)
-            try:
-                distributed.heartbeat(self._client, self.crawl_id, self.worker_id)
-            except Exception as exc:  # Redis down: the queue is gone too; log and go on
-                logger.warning("heartbeat to Redis failed: %s", exc)
-
-    def spider_idle(self, spider: Spider) -> None:
-        from crawler import distributed
-
-        now = time.monotonic()
-        if distributed.pending(self._client, self.crawl_id) > 0:
-            self._idle_since = None
-            raise DontCloseSpider("requests are queued")
-        if self._idle_since is None:
-            self._idle_since = now
-        if now - self._idle_since < self.idle_seconds:
-            raise DontCloseSpider("waiting for other workers' requests")
-
-    def spider_closed(self, spider: Spider) -> None:
-        from crawler import distributed
-
-        if self._beat is not None:
-            self._beat.cancel()
-        if self._client is None:
-            return
-        try:
-            ended = distributed.leave(self._client, self.crawl_id, self.source_key, self.worker_id)
-        except Exception as exc:
-            logger.warning("could not leave distributed crawl %s: %s", self.crawl_id, exc)
-            return
-        if ended:
-            logger.info("last worker out: distributed crawl %s ended", self.crawl_id)

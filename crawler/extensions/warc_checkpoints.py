@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import stats as stat
-from crawler.extensions import run_opened, source_row
+from crawler.extensions.ledger import run_opened, source_row
 from crawler.failures import FailureReason
 from crawler.spiders.warc import DamageReport, Resume, WarcSpider
 from storage import db, repository
@@ -88,7 +88,7 @@ class WarcCheckpoints:
         return ext
 
     def run_opened(self, run_id: int) -> None:
-        """The ledger opened the run (`crawler.extensions.run_opened`)."""
+        """The ledger opened the run (`crawler.extensions.ledger.run_opened`)."""
         self.run_id = run_id
 
     @property

@@ -15,7 +15,8 @@ from crawler import spool
 from crawler.extraction import ArticleRecord, Rejection, extract_article
 from crawler.extractpool import ExtractionPool
 from crawler.items import ExtractedArticle, FetchedPage, Rejected
-from crawler.pipelines import ExtractPipeline, _pending_article
+from crawler.pipelines.extract import ExtractPipeline
+from crawler.pipelines.store import _pending_article
 from tests.unit.worker_fns import misbehave
 
 ARTICLE = (

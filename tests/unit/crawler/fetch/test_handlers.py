@@ -11,7 +11,7 @@ _BUILD = """
 from scrapy.utils.reactor import install_reactor
 install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
 from scrapy.utils.test import get_crawler
-from crawler.handlers import KeepAliveHTTPHandler
+from crawler.fetch.handlers import KeepAliveHTTPHandler
 crawler = get_crawler(settings_dict={"CONCURRENT_REQUESTS_PER_DOMAIN": 4})
 print(KeepAliveHTTPHandler.from_crawler(crawler)._pool.maxPersistentPerHost)
 """
