@@ -112,6 +112,30 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
+def sessions_for(url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on an engine of one connection, disposed on leaving: a command's database
+    work (the CLI's one set-up and tear-down; a crawl's components keep their own)."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def session_scope(url: str, *, transaction: bool = False) -> Iterator[Session]:
+    """One session on an engine of its own (`sessions_for`), disposed on leaving; with
+    ``transaction`` inside one transaction (committed on success, rolled back on error)."""
+    with sessions_for(url) as factory:
+        if transaction:
+            with factory() as session, session.begin():
+                yield session
+        else:
+            with factory() as session:
+                yield session
+
+
+@contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on error. The one place that commits."""
     with factory() as session, session.begin():

@@ -84,14 +84,11 @@ def db_grant_readonly(ctx: click.Context, role: str, password: str | None) -> No
     """
     from storage import db, queries
 
-    engine = db.make_engine(database_url(config_of(ctx)), pool_size=1)
     try:
-        with db.transaction(db.make_session_factory(engine)) as session:
+        with db.session_scope(database_url(config_of(ctx)), transaction=True) as session:
             created = queries.grant_readonly(session, role, password)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    finally:
-        engine.dispose()
     click.echo(f"read-only role {role} {'created' if created else 'updated'}")
 
 
@@ -141,17 +138,13 @@ def db_prune(
     from storage import db, ledger
 
     now = datetime.now(UTC)
-    engine = db.make_engine(database_url(config_of(ctx)), pool_size=1)
-    try:
-        with db.transaction(db.make_session_factory(engine)) as session:
-            done = ledger.prune(
-                session,
-                runs_before=now - runs_age,
-                failures_before=now - failures_age,
-                dry_run=dry_run,
-            )
-    finally:
-        engine.dispose()
+    with db.session_scope(database_url(config_of(ctx)), transaction=True) as session:
+        done = ledger.prune(
+            session,
+            runs_before=now - runs_age,
+            failures_before=now - failures_age,
+            dry_run=dry_run,
+        )
     verb = "would delete" if dry_run else "deleted"
     click.echo(
         f"{verb} {done.runs} crawl runs started before {now - runs_age:%Y-%m-%d %H:%M} UTC"

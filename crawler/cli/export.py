@@ -160,31 +160,27 @@ def export(
         sys.exit(EXIT_USAGE)
     if output is not None:
         check_output(output, fmt)
-    engine = db.make_engine(read_database_url(config_of(ctx)), pool_size=1)
-    try:
-        # A read-only transaction: the server-side cursor lives inside it.
-        with db.make_session_factory(engine)() as session, session.begin():
-            check_source_known(session, source_key)
-            if fmt == "warc":
-                count = _export_warc(session, filters, output)
-                if output is not None:
-                    click.echo(f"exported {count} pages to {output}", err=True)
-                return
-            rows = exports.iter_feed(session, filters)
-            if output is None:
-                out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
-                try:
-                    count = exports.write_stream(fmt, rows, out, raw=raw)
-                finally:
-                    out.flush()
-                    out.detach()
-            elif fmt == "text":
-                count = exports.write_text_files(rows, output)
-            else:
-                with exports.replacing(output) as target:
-                    count = exports.write_stream(fmt, rows, target, raw=raw)
-    finally:
-        engine.dispose()
+    # A read-only transaction: the server-side cursor lives inside it.
+    with db.session_scope(read_database_url(config_of(ctx)), transaction=True) as session:
+        check_source_known(session, source_key)
+        if fmt == "warc":
+            count = _export_warc(session, filters, output)
+            if output is not None:
+                click.echo(f"exported {count} pages to {output}", err=True)
+            return
+        rows = exports.iter_feed(session, filters)
+        if output is None:
+            out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+            try:
+                count = exports.write_stream(fmt, rows, out, raw=raw)
+            finally:
+                out.flush()
+                out.detach()
+        elif fmt == "text":
+            count = exports.write_text_files(rows, output)
+        else:
+            with exports.replacing(output) as target:
+                count = exports.write_stream(fmt, rows, target, raw=raw)
     if output is not None:
         click.echo(f"exported {count} articles to {output}", err=True)
 

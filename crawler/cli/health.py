@@ -106,12 +106,8 @@ def load_field_stats(
     """Each source's field counts of the last ``days`` days and its newest runs."""
     from storage import db, fieldstats
 
-    engine = db.make_engine(url, pool_size=1)
-    try:
-        with db.make_session_factory(engine)() as session:
-            return fieldstats.source_field_stats(session, keys, now, days=days)
-    finally:
-        engine.dispose()
+    with db.session_scope(url) as session:
+        return fieldstats.source_field_stats(session, keys, now, days=days)
 
 
 def window_summary(counts: FieldCounts, language: str | None) -> dict[str, Any]:

@@ -186,22 +186,14 @@ def collect(
     from crawler import spool
     from storage import db, fieldstats, ledger
 
-    engine = db.make_engine(url, pool_size=1)
-    try:
-        with db.make_session_factory(engine)() as session:
-            source_keys = [s.key for s in sources]
-            fields = fieldstats.source_field_stats(session, source_keys, now, days=th.baseline_days)
-    finally:
-        engine.dispose()
+    with db.session_scope(url) as session:
+        source_keys = [s.key for s in sources]
+        fields = fieldstats.source_field_stats(session, source_keys, now, days=th.baseline_days)
     rows = status_rows(url, sources, now, th, fields)
-    engine = db.make_engine(url, pool_size=1)
-    try:
-        with db.make_session_factory(engine)() as session:
-            details = ledger.run_details(
-                session, [r["last_run_id"] for r in rows if r["last_run_id"] is not None]
-            )
-    finally:
-        engine.dispose()
+    with db.session_scope(url) as session:
+        details = ledger.run_details(
+            session, [r["last_run_id"] for r in rows if r["last_run_id"] is not None]
+        )
     pending = spool.status(data_dir)
     counts = (len(pending.files), pending.total("article"), pending.total("failure"))
     return build_registry(rows, fields, details, counts, th, now)

@@ -106,10 +106,8 @@ def reextract(
     cfg = config_of(ctx)
     sources = _sources_by_key(str(cfg.sources_path))
     stale_for = EXTRACTOR_VERSION if stale else None
-    engine = db.make_engine(database_url(cfg), pool_size=1)
-    sessions = db.make_session_factory(engine)
     tally = Tally()
-    try:
+    with db.sessions_for(database_url(cfg)) as sessions:
         with sessions() as session:
             total, without_page = queries.count_reextractable(
                 session, source_key=source_key, stale_for=stale_for
@@ -124,8 +122,6 @@ def reextract(
             asyncio.run(run.all(pool))
         if run.interactive and tally.seen:
             click.echo("", err=True)
-    finally:
-        engine.dispose()
     click.echo(f"re-extracted {tally.line()}")
     for reason, count in sorted(tally.rejected.items()):
         click.echo(f"  rejected {reason}: {count}")

@@ -58,12 +58,8 @@ def runs(ctx: click.Context, source_key: str | None, limit: int) -> None:
     from storage import db, ledger
 
     url = read_database_url(config_of(ctx))
-    engine = db.make_engine(url, pool_size=1)
-    try:
-        with db.make_session_factory(engine)() as session:
-            rows = ledger.recent_runs(session, source_key=source_key, limit=limit)
-    finally:
-        engine.dispose()
+    with db.session_scope(url) as session:
+        rows = ledger.recent_runs(session, source_key=source_key, limit=limit)
     groups: dict[str, list[Any]] = {}
     order: list[tuple[str | None, Any]] = []
     for run, key in rows:
@@ -199,14 +195,10 @@ def status_rows(
     from storage import db, fieldstats, ledger
 
     keys = [s.key for s in sources]
-    engine = db.make_engine(url, pool_size=1)
-    try:
-        with db.make_session_factory(engine)() as session:
-            health = ledger.source_health(session, keys, now)
-            if fields is None:
-                fields = fieldstats.source_field_stats(session, keys, now, days=th.baseline_days)
-    finally:
-        engine.dispose()
+    with db.session_scope(url) as session:
+        health = ledger.source_health(session, keys, now)
+        if fields is None:
+            fields = fieldstats.source_field_stats(session, keys, now, days=th.baseline_days)
     rows = []
     for source, h in zip(sources, health, strict=True):
         finished = [st for st in h.last_crawl_statuses if st != "running"]

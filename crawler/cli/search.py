@@ -75,13 +75,9 @@ def search(
     elif since is not None:
         window = f"published since {filters.since:%Y-%m-%d}"
     cap = candidates or queries.SEARCH_CANDIDATES
-    engine = db.make_engine(read_database_url(config_of(ctx)), pool_size=1)
-    try:
-        with db.make_session_factory(engine)() as session:
-            check_source_known(session, source_key)
-            result = queries.search(session, query, filters, limit=limit, candidates=cap)
-    finally:
-        engine.dispose()
+    with db.session_scope(read_database_url(config_of(ctx))) as session:
+        check_source_known(session, source_key)
+        result = queries.search(session, query, filters, limit=limit, candidates=cap)
     for hit in result.hits:
         date = f"{hit.published_at:%Y-%m-%d}" if hit.published_at else "----------"
         click.echo(

@@ -64,11 +64,8 @@ def spool_replay(ctx: click.Context) -> None:
         sys.exit(EXIT_OK if not spool.damaged(cfg.data_dir) else EXIT_FAILED)
     try:
         url = database_url(cfg)
-        engine = db.make_engine(url, pool_size=1)
-        try:
-            report = spool.replay(cfg.data_dir, db.make_session_factory(engine))
-        finally:
-            engine.dispose()
+        with db.sessions_for(url) as sessions:
+            report = spool.replay(cfg.data_dir, sessions)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         click.echo(f"error: database unreachable, the spool stays pending: {first}", err=True)

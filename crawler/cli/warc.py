@@ -13,9 +13,10 @@ import click
 
 from crawler import stats as stat
 from crawler.archive import is_url
-from crawler.cli.crawl import crawl_settings, new_process, parse_overrides, set_option
+from crawler.cli.crawl import parse_overrides, set_option
 from crawler.cli.errors import UserError
 from crawler.cli.main import EXIT_FAILED, EXIT_OK, config_of, database_url, main
+from crawler.runner import crawl_settings, new_process
 from crawler.sources import SourcesError, load_sources
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.crawl import CrawlJob, crawl_settings, job_status, make_crawler, new_process
 from crawler.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, config_of, database_url, main
+from crawler.runner import CrawlJob, crawl_settings, job_status, make_crawler, new_process
 
 logger = logging.getLogger(__name__)
 
