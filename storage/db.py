@@ -123,12 +123,13 @@ def sessions_for(url: str) -> Iterator[sessionmaker[Session]]:
 
 
 @contextmanager
-def session_scope(url: str, *, transaction: bool = False) -> Iterator[Session]:
+def session_scope(url: str, *, in_transaction: bool = False) -> Iterator[Session]:
     """One session on an engine of its own (`sessions_for`), disposed on leaving; with
-    ``transaction`` inside one transaction (committed on success, rolled back on error)."""
+    ``in_transaction``, inside one `transaction` (committed on success, rolled back on
+    error)."""
     with sessions_for(url) as factory:
-        if transaction:
-            with factory() as session, session.begin():
+        if in_transaction:
+            with transaction(factory) as session:
                 yield session
         else:
             with factory() as session:

@@ -85,7 +85,7 @@ def db_grant_readonly(ctx: click.Context, role: str, password: str | None) -> No
     from storage import db, queries
 
     try:
-        with db.session_scope(database_url(config_of(ctx)), transaction=True) as session:
+        with db.session_scope(database_url(config_of(ctx)), in_transaction=True) as session:
             created = queries.grant_readonly(session, role, password)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -138,7 +138,7 @@ def db_prune(
     from storage import db, ledger
 
     now = datetime.now(UTC)
-    with db.session_scope(database_url(config_of(ctx)), transaction=True) as session:
+    with db.session_scope(database_url(config_of(ctx)), in_transaction=True) as session:
         done = ledger.prune(
             session,
             runs_before=now - runs_age,

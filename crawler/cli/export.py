@@ -161,7 +161,7 @@ def export(
     if output is not None:
         check_output(output, fmt)
     # A read-only transaction: the server-side cursor lives inside it.
-    with db.session_scope(read_database_url(config_of(ctx)), transaction=True) as session:
+    with db.session_scope(read_database_url(config_of(ctx)), in_transaction=True) as session:
         check_source_known(session, source_key)
         if fmt == "warc":
             count = _export_warc(session, filters, output)
