@@ -11,6 +11,9 @@ plain one) and goes on; a stream from a URL ends there.
 
 `write_warc` writes stored pages as WARC ``response`` records, each followed by the
 ``request`` record of its URL (bench/README.md says why warcio).
+
+Longer than ~400 lines on purpose: reading past damage is one loop over warcio's
+records with its recovery cases; writing WARC is the short rest.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ the rules for what a valid sources file is, and the per-source URL policy
 keys, duplicate keys, wrong types and invalid regexes are errors whose message names
 the file, the source (index and key) and the offending key, so a typo never passes
 silently. Pure: no Scrapy, no database, no network.
+
+Longer than ~400 lines on purpose: the `Source` model and the check of each of its fields
+are one schema of the sources file, read and changed together.
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@ files under a site root and adds what a crawler needs to be exercised on a reali
 It binds to loopback addresses only. By default it also listens on ``127.0.0.2`` (same port)
 as an "off-site" host that answers 404 to everything but records what reached it
 (`SiteServer.offsite_requests`), so tests can prove that off-site links were never followed.
+
+Longer than ~400 lines on purpose: one request handler whose branches are the site's
+behaviours (redirects, faults, slow and conditional responses); apart they would
+share its state through parameters.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ Owns the only place discovery parses XML, and what a document goes through first
   removed (`repair_xml`), and only then leniently (lxml recovery, same hardened options),
   cut after its last complete item when the end of the document is missing;
 * missing or wrong namespaces are tolerated (callers match on local names via `local_name`).
+
+Longer than ~400 lines on purpose: the stages a document passes before it is parsed, in
+their order; the guarantees above hold only for the whole sequence.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ them with what discovery knew as extraction hints. Article responses leave as
 `FetchedPage` items; every failed fetch leaves as a `FetchFailed` item. Parsing is done
 by the pure `crawler.discovery` functions; the spider keeps no state beyond counters, so
 several processes can share one request queue.
+
+Longer than ~400 lines on purpose: one Scrapy spider, whose callbacks follow a source
+from robots.txt to an article request; Scrapy finds them on the spider's class.
 """
 
 from __future__ import annotations
