@@ -116,7 +116,8 @@ class CrawlLedger:
         trigger: str,
         auto_migrate: bool,
         crawl_id: str | None = None,
-        lock_check_seconds: float = 5.0,
+        *,
+        lock_check_seconds: float,
         stop: Callable[[str], None] | None = None,
         signals: SignalManager | None = None,
     ) -> None:

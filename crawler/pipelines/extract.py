@@ -48,9 +48,12 @@ class ExtractPipeline:
         self,
         stats: StatsCollector,
         pool: ExtractionPool,
-        timeout: float = 30.0,
-        max_bytes: int = 4 * 1024 * 1024,
+        *,
+        timeout: float,
+        max_bytes: int,
     ) -> None:
+        """``timeout`` and ``max_bytes``: ``NEWSINGEST_EXTRACT_TIMEOUT`` and
+        ``_MAX_BYTES`` (their defaults are `crawler.settings`', not repeated here)."""
         self.stats = stats
         self.pool = pool
         """Where pages are extracted; opened and closed with the spider."""
@@ -69,7 +72,7 @@ class ExtractPipeline:
         pipe = cls(
             crawler.stats,
             shared_pool(workers),
-            s.getfloat("NEWSINGEST_EXTRACT_TIMEOUT"),
+            timeout=s.getfloat("NEWSINGEST_EXTRACT_TIMEOUT"),
             max_bytes=s.getint("NEWSINGEST_EXTRACT_MAX_BYTES"),
         )
 

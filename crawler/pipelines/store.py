@@ -48,8 +48,9 @@ class StorePipeline:
         stats: StatsCollector,
         database_url: str | None,
         data_dir: Path,
-        batch_size: int = 100,
-        flush_seconds: float = 2.0,
+        *,
+        batch_size: int,
+        flush_seconds: float,
         stop: Callable[[str], None] | None = None,
     ) -> None:
         self.stats = stats

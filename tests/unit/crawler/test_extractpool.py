@@ -12,6 +12,7 @@ from typing import Any
 
 from scrapy.utils.test import get_crawler
 
+from crawler import settings as project
 from crawler.extraction.record import Rejection
 from crawler.extractpool import ExtractionPool, charset_of, extract_timed, new_executor
 from crawler.extractpool.pool import PRELOAD_MODULE
@@ -46,7 +47,9 @@ def _extract_pages(extract: Any, workers: int, recycle: int, count: int = 12) ->
     assert crawler.stats is not None
     crawler.stats.open_spider()
     pool = ExtractionPool(workers, extract, recycle_pages_per_worker=recycle)
-    pipe = ExtractPipeline(crawler.stats, pool, timeout=60)
+    pipe = ExtractPipeline(
+        crawler.stats, pool, timeout=60, max_bytes=project.NEWSINGEST_EXTRACT_MAX_BYTES
+    )
     pages = [
         FetchedPage("s", f"{BASE}/{n}", f"{BASE}/{n}", 200, "text/html", b"x", datetime.now(UTC))
         for n in range(count)

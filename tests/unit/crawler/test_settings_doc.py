@@ -79,3 +79,36 @@ def test_no_component_repeats_a_default() -> None:
         for m in pattern.finditer(path.read_text(encoding="utf-8"))
     ]
     assert found == []
+
+
+def test_no_component_repeats_a_setting_default_in_its_constructor() -> None:
+    """A number a component's ``__init__`` defaults to would be a second declaration of
+    a ``NEWSINGEST_*`` default (30.0 beside NEWSINGEST_EXTRACT_TIMEOUT = 30.0): the
+    settings' values reach components through ``from_crawler`` only."""
+    import inspect
+
+    from scrapy.utils.misc import load_object
+
+    import crawler.settings as project
+
+    paths = [
+        path
+        for table in (
+            project.ITEM_PIPELINES,
+            project.EXTENSIONS,
+            project.DOWNLOADER_MIDDLEWARES,
+            project.SPIDER_MIDDLEWARES,
+        )
+        for path in table
+        if path.startswith("crawler.")
+    ]
+    paths += [project.SCHEDULER, project.DUPEFILTER_CLASS, project.DOWNLOADER]
+    numbers = []
+    for path in paths:
+        params = inspect.signature(load_object(path).__init__).parameters.values()
+        numbers += [
+            f"{path}({p.name}={p.default!r})"
+            for p in params
+            if isinstance(p.default, int | float) and not isinstance(p.default, bool)
+        ]
+    assert numbers == []

@@ -13,6 +13,7 @@ from scrapy import Request
 from scrapy.http import HtmlResponse, XmlResponse
 from scrapy.utils.test import get_crawler
 
+from crawler import settings as project
 from crawler.extractpool import ExtractionPool
 from crawler.items import FetchedPage, FetchFailed, Rejected
 from crawler.pipelines.extract import ExtractPipeline
@@ -84,7 +85,12 @@ def test_a_page_of_one_giant_word_is_not_an_article() -> None:
     crawler = get_crawler()
     assert crawler.stats is not None
     crawler.stats.open_spider()
-    pipe = ExtractPipeline(crawler.stats, ExtractionPool(0))
+    pipe = ExtractPipeline(
+        crawler.stats,
+        ExtractionPool(0),
+        timeout=project.NEWSINGEST_EXTRACT_TIMEOUT,
+        max_bytes=project.NEWSINGEST_EXTRACT_MAX_BYTES,
+    )
     html = "<html><body><article><p>" + "Q" * 200_000 + "</p></article></body></html>"
     page = FetchedPage("s", f"{BASE}/w", f"{BASE}/w", 200, "text/html", html.encode(),
                        datetime.now(UTC))  # fmt: skip

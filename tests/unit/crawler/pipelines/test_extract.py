@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scrapy.utils.test import get_crawler
 
+from crawler import settings as project
 from crawler import spool
 from crawler.extraction import ArticleRecord, Rejection, extract_article
 from crawler.extractpool import ExtractionPool
@@ -48,7 +49,12 @@ def _pipeline(timeout: float) -> ExtractPipeline:
     crawler = get_crawler()
     assert crawler.stats is not None
     crawler.stats.open_spider()
-    return ExtractPipeline(crawler.stats, ExtractionPool(1, misbehave), timeout=timeout)
+    return ExtractPipeline(
+        crawler.stats,
+        ExtractionPool(1, misbehave),
+        timeout=timeout,
+        max_bytes=project.NEWSINGEST_EXTRACT_MAX_BYTES,
+    )
 
 
 def test_a_page_whose_extraction_hangs_is_rejected_and_later_pages_still_extract() -> None:
@@ -119,7 +125,12 @@ def test_a_page_that_shared_a_pool_with_a_crashing_one_is_extracted_on_retry() -
     crawler = get_crawler()
     assert crawler.stats is not None
     crawler.stats.open_spider()
-    pipe = ExtractPipeline(crawler.stats, ExtractionPool(2, misbehave), timeout=60)
+    pipe = ExtractPipeline(
+        crawler.stats,
+        ExtractionPool(2, misbehave),
+        timeout=60,
+        max_bytes=project.NEWSINGEST_EXTRACT_MAX_BYTES,
+    )
     # both run in one pool, which the crash breaks; retried alone, only one crashes again
     crashed, ok = asyncio.run(_run(pipe, [b"crash", ARTICLE]))
     assert isinstance(crashed, Rejected)
@@ -146,7 +157,12 @@ def test_a_canonical_outside_the_source_scope_keeps_the_fetched_url() -> None:
     crawler = get_crawler()
     assert crawler.stats is not None
     crawler.stats.open_spider()
-    pipe = ExtractPipeline(crawler.stats, ExtractionPool(0))
+    pipe = ExtractPipeline(
+        crawler.stats,
+        ExtractionPool(0),
+        timeout=project.NEWSINGEST_EXTRACT_TIMEOUT,
+        max_bytes=project.NEWSINGEST_EXTRACT_MAX_BYTES,
+    )
     pipe.in_scope = lambda url: url.startswith("http://news.example.net/")
     out = asyncio.run(pipe.process_item(_page(body, "http://news.example.net/a.html")))
     assert isinstance(out, ExtractedArticle)
