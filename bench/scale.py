@@ -3,6 +3,7 @@
 Usage::
 
     python bench/scale.py [--sizes 10000 50000 100000] [--sources 500] [--write-sample 1000]
+                          [--fill-workers N]
                           [--data-dir DIR [--measure-only]] [--database-url URL] [--corpus DIR...]
 
 The database (a fresh embedded PostgreSQL in a temporary folder, or ``--data-dir DIR``
@@ -236,9 +237,16 @@ def _signed(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def bulk_fill(url: str, world: World, upto: int) -> float:
+def bulk_fill(url: str, world: World, upto: int, workers: int = 1) -> float:
     """COPY articles (triggers and indexes live) until ``articles`` has ``upto`` rows;
-    then versions, runs and failures in proportion. Returns the seconds spent."""
+    then versions, runs and failures in proportion. Returns the seconds spent.
+
+    With ``workers`` > 1 the articles are copied by that many processes at once, each
+    into its own range of ids with its own random stream (near-duplicates point within
+    a worker's range): the same rows a single COPY writes, the same triggers and indexes,
+    only several server backends doing the work."""
+    import multiprocessing
+
     import psycopg
 
     started = time.perf_counter()
@@ -248,6 +256,54 @@ def bulk_fill(url: str, world: World, upto: int) -> float:
         assert have is not None and next_id is not None
         todo = upto - int(have[0])
         first_id = int(next_id[0])
+    if workers <= 1 or todo < workers * COPY_CHUNK:
+        _copy_articles(url, world, first_id, todo)
+    else:
+        share = -(-todo // workers)
+        ctx = multiprocessing.get_context("fork")
+        procs = []
+        for w in range(workers):
+            count = min(share, todo - w * share)
+            seed = f"{world.rng.random()}-{w}"
+            proc = ctx.Process(
+                target=_copy_worker, args=(url, world, seed, first_id + w * share, count)
+            )
+            proc.start()
+            procs.append(proc)
+        for proc in procs:
+            proc.join()
+        failed = [proc.exitcode for proc in procs if proc.exitcode != 0]
+        if failed:
+            raise SystemExit(f"a fill worker failed (exit codes {failed})")
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "SELECT setval(pg_get_serial_sequence('articles', 'id'),"
+            " (SELECT max(id) FROM articles))"
+        )
+        # New content for 1 % of the new rows: the archive trigger writes the old version.
+        conn.execute(
+            "UPDATE articles SET text = text || ' Updated.',"
+            " content_hash = md5(text || ' Updated.') || md5(id::text),"
+            " last_seen_at = now()"
+            " WHERE id >= %s AND id %% %s = 0",
+            (first_id, round(1 / VERSIONED_SHARE)),
+        )
+        conn.commit()
+        fill_runs(conn, world, round(todo * RUNS_PER_ARTICLE), round(todo * FAILURES_PER_ARTICLE))
+        conn.commit()
+    return time.perf_counter() - started
+
+
+def _copy_worker(url: str, world: World, seed: str, first_id: int, count: int) -> None:
+    world.rng = random.Random(seed)
+    _copy_articles(url, world, first_id, count)
+
+
+def _copy_articles(url: str, world: World, first_id: int, todo: int) -> None:
+    """COPY ``todo`` generated articles with ids from ``first_id``, a commit per chunk."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
         recent: list[tuple[int, int, str, str]] = []  # (id, simhash, text, language)
         copied = 0
         rng = world.rng
@@ -309,22 +365,6 @@ def bulk_fill(url: str, world: World, upto: int) -> float:
                     )
             conn.commit()
             copied += chunk
-        conn.execute(
-            "SELECT setval(pg_get_serial_sequence('articles', 'id'),"
-            " (SELECT max(id) FROM articles))"
-        )
-        # New content for 1 % of the new rows: the archive trigger writes the old version.
-        conn.execute(
-            "UPDATE articles SET text = text || ' Updated.',"
-            " content_hash = md5(text || ' Updated.') || md5(id::text),"
-            " last_seen_at = now()"
-            " WHERE id >= %s AND id %% %s = 0",
-            (first_id, round(1 / VERSIONED_SHARE)),
-        )
-        conn.commit()
-        fill_runs(conn, world, round(todo * RUNS_PER_ARTICLE), round(todo * FAILURES_PER_ARTICLE))
-        conn.commit()
-    return time.perf_counter() - started
 
 
 def _stats_document(rng: random.Random, pages: int) -> dict[str, Any]:
@@ -703,6 +743,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 50000, 100000])
     parser.add_argument("--sources", type=int, default=500)
+    parser.add_argument(
+        "--fill-workers", type=int, default=1, help="processes copying articles at once"
+    )
     parser.add_argument("--write-sample", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=11)
@@ -750,7 +793,7 @@ def main(argv: list[str] | None = None) -> int:
                     rate, p95 = write_sample(url, world, args.write_sample, htmls)
                     rates.append((0, rate, p95))
                     print(f"  write path, empty database: {rate:.0f} rows/s, p95 batch {p95:.2f} s")
-                secs = bulk_fill(url, world, size)
+                secs = bulk_fill(url, world, size, args.fill_workers)
                 print(
                     f"  filled to {size} articles in {secs:.0f} s"
                     f" ({(size - have) / max(secs, 1e-9):.0f} rows/s by COPY); {load_average()}",

@@ -277,3 +277,30 @@ def test_every_index_of_the_migrations_is_the_models_index_with_its_order_and_pr
     assert by_migrations["ix_crawl_runs_source_id_finished_at_succeeded"].endswith(
         "WHERE (status = 'succeeded'::text)"
     )
+
+
+def test_0014_band_indexes_carry_simhash_and_id_and_its_downgrade_restores_them(
+    empty_database: str,
+) -> None:
+    # The near-duplicate lookup checks the Hamming distance in the band index
+    # (index-only scan) instead of reading every candidate row from the table.
+    def bands() -> dict[str, str]:
+        return {
+            name: definition
+            for name, definition in _index_definitions(empty_database).items()
+            if name.startswith("ix_articles_simhash_band")
+        }
+
+    migrate.upgrade(empty_database, "0013")
+    before = bands()
+    assert len(before) == 4
+    assert not any("INCLUDE" in d for d in before.values())
+    migrate.upgrade(empty_database)
+    after = bands()
+    assert set(after) == set(before)
+    for band in range(4):
+        assert after[f"ix_articles_simhash_band{band}"].endswith(
+            f"(simhash_band{band}) INCLUDE (simhash, id)"
+        )
+    migrate.downgrade(empty_database, "0013")
+    assert bands() == before

@@ -7,13 +7,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extraction.record import ArticleRecord
 from crawler.extraction.text import content_hash, simhash, word_count
 from storage import db, migrate, repository
-from storage.models import NEAR_DUPLICATE_DISTANCE, Article
+from storage.models import NEAR_DUPLICATE_DISTANCE, SIMHASH_BANDS, Article
 from storage.repository import SourceRow, StoredArticle
 from tests.integration.conftest import _scratch_database
 
@@ -136,6 +137,24 @@ def test_hamming_distance_limit_is_inclusive(sessions: sessionmaker[Session]) ->
     # "beyond" is 4 bits from the original, but "within" (stored before it in the batch)
     # is 1 bit away from it: linked to that, never to the too-distant original
     assert links["https://d.example/beyond"] == batch["https://d.example/within"]
+
+
+@pytest.mark.parametrize("shared", range(SIMHASH_BANDS))
+def test_a_near_duplicate_sharing_only_one_band_is_found_through_that_band(
+    sessions: sessionmaker[Session], shared: int
+) -> None:
+    # 3 bits off, one in each of the other bands: only band ``shared`` matches exactly,
+    # so only that band's lookup finds the original.
+    base = 0x0123_4567_89AB_CDEF
+    near = base
+    for band in range(SIMHASH_BANDS):
+        if band != shared:
+            near ^= 1 << (16 * band + 5)
+    near = near - (1 << 64) if near >= 1 << 63 else near
+    assert _distance(base, near) == NEAR_DUPLICATE_DISTANCE
+    ids = _store(sessions, "agency", _record("https://a.example/0", "original text", sim=base))
+    _store(sessions, "daily", _record("https://d.example/near", "other text", sim=near))
+    assert _links(sessions)["https://d.example/near"] == ids["https://a.example/0"]
 
 
 def test_near_duplicates_in_one_batch_link_to_the_first_of_the_batch(
