@@ -21,7 +21,6 @@ import socket
 import threading
 from collections.abc import Callable
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from scrapy import Spider, signals
@@ -34,6 +33,7 @@ from sqlalchemy import Connection, Engine
 
 from crawler import spool
 from crawler import stats as stat
+from crawler.crawldb import CrawlDatabase
 from crawler.pids import pid_alive
 from storage import db, ledger, migrate, repository
 from storage.repository import SourceRow
@@ -111,8 +111,7 @@ class CrawlLedger:
     def __init__(
         self,
         stats: StatsCollector,
-        database_url: str | None,
-        data_dir: Path,
+        database: CrawlDatabase,
         trigger: str,
         auto_migrate: bool,
         crawl_id: str | None = None,
@@ -125,8 +124,8 @@ class CrawlLedger:
         self.signals = signals
         self.lock_check_seconds = lock_check_seconds
         self.stop = stop
-        self.database_url = database_url
-        self.data_dir = data_dir
+        self.database = database
+        self.data_dir = database.data_dir
         self.trigger = trigger
         self.auto_migrate = auto_migrate
         self.crawl_id = crawl_id
@@ -153,8 +152,7 @@ class CrawlLedger:
 
         ext = cls(
             crawler.stats,
-            s.get("NEWSINGEST_DATABASE_URL") or None,
-            Path(s["NEWSINGEST_DATA_DIR"]),
+            CrawlDatabase.of(crawler),
             trigger=s.get("NEWSINGEST_TRIGGER"),
             auto_migrate=s.getbool("NEWSINGEST_AUTO_MIGRATE"),
             crawl_id=s.get("NEWSINGEST_CRAWL_ID") or None,
@@ -203,10 +201,10 @@ class CrawlLedger:
 
     def _open(self, source: Any) -> int | None:
         """Runs in a thread: migrate, lock the source, register it, open the run row."""
-        self._url = db.resolve_url(self.database_url, self.data_dir)
+        self._url = self.database.url()
         if self.auto_migrate and migrate.available():
             migrate.upgrade(self._url)
-        self._engine = db.make_engine(self._url, pool_size=1)
+        self._engine = self.database.engine()
         if self.source_key is not None:
             # Workers of one distributed crawl share the source's lock; any other crawl
             # of the source needs it exclusively.
@@ -215,7 +213,6 @@ class CrawlLedger:
             )
             if self._lock is None:
                 self._record_skipped(source)
-                self._engine.dispose()
                 return None
         with db.transaction(db.make_session_factory(self._engine)) as session:
             source_id = None
@@ -348,8 +345,6 @@ class CrawlLedger:
             await self._finish(reason)
         finally:
             await asyncio.to_thread(self._release)
-            if self._engine is not None:
-                self._engine.dispose()
 
     async def _finish(self, reason: str) -> None:
         assert self.run_id is not None

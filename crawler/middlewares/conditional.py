@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
-from sqlalchemy import Engine
 
 from crawler import stats as stat
+from crawler.crawldb import CrawlDatabase
 from crawler.failures import is_transient_reason
 from crawler.meta import CONDITIONAL, DISCOVERY, KIND, NO_VALIDATORS
 from storage import db, repository
@@ -31,11 +30,9 @@ class ConditionalRequests:
     validators: the spider flags them, since their children can change on their own.
     """
 
-    def __init__(self, stats: StatsCollector, database_url: str | None, data_dir: Path) -> None:
+    def __init__(self, stats: StatsCollector, database: CrawlDatabase) -> None:
         self.stats = stats
-        self.database_url = database_url
-        self.data_dir = data_dir
-        self._engine: Engine | None = None
+        self.database = database
         self._seen: list[tuple[dict[str, object], repository.Validators]] = []
         self.refresh = False
         """A refresh (``crawl --refresh``) asks for everything in full and remembers
@@ -51,9 +48,7 @@ class ConditionalRequests:
         ):
             raise NotConfigured
         assert crawler.stats is not None
-        mw = cls(
-            crawler.stats, s.get("NEWSINGEST_DATABASE_URL") or None, Path(s["NEWSINGEST_DATA_DIR"])
-        )
+        mw = cls(crawler.stats, CrawlDatabase.of(crawler))
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         mw.refresh = s.getbool("NEWSINGEST_REFRESH")
         mw.distributed = bool(s.get("NEWSINGEST_CRAWL_ID"))
@@ -63,14 +58,8 @@ class ConditionalRequests:
     def _key(request: Request) -> str:
         return str((request.meta.get("redirect_urls") or [request.url])[0])
 
-    def _engine_for_thread(self) -> Engine:
-        if self._engine is None:
-            url = db.resolve_url(self.database_url, self.data_dir)
-            self._engine = db.make_engine(url, pool_size=1)
-        return self._engine
-
     def _lookup(self, url: str) -> repository.Validators | None:
-        with db.make_session_factory(self._engine_for_thread())() as session:
+        with db.make_session_factory(self.database.engine())() as session:
             return repository.get_validators(session, [url]).get(url)
 
     async def process_request(self, request: Request) -> None:
@@ -144,9 +133,5 @@ class ConditionalRequests:
         return not any(is_transient_reason(reason) for reason in failed)
 
     def _save(self, rows: list[repository.Validators]) -> None:
-        engine = self._engine_for_thread()
-        try:
-            with db.transaction(db.make_session_factory(engine)) as session:
-                repository.save_validators(session, rows)
-        finally:
-            engine.dispose()
+        with db.transaction(db.make_session_factory(self.database.engine())) as session:
+            repository.save_validators(session, rows)

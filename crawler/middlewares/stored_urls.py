@@ -13,18 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any, Self
 
-from scrapy import Request, signals
+from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.settings import Settings
 from scrapy.statscollectors import StatsCollector
-from sqlalchemy import Engine
 
 from crawler import stats as stat
+from crawler.crawldb import CrawlDatabase
 from crawler.exceptions import AlreadyStored
 from crawler.extraction.urls import canonicalize_url
 from crawler.meta import ARTICLE, CHECKED, KIND
@@ -36,22 +35,19 @@ logger = logging.getLogger(__name__)
 class _StoredUrls:
     """The stored-URL lookup shared by both filters: one query for many URLs, in a thread.
 
-    ``lookup`` answers which of some URLs are stored; by default the database's
+    ``lookup`` answers which of some URLs are stored; by default the crawl's database's
     `storage.repository.stored_urls` (tests give a stand-in).
     """
 
     def __init__(
         self,
         stats: StatsCollector,
-        database_url: str | None,
-        data_dir: Path,
+        database: CrawlDatabase,
         lookup: Callable[[list[str]], set[str]] | None = None,
     ) -> None:
         self.stats = stats
-        self.database_url = database_url
-        self.data_dir = data_dir
+        self.database = database
         self.lookup = lookup or self._stored_in_database
-        self._engine: Engine | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -59,11 +55,8 @@ class _StoredUrls:
         if s.getbool("NEWSINGEST_REFRESH") or not s.getbool("NEWSINGEST_STORE_ENABLED"):
             raise NotConfigured
         assert crawler.stats is not None
-        mw = cls(
-            crawler.stats, s.get("NEWSINGEST_DATABASE_URL") or None, Path(s["NEWSINGEST_DATA_DIR"])
-        )
+        mw = cls(crawler.stats, CrawlDatabase.of(crawler))
         mw.configure(s)
-        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         return mw
 
     def configure(self, settings: Settings) -> None:
@@ -75,21 +68,12 @@ class _StoredUrls:
         return list(dict.fromkeys([url, canonicalize_url(url)]))
 
     def _stored_in_database(self, urls: list[str]) -> set[str]:
-        if self._engine is None:
-            self._engine = db.make_engine(
-                db.resolve_url(self.database_url, self.data_dir), pool_size=1
-            )
-        with db.make_session_factory(self._engine)() as session:
+        with db.make_session_factory(self.database.engine())() as session:
             return repository.stored_urls(session, urls)
 
     async def stored(self, urls: list[str]) -> set[str]:
         """Those of ``urls`` already stored (one query, off the reactor)."""
         return await asyncio.to_thread(self.lookup, urls)
-
-    def spider_closed(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
 
 
 class StoredUrlBatchFilter(_StoredUrls):

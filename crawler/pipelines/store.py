@@ -14,18 +14,17 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import _schedule_coro
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import spool
 from crawler import stats as stat
+from crawler.crawldb import CrawlDatabase
 from crawler.extensions.ledger import run_opened
 from crawler.items import ExtractedArticle, FetchFailed, Rejected
 from storage import db
@@ -46,22 +45,20 @@ class StorePipeline:
     def __init__(
         self,
         stats: StatsCollector,
-        database_url: str | None,
-        data_dir: Path,
+        database: CrawlDatabase,
         *,
         batch_size: int,
         flush_seconds: float,
         stop: Callable[[str], None] | None = None,
     ) -> None:
         self.stats = stats
-        self.database_url = database_url
-        self.data_dir = data_dir
+        self.database = database
+        self.data_dir = database.data_dir
         self.batch_size = max(1, batch_size)
         self.flush_seconds = flush_seconds
         self.stop = stop
         self._articles: list[PendingArticle] = []
         self._failures: list[PendingFailure] = []
-        self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsingest-db")
         self._ticker: asyncio.Task[None] | None = None
@@ -85,8 +82,7 @@ class StorePipeline:
 
         pipe = cls(
             crawler.stats,
-            s.get("NEWSINGEST_DATABASE_URL") or None,
-            Path(s.get("NEWSINGEST_DATA_DIR")),
+            CrawlDatabase.of(crawler),
             batch_size=s.getint("NEWSINGEST_STORE_BATCH_SIZE"),
             flush_seconds=s.getfloat("NEWSINGEST_STORE_FLUSH_SECONDS"),
             stop=stop,
@@ -99,11 +95,8 @@ class StorePipeline:
 
     async def open_spider(self) -> None:
         loop = asyncio.get_running_loop()
-        url = await loop.run_in_executor(
-            self._db_thread, db.resolve_url, self.database_url, self.data_dir
-        )
-        self._engine = db.make_engine(url, pool_size=2)
-        self._sessions = db.make_session_factory(self._engine)
+        engine = await loop.run_in_executor(self._db_thread, self.database.engine)
+        self._sessions = db.make_session_factory(engine)
         self._ticker = asyncio.ensure_future(self._tick())
 
     async def _tick(self) -> None:
@@ -133,8 +126,6 @@ class StorePipeline:
                 lost_failures,
                 ", ".join(a.article.record.url for a in self._articles[:10]),
             )
-        if self._engine is not None:
-            self._engine.dispose()
         self._db_thread.shutdown(wait=True)
 
     async def process_item(self, item: Any) -> Any:

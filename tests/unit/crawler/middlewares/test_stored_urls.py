@@ -13,6 +13,7 @@ from scrapy import Request
 from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
+from crawler.crawldb import CrawlDatabase
 from crawler.exceptions import AlreadyStored
 from crawler.meta import CHECKED
 from crawler.middlewares.stored_urls import StoredUrlBatchFilter, StoredUrlFilter
@@ -35,6 +36,10 @@ class _Lookups:
         return self.stored.intersection(urls)
 
 
+UNUSED_DATABASE = CrawlDatabase("postgresql://unused", Path("/nonexistent"))
+"""Never connected to: the tests give the filters their lookup."""
+
+
 def _stats() -> Any:
     crawler = get_crawler()
     assert crawler.stats is not None
@@ -43,7 +48,7 @@ def _stats() -> Any:
 
 
 def _batch_filter(lookups: _Lookups, batch_size: int) -> StoredUrlBatchFilter:
-    mw = StoredUrlBatchFilter(_stats(), "postgresql://unused", Path("/nonexistent"), lookups)
+    mw = StoredUrlBatchFilter(_stats(), UNUSED_DATABASE, lookups)
     mw.batch_size = batch_size
     return mw
 
@@ -97,7 +102,7 @@ def test_when_the_check_fails_every_request_is_fetched_anyway() -> None:
 
 def test_the_downloader_filter_asks_only_for_unchecked_urls() -> None:
     lookups = _Lookups({f"{BASE}/article/9.html"})
-    mw = StoredUrlFilter(_stats(), "postgresql://unused", Path("/nonexistent"), lookups)
+    mw = StoredUrlFilter(_stats(), UNUSED_DATABASE, lookups)
     checked = _article(1)
     checked.meta[CHECKED] = checked.url
     assert asyncio.run(mw.process_request(checked)) is None
