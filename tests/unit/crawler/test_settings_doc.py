@@ -112,3 +112,32 @@ def test_no_component_repeats_a_setting_default_in_its_constructor() -> None:
             if isinstance(p.default, int | float) and not isinstance(p.default, bool)
         ]
     assert numbers == []
+
+
+def test_the_architecture_map_names_every_component_under_its_setting() -> None:
+    """docs/architecture.md's table of Scrapy settings lists each project component the
+    settings wire in, in the row of its setting (fails when a component is added, moved
+    or renamed without the map)."""
+    import crawler.settings as project
+
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip().strip("`"): line.split("|")[2]
+        for line in doc.splitlines()
+        if line.startswith("| `") and line.count("|") >= 3
+    }
+    wired: dict[str, list[str]] = {
+        "SCHEDULER": [project.SCHEDULER],
+        "DUPEFILTER_CLASS": [project.DUPEFILTER_CLASS],
+        "DOWNLOADER": [project.DOWNLOADER],
+        "DOWNLOAD_HANDLERS": list(project.DOWNLOAD_HANDLERS.values()),
+    }
+    for name in ("SPIDER_MIDDLEWARES", "DOWNLOADER_MIDDLEWARES", "ITEM_PIPELINES", "EXTENSIONS"):
+        wired[name] = [path for path, order in getattr(project, name).items() if order is not None]
+    missing = [
+        f"{setting}: {path}"
+        for setting, paths in wired.items()
+        for path in paths
+        if path.startswith("crawler.") and f"`{path}`" not in rows.get(setting, "")
+    ]
+    assert missing == []
