@@ -23,7 +23,7 @@ import pytest
 
 from crawler.demo import DEMO_SITE, SiteServer
 
-INTEGRATION_SITE = Path(__file__).resolve().parents[2] / "integration" / "site"
+INTEGRATION_SITE = Path(__file__).resolve().parents[3] / "integration" / "site"
 SITES = {"demo": DEMO_SITE, "integration": INTEGRATION_SITE}
 LIST_KEYS = {"non_articles", "too_old", "never_requested", "never_requested_offsite"}
 DICT_KEYS = {"redirects", "stubs"}

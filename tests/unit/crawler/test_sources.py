@@ -21,7 +21,7 @@ from crawler.sources import (
     parse_sources,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _one(**overrides: Any) -> dict[str, Any]:
