@@ -119,6 +119,16 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
     paragraphs = drop_title(paragraphs, [t for t in (title, *dom.h1) if t])
     header_date, header_index, paragraphs = take_date_header(paragraphs, lang_guess)
     bylines = find_bylines(tree, paragraphs, dom, hints)
+    authorship = choose_authors(
+        meta,
+        bylines.printed,
+        bylines.element,
+        site,
+        hints,
+        printed_in_body=bylines.index is not None,
+    )
+    if not authorship.printed_believed:
+        bylines = bylines.without_printed()
     paragraphs, lead_from_position = drop_bylines(paragraphs, bylines, header_index)
     translation, paragraphs = take_translation_note(paragraphs)
     body = drop_teasers_and_photo_credits(paragraphs)
@@ -131,9 +141,6 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
     if verdict.stub == "paywall":
         paragraphs = drop_paywall_prompts(paragraphs)
         text = join_paragraphs(paragraphs)
-    authors, credits, byline_text = choose_authors(
-        meta, bylines.printed, bylines.element, site, hints
-    )
     published = published_date(
         meta,
         dom,
@@ -157,9 +164,9 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
         extractor_version=EXTRACTOR_VERSION,
         title=title,
         lead=lead,
-        authors=authors,
-        credits=credits,
-        byline=byline_text,
+        authors=authorship.persons,
+        credits=authorship.credits,
+        byline=authorship.byline,
         published_at=published.value if published else None,
         published_precision=published.precision if published else None,
         published_raw=published.raw if published else None,

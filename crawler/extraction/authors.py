@@ -9,7 +9,7 @@ feed's hint. Parsing one byline's text is :mod:`crawler.extraction.byline`'s.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from crawler.extraction import byline as bl
@@ -32,6 +32,11 @@ class Bylines:
     last one's parse (or None)."""
     index: int | None
     """Index of the body paragraph that is a byline (it leaves the body), or None."""
+
+    def without_printed(self) -> Bylines:
+        """The same without the printed byline (other sources contradicted its names):
+        its paragraph stays in the body."""
+        return replace(self, printed=None, index=None)
 
     @property
     def raws(self) -> set[str]:
@@ -71,19 +76,37 @@ def find_bylines(tree: Any, paragraphs: list[str], dom: Dom, hints: Hints) -> By
     return Bylines(printed_byline, element_byline, byline_index)
 
 
+@dataclass(frozen=True)
+class Authorship:
+    """Who the page says wrote it, and whether its printed byline was believed."""
+
+    persons: tuple[str, ...]
+    """The authors (persons)."""
+    credits: tuple[str, ...]
+    """Organisations credited (agencies, desks, the outlet)."""
+    byline: str | None
+    """The byline as printed (None when none was believed)."""
+    printed_believed: bool
+    """False when other sources agreed on persons the printed byline does not name: it
+    was a teaser's byline or a headline fragment read as names."""
+
+
 def choose_authors(
     meta: PageMeta,
     printed: bl.Byline | None,
     element: bl.Byline | None,
     site_name: str | None,
     hints: Hints,
-) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
+    *,
+    printed_in_body: bool = False,
+) -> Authorship:
     """Persons, organisations credited, and the byline as printed.
 
     Persons come from the first source that names any: the printed byline, JSON-LD
-    ``author`` persons, ``<meta name=author>``, a byline element, the feed. Credits
-    (agencies, desks, the outlet) come from the printed byline, else the byline
-    element, else JSON-LD ``author`` organisations.
+    ``author`` persons, ``<meta name=author>``, a byline element, the feed; then the
+    sources are weighed against each other (:func:`_agreed`). Credits (agencies, desks,
+    the outlet) come from the printed byline, else the byline element, else JSON-LD
+    ``author`` organisations.
     """
     if not signals.on(signals.BYLINE):
         printed = None
@@ -97,16 +120,11 @@ def choose_authors(
             meta.article.get("author") or meta.article.get("creator"), meta.ids
         )
     credits = _credits(printed, element, ld_orgs)
-    if printed and printed.persons:
-        return printed.persons, credits, byline_text
     generic = [
         n
         for n in (site_name, ld_text(meta.article.get("publisher")) if meta.article else None)
         if n
     ]
-    names = bl.clean_names(ld_persons, exclude=generic, lenient=True)
-    if names:
-        return names, credits, byline_text
     meta_values = [
         v
         for v in meta.all(
@@ -123,14 +141,80 @@ def choose_authors(
         )
         if not v.startswith(("http://", "https://", "www.")) and signals.on(signals.META_AUTHOR)
     ]
-    names = bl.clean_names(meta_values, exclude=generic, lenient=True)
-    if names:
-        return names, credits, byline_text
-    if element and element.persons:
-        names = bl.clean_names(element.persons, exclude=generic, lenient=True)
-        if names:
-            return names, credits, byline_text
-    return tuple(bl.clean_names(hints.authors, lenient=True)), credits, byline_text
+    sources = [
+        printed.persons if printed else (),
+        bl.clean_names(ld_persons, exclude=generic, lenient=True),
+        bl.clean_names(meta_values, exclude=generic, lenient=True),
+        bl.clean_names(element.persons, exclude=generic, lenient=True)
+        if element and element.persons
+        else (),
+    ]
+    named = [names for names in sources if names]
+    if not named:
+        persons = tuple(bl.clean_names(hints.authors, lenient=True))
+        return Authorship(persons, credits, byline_text, True)
+    if printed and printed.persons and printed_in_body and _full_names(printed.persons):
+        persons = _agreed(named[0], named[1:], keep_first=True)
+    else:
+        persons = _agreed(named[0], named[1:])
+    if printed and printed.persons and not _shares(persons, printed.persons):
+        # The printed byline named others than the page's author: not this article's.
+        element_agrees = element is not None and _shares(persons, element.persons)
+        byline_text = element.raw if element is not None and element_agrees else None
+        if not printed.credits:
+            return Authorship(persons, _credits(None, element, ld_orgs), byline_text, False)
+    return Authorship(persons, credits, byline_text, True)
+
+
+def _same_person(a: str, b: str) -> bool:
+    """True when two name strings can name one person: equal, or one's words all in the
+    other's (a surname alone, a name with a role glued on)."""
+    wa, wb = a.casefold().split(), b.casefold().split()
+    if wa == wb:
+        return True
+    short, long = (wa, wb) if len(wa) < len(wb) else (wb, wa)
+    return bool(short) and all(len(w) > 2 and w in long for w in short)
+
+
+def _covers(names: tuple[str, ...], others: tuple[str, ...]) -> bool:
+    """True when each of ``names`` is one of ``others``'s persons."""
+    return all(any(_same_person(n, o) for o in others) for n in names)
+
+
+def _shares(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    return any(_same_person(x, y) for x in a for y in b)
+
+
+def _full_names(names: tuple[str, ...]) -> bool:
+    """True when every name has at least two words (a single word may be a noun)."""
+    return all(len(n.split()) > 1 for n in names)
+
+
+def _agreed(
+    first: tuple[str, ...], others: list[tuple[str, ...]], *, keep_first: bool = False
+) -> tuple[str, ...]:
+    """The persons independent sources agree on, starting from the first source's.
+
+    The first source that names anyone (in priority order) is taken unless two other
+    sources agree on persons it does not name at all (a byline from a teaser or a
+    headline fragment read as names), and it is completed by a longer list of the same
+    persons that a second source confirms (a printed byline that shows only the first
+    of two authors). ``keep_first``: the first source is not overruled, only completed.
+    """
+    chosen = first
+    if not keep_first and not any(_shares(first, o) for o in others):
+        for i, names in enumerate(others):
+            if any(_shares(names, o) for o in others[i + 1 :]):
+                chosen = names
+                break
+    for i, names in enumerate(others):
+        if (
+            len(names) > len(chosen)
+            and _covers(chosen, names)
+            and any(_covers(names, o) for j, o in enumerate(others) if j != i)
+        ):
+            return names
+    return chosen
 
 
 def _credits(

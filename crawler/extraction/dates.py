@@ -244,8 +244,12 @@ _WINDOW = 40
 """Characters around a year that a printed date with its time can span."""
 
 
-def first_printed_day(text: str, lang: str | None = None) -> ParsedDate | None:
+def first_printed_day(
+    text: str, lang: str | None = None, latest: datetime | None = None
+) -> ParsedDate | None:
     """The first date printed in a long ``text`` when it gives the day, else None.
+
+    Dates after ``latest`` (an expiry, an event to come) are passed over.
 
     :func:`parse_text_date` for long texts: every date form has a four-digit year, so
     only the text around each year is matched (a long page costs one cheap scan, not
@@ -262,7 +266,7 @@ def first_printed_day(text: str, lang: str | None = None) -> ParsedDate | None:
             space = text.find(" ", start, year.start())
             start = space + 1 if space >= 0 else start
         found = parse_text_date(text[start : year.end() + _WINDOW], lang)
-        if found is not None:
+        if found is not None and (latest is None or found.value <= latest):
             return found if found.precision in ("day", "minute") else None
         done = year.end()
     return None

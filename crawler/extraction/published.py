@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from htmldate import find_date
@@ -64,6 +64,10 @@ _MODIFIED_META = (
     "last-modified",
 )
 
+
+FUTURE_TOLERANCE = timedelta(days=2)
+"""How far past the moment of extraction a date may lie (clocks and zones differ): a
+later "publication" is a cookie's expiry, an event or a schedule, never this article's."""
 
 _DATE_SIGNALS = {"title": signals.VISIBLE, "element": signals.VISIBLE}
 """Candidate sources that belong to a differently named signal (the rest share names)."""
@@ -131,8 +135,12 @@ def published_date(
         header = reread[0] if reread else header
     lang = locale
 
+    latest = datetime.now(UTC) + FUTURE_TOLERANCE
+
     def add(parsed: dates.ParsedDate | None, source: str, *, printed: bool = False) -> None:
-        if parsed is not None and signals.on(_DATE_SIGNALS.get(source, source)):
+        if parsed is None or parsed.value > latest:
+            return
+        if signals.on(_DATE_SIGNALS.get(source, source)):
             candidates.append(dates.Candidate(parsed, source, printed))
             if printed:
                 visible.append(parsed)
@@ -183,7 +191,7 @@ def published_date(
             visible.append(found[0])  # printed form only; not a candidate of its own
     add(dates.date_from_url(url), "url")
     if dates.choose_published(candidates) is None:
-        add(_fallback_day(tree, dom, url, body_text, lang, translated), "htmldate")
+        add(_fallback_day(tree, dom, url, body_text, lang, translated, latest), "htmldate")
     if hints.published_at is not None and not candidates:
         add(_hinted(hints.published_at), "hint")
     published = dates.choose_published(candidates)
@@ -201,6 +209,7 @@ def _fallback_day(
     body_text: str,
     lang: str | None,
     translated: datetime | None,
+    latest: datetime,
 ) -> dates.ParsedDate | None:
     """A day searched for on the page when no candidate gave a date (or None).
 
@@ -211,7 +220,7 @@ def _fallback_day(
     """
     found_day = _htmldate_fallback(tree, url, extensive=False)
     if found_day is None:
-        found_day = _text_date_fallback(dom, body_text, lang)
+        found_day = _text_date_fallback(dom, body_text, lang, latest)
     if found_day is None and EXTENSIVE_DATE_SEARCH:
         found_day = _htmldate_fallback(tree, url, extensive=True)
     if found_day is not None and not (
@@ -323,10 +332,12 @@ def _labelled(text: str) -> bool:
     return found is not None and not text.strip().startswith(found[0].raw)
 
 
-def _text_date_fallback(dom: Dom, body_text: str, lang: str | None) -> dates.ParsedDate | None:
+def _text_date_fallback(
+    dom: Dom, body_text: str, lang: str | None, latest: datetime
+) -> dates.ParsedDate | None:
     """Cheap last resort: the first printed day in the body text, else on the page."""
     for text in (body_text[:3000], dom.page_text()[:20000]):
-        found = dates.first_printed_day(text, lang)
+        found = dates.first_printed_day(text, lang, latest)
         if found is not None:
             return found
     return None
