@@ -266,7 +266,13 @@ def _read(fh: BinaryIO, seekable: bool, start: int, max_body: int) -> Iterator[E
                         f"{offset - damage_from} bytes that are no readable record",
                     )
                     damage_from = None
-                if short is not None and size is not None and next_offset >= size:
+                if (
+                    short is not None
+                    and size is not None
+                    and next_offset >= size
+                    # bytes with no Content-Length read to the end may hide whole records
+                    and (short != NO_LENGTH or _resync(fh, offset, gzipped) is None)
+                ):
                     yield Damage(
                         offset, None, "truncated", f"the file ends inside a record: {short}"
                     )
