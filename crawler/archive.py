@@ -9,11 +9,11 @@ ending in the middle of a record. After damage in a local file it looks for the 
 record (the next gzip member of a record-compressed file, the next ``WARC/`` line of a
 plain one) and goes on; a stream from a URL ends there.
 
-`write_warc` writes stored pages as WARC ``response`` records, each followed by the
-``request`` record of its URL (bench/README.md says why warcio).
+Writing stored pages as WARC is storage's (`storage.pagestore.write_warc`, the export;
+the WARC page store); bench/README.md says why warcio.
 
-Longer than ~400 lines on purpose: reading past damage is one loop over warcio's
-records with its recovery cases; writing WARC is the short rest.
+Longer than ~350 lines on purpose: reading past damage is one loop over warcio's
+records with its recovery cases.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import os
 import re
 import urllib.request
 import zlib
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,8 +33,6 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
 logger = logging.getLogger(__name__)
 
@@ -383,71 +381,3 @@ def _record(record: Any, offset: int, url: str | None, max_body: int) -> Archive
         length=length,
         body=body,
     )
-
-
-# --------------------------------------------------------------------------- writing
-
-
-@dataclass(frozen=True, slots=True)
-class PageToWrite:
-    """A stored page to write as a response record (and its request record)."""
-
-    url: str
-    """The URL as fetched: ``WARC-Target-URI``."""
-    status: int
-    content_type: str | None
-    fetched_at: datetime
-    body: bytes
-
-
-_REASONS = {200: "OK", 203: "Non-Authoritative Information"}
-
-
-def write_warc(out: BinaryIO, pages: Iterable[PageToWrite], *, software: str) -> int:
-    """Write ``pages`` as a gzip-per-record WARC to ``out``, after a ``warcinfo`` record:
-    a ``response`` record each (status line, ``Content-Type``, ``Content-Length``; the
-    ``WARC-Date`` is the fetch time) followed by the ``request`` record of a GET of its
-    URL. Returns how many pages."""
-    writer = WARCWriter(out, gzip=True, warc_version="WARC/1.1")
-    writer.write_record(
-        writer.create_warcinfo_record(
-            "newsingest-export.warc.gz", {"software": software, "format": "WARC File Format 1.1"}
-        )
-    )
-    count = 0
-    for page in pages:
-        # WARC/1.1 dates may carry fractions of a second: the fetch time kept exactly
-        date = page.fetched_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        headers = [("Content-Length", str(len(page.body)))]
-        if page.content_type:
-            headers.insert(0, ("Content-Type", page.content_type))
-        http = StatusAndHeaders(
-            f"{page.status} {_REASONS.get(page.status, 'OK')}", headers, protocol="HTTP/1.1"
-        )
-        response = writer.create_warc_record(
-            page.url,
-            "response",
-            payload=io.BytesIO(page.body),
-            http_headers=http,
-            warc_headers_dict={"WARC-Date": date},
-        )
-        writer.write_record(response)
-        parts = urlsplit(page.url)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        request = writer.create_warc_record(
-            page.url,
-            "request",
-            payload=io.BytesIO(b""),
-            http_headers=StatusAndHeaders(
-                f"GET {target} HTTP/1.1",
-                [("Host", parts.netloc), ("User-Agent", software)],
-                is_http_request=True,
-            ),
-            warc_headers_dict={
-                "WARC-Date": date,
-                "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID"),
-            },
-        )
-        writer.write_record(request)
-        count += 1
-    return count

@@ -8,6 +8,11 @@ Everything else receives plain values from a `Config`. Variables:
 - ``NEWSINGEST_SOURCES``: path of the sources file; default: the bundled ``sources.yaml``.
 - ``NEWSINGEST_CONTACT``: contact (URL or e-mail) put in the User-Agent.
 - ``NEWSINGEST_REDIS_URL``: Redis of distributed crawls (scrapy-redis).
+- ``NEWSINGEST_PAGE_STORE``: where raw pages are kept, ``database`` (``pages.html_zlib``,
+  the default) or ``warc`` (WARC files, `storage.pagestore`).
+- ``NEWSINGEST_PAGE_WARC_DIR``: the folder of those WARC files; default: ``pages/`` in
+  the data directory. Every command that reads pages (``reextract``, ``export --format
+  warc``) finds them there, whichever store writes new ones.
 """
 
 from __future__ import annotations
@@ -58,6 +63,17 @@ class Config:
     redis_url: str | None = None
     """Redis of distributed crawls; None: crawls run in one process."""
 
+    page_store: str = "database"
+    """``database`` or ``warc`` (`storage.pagestore.PAGE_STORES`)."""
+
+    page_warc_dir: Path | None = None
+    """Folder of the WARC page files; None: ``data_dir / "pages"``."""
+
+    @property
+    def pages_dir(self) -> Path:
+        """The folder of the WARC page files."""
+        return self.page_warc_dir or self.data_dir / "pages"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
         """Build the configuration from ``environ`` (default: ``os.environ``)."""
@@ -70,4 +86,8 @@ class Config:
             sources_path=Path(sources).expanduser(),
             contact=env.get("NEWSINGEST_CONTACT") or DEFAULT_CONTACT,
             redis_url=env.get("NEWSINGEST_REDIS_URL") or None,
+            page_store=(env.get("NEWSINGEST_PAGE_STORE") or "database").strip().lower(),
+            page_warc_dir=Path(
+                env.get("NEWSINGEST_PAGE_WARC_DIR") or Path(data_dir).expanduser() / "pages"
+            ).expanduser(),
         )

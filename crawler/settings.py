@@ -30,6 +30,9 @@ NEWSINGEST_DATABASE_URL = _config.database_url  # None: the embedded server
 NEWSINGEST_DATA_DIR = str(_config.data_dir)
 NEWSINGEST_SOURCES = str(_config.sources_path)
 NEWSINGEST_CONTACT = _config.contact
+NEWSINGEST_PAGE_STORE = _config.page_store  # database: pages.html_zlib; warc: WARC files
+NEWSINGEST_PAGE_WARC_DIR = str(_config.pages_dir)
+NEWSINGEST_PAGE_WARC_MAX_BYTES = 1024 * 1024 * 1024  # a WARC page file is closed at this size
 # who started the run: cli, schedule (crawl --due), scrapy (scrapy crawl); runs of a
 # scrapyd job (spider argument _job) are recorded as scrapyd whatever this says
 NEWSINGEST_TRIGGER = "scrapy"

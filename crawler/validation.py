@@ -55,6 +55,7 @@ RULES: dict[str, Rule] = {
     "NEWSINGEST_LOCK_CHECK_SECONDS": Rule(float, 0, above=True),
     "NEWSINGEST_MAX_ARTICLES": Rule(int, 0),
     "NEWSINGEST_WARC_IN_FLIGHT": Rule(int, 1),
+    "NEWSINGEST_PAGE_WARC_MAX_BYTES": Rule(int, 1),
     "NEWSINGEST_WARC_MAX_RECORDS": Rule(int, 0),
     "NEWSINGEST_WARC_CHECKPOINT_SECONDS": Rule(float, 0, above=True),
     "NEWSINGEST_STORED_CHECK_BATCH": Rule(int, 1),
@@ -90,6 +91,11 @@ RULES: dict[str, Rule] = {
     "AUTOTHROTTLE_ENABLED": Rule(bool),
 }
 """Every setting checked at start, and what it takes."""
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "NEWSINGEST_PAGE_STORE": ("database", "warc"),
+}
+"""Settings that take one of a few words (`storage.pagestore.PAGE_STORES`)."""
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -133,6 +139,10 @@ def problems(settings: Readable) -> list[str]:
             continue
         if number < rule.minimum or (rule.above and number == rule.minimum):
             out.append(f"{name}={value!r} must be {rule.describe()}")
+    for name, words in CHOICES.items():
+        value = settings.get(name)
+        if value is not None and str(value).strip().lower() not in words:
+            out.append(f"{name}={value!r} must be one of {', '.join(words)}")
     return out
 
 

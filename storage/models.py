@@ -268,9 +268,19 @@ class ArticleVersion(Base):
 
 
 class Page(Base):
-    """The raw HTML (zlib-compressed) of an article's last stored fetch, for re-extraction."""
+    """An article's last stored fetch, for re-extraction: its raw HTML zlib-compressed in
+    ``html_zlib``, or (``NEWSINGEST_PAGE_STORE=warc``, migration 0015) where its WARC
+    record is (`storage.pagestore`)."""
 
     __tablename__ = "pages"
+    __table_args__ = (
+        CheckConstraint("html_zlib IS NOT NULL OR warc_file IS NOT NULL", name="stored"),
+        CheckConstraint(
+            "(warc_file IS NULL) = (warc_offset IS NULL)"
+            " AND (warc_file IS NULL) = (warc_length IS NULL)",
+            name="warc_location",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     article_id: Mapped[int] = mapped_column(
@@ -280,12 +290,22 @@ class Page(Base):
     final_url: Mapped[str] = mapped_column(index=True)
     status: Mapped[int] = mapped_column(SmallInteger)
     content_type: Mapped[str | None]
-    html_zlib: Mapped[bytes] = mapped_column(LargeBinary)
+    html_zlib: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """None when the page is in a WARC file (``warc_file``)."""
     fetched_at: Mapped[datetime]
     run_id: Mapped[int | None] = mapped_column(
         ForeignKey("crawl_runs.id", ondelete="SET NULL"), index=True
     )
     """Indexed (migration 0011): deleting a run sets it NULL here, one lookup per run."""
+    warc_file: Mapped[str | None]
+    """The WARC file holding the page, relative to ``NEWSINGEST_PAGE_WARC_DIR`` (migration
+    0015; None: the page is in ``html_zlib``)."""
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    """Byte offset of the record's gzip member in ``warc_file``."""
+    warc_length: Mapped[int | None] = mapped_column(BigInteger)
+    """Bytes of that gzip member."""
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
+    """Hex SHA-256 of the raw page as fetched (None for pages stored before 0015)."""
 
 
 class CrawlRun(Base):

@@ -341,7 +341,8 @@ class StoredFetch:
 
     article_id: int
     final_url: str
-    html_zlib: bytes
+    html_zlib: bytes | None
+    """None when the page is in a WARC file (``warc_file``)."""
     fetched_at: datetime
     source_key: str | None
     title: str | None
@@ -349,6 +350,10 @@ class StoredFetch:
     content_type: str | None
     """The page's HTTP ``Content-Type`` as fetched: its charset may be the only one the
     page has."""
+    warc_file: str | None = None
+    warc_offset: int | None = None
+    warc_length: int | None = None
+    body_sha256: str | None = None
 
 
 def _reextract_conditions(source_key: str | None, stale_for: str | None) -> list[Any]:
@@ -362,8 +367,9 @@ def _reextract_conditions(source_key: str | None, stale_for: str | None) -> list
 
 def count_reextractable(
     session: Session, *, source_key: str | None = None, stale_for: str | None = None
-) -> tuple[int, int]:
-    """(articles with a stored page, articles without one) in the selection.
+) -> tuple[int, int, int]:
+    """(articles with a stored page, articles without one, those of the first whose page
+    is in a WARC file) in the selection.
 
     ``stale_for``: only articles whose ``extractor_version`` differs from it.
     """
@@ -371,14 +377,15 @@ def count_reextractable(
         select(
             func.count(Page.id),
             func.count().filter(Page.id.is_(None)),
+            func.count(Page.warc_file),
         )
         .select_from(Article)
         .outerjoin(Page, Page.article_id == Article.id)
         .outerjoin(Source, Source.id == Article.source_id)
         .where(*_reextract_conditions(source_key, stale_for))
     )
-    with_page, without = session.execute(stmt).one()
-    return int(with_page), int(without)
+    with_page, without, in_files = session.execute(stmt).one()
+    return int(with_page), int(without), int(in_files)
 
 
 def stored_fetches(
@@ -404,6 +411,10 @@ def stored_fetches(
             Article.title,
             Article.published_at,
             Page.content_type,
+            Page.warc_file,
+            Page.warc_offset,
+            Page.warc_length,
+            Page.body_sha256,
         )
         .join(Page, Page.article_id == Article.id)
         .outerjoin(Source, Source.id == Article.source_id)

@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text, union, update
@@ -23,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from crawler.extraction.record import ArticleRecord
-from storage import fieldstats
+from storage import fieldstats, pagestore
 from storage.models import (
     NEAR_DUPLICATE_DISTANCE,
     SIMHASH_BANDS,
@@ -233,6 +234,10 @@ _PAGE_COLUMNS = {
     "html_zlib": "bytea",
     "fetched_at": "timestamptz",
     "run_id": "integer",
+    "warc_file": "text",
+    "warc_offset": "bigint",
+    "warc_length": "bigint",
+    "body_sha256": "text",
 }
 _UPSERT_PAGES = (
     "INSERT INTO pages ("
@@ -365,7 +370,12 @@ def source_id(session: Session, key: str) -> int | None:
     return session.execute(select(Source.id).where(Source.key == key)).scalar_one_or_none()
 
 
-def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertResult:
+def upsert_articles(
+    session: Session,
+    items: Sequence[StoredArticle],
+    *,
+    page_writer: pagestore.WarcPageWriter | None = None,
+) -> UpsertResult:
     """Insert new articles and update known ones by canonical URL, a few statements a batch.
 
     A changed ``content_hash`` bumps ``version`` and archives the previous content in
@@ -383,7 +393,9 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
     their source's day and run (`storage.fieldstats`: a lookup of the sources'
     languages, two upserts).
     The pages are zlib-compressed in a helper thread while the database writes the
-    articles.
+    articles; with a ``page_writer`` (``NEWSINGEST_PAGE_STORE=warc``) that thread appends
+    them to its WARC files instead (flushed and fsynced before the pages upsert, so
+    before the caller commits) and ``pages`` keeps their locations, not the HTML.
     """
     result = UpsertResult()
     by_url: dict[str, StoredArticle] = {}
@@ -417,7 +429,7 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
     result.inserted, result.updated, result.unchanged = len(new), len(changed), len(unchanged)
     # Compress the raw pages of the new and changed articles while the database works.
     paged = [item for item in (*new, *changed) if item.page is not None]
-    compressed = _compress_pages(paged)
+    compressed = _compress_pages(paged, page_writer)
 
     # Unchanged content: only last_seen_at moves (no full-text parse, no new raw page).
     if unchanged:
@@ -441,9 +453,9 @@ def upsert_articles(session: Session, items: Sequence[StoredArticle]) -> UpsertR
 
     _count_fields(session, [item for item in by_url.values() if item.record.url in result.ids])
 
-    htmls = compressed.result() if compressed is not None else []
+    stored_pages = compressed.result() if compressed is not None else []
     if paged:
-        kept = [(item, html) for item, html in zip(paged, htmls, strict=True)
+        kept = [(item, page) for item, page in zip(paged, stored_pages, strict=True)
                 if item.record.url in result.ids]  # fmt: skip
         if kept:
             _run_binary(
@@ -501,20 +513,34 @@ def _text_array_literal(values: Sequence[str]) -> str:
 
 
 def _page_arrays(
-    items: Sequence[StoredArticle], htmls: Sequence[bytes], ids: dict[str, int]
+    items: Sequence[StoredArticle], stored: Sequence[_PageBody], ids: dict[str, int]
 ) -> dict[str, list[Any]]:
     """One list per ``pages`` column (parameters of `_UPSERT_PAGES`)."""
     pages = [item.page for item in items if item.page is not None]
+    warc = [s.location for s in stored]
     return {
         "article_id": [ids[item.record.url] for item in items],
         "requested_url": [p.requested_url for p in pages],
         "final_url": [p.final_url for p in pages],
         "status": [p.status for p in pages],
         "content_type": [p.content_type for p in pages],
-        "html_zlib": list(htmls),
+        "html_zlib": [s.html_zlib for s in stored],
         "fetched_at": [p.fetched_at for p in pages],
         "run_id": [item.run_id for item in items],
+        "warc_file": [w.file if w else None for w in warc],
+        "warc_offset": [w.offset if w else None for w in warc],
+        "warc_length": [w.length if w else None for w in warc],
+        "body_sha256": [s.sha256 for s in stored],
     }
+
+
+@dataclass(frozen=True, slots=True)
+class _PageBody:
+    """How one raw page is kept: compressed in the row, or at a WARC location."""
+
+    html_zlib: bytes | None
+    location: pagestore.WarcLocation | None
+    sha256: str
 
 
 _COMPRESSORS: dict[int, ThreadPoolExecutor] = {}
@@ -561,11 +587,39 @@ def compress_html(html: bytes) -> bytes:
     return _deflate()(html, 1)
 
 
-def _compress_pages(items: Sequence[StoredArticle]) -> Future[list[bytes]] | None:
-    htmls = [item.page.html for item in items if item.page is not None]
-    if not htmls:
+def _compress_pages(
+    items: Sequence[StoredArticle], page_writer: pagestore.WarcPageWriter | None
+) -> Future[list[_PageBody]] | None:
+    pages = [item.page for item in items if item.page is not None]
+    if not pages:
         return None
-    return _compressor().submit(lambda: [compress_html(html) for html in htmls])
+    if page_writer is None:
+        return _compressor().submit(
+            lambda: [
+                _PageBody(compress_html(p.html), None, pagestore.body_sha256(p.html)) for p in pages
+            ]
+        )
+    writer = page_writer
+
+    def write() -> list[_PageBody]:
+        locations = writer.write(
+            [
+                pagestore.PageToWrite(
+                    url=p.final_url,
+                    status=p.status,
+                    content_type=p.content_type,
+                    fetched_at=p.fetched_at,
+                    body=p.html,
+                )
+                for p in pages
+            ]
+        )
+        return [
+            _PageBody(None, loc, pagestore.body_sha256(p.html))
+            for p, loc in zip(pages, locations, strict=True)
+        ]
+
+    return _compressor().submit(write)
 
 
 def lock_articles(session: Session) -> None:
@@ -642,12 +696,37 @@ def apply_reextraction(
     return result
 
 
-def page_html(session: Session, article_id: int) -> bytes | None:
-    """The stored raw HTML of an article's last fetch."""
-    blob = session.execute(
-        select(Page.html_zlib).where(Page.article_id == article_id)
-    ).scalar_one_or_none()
-    return zlib.decompress(blob) if blob is not None else None
+def page_html(session: Session, article_id: int, page_dir: Path | None = None) -> bytes | None:
+    """The stored raw HTML of an article's last fetch (None: no page stored). A page in a
+    WARC file is read from ``page_dir`` (``NEWSINGEST_PAGE_WARC_DIR``); `PageUnreadable`
+    when it cannot be."""
+    row = session.execute(
+        select(
+            Page.html_zlib, Page.warc_file, Page.warc_offset, Page.warc_length, Page.body_sha256
+        ).where(Page.article_id == article_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return page_body(row[0], row[1], row[2], row[3], row[4], page_dir)
+
+
+def page_body(
+    html_zlib: bytes | None,
+    warc_file: str | None,
+    warc_offset: int | None,
+    warc_length: int | None,
+    sha256: str | None,
+    page_dir: Path | None,
+) -> bytes:
+    """A ``pages`` row's raw HTML, from the row or from its WARC record under
+    ``page_dir``; raises `pagestore.PageUnreadable` naming the file when it cannot be
+    read (or when ``page_dir`` was not given)."""
+    if html_zlib is not None:
+        return zlib.decompress(html_zlib)
+    assert warc_file is not None and warc_offset is not None and warc_length is not None
+    if page_dir is None:
+        raise pagestore.PageUnreadable(Path(warc_file), "no page folder given")
+    return pagestore.read_page(page_dir, warc_file, warc_offset, warc_length, sha256)
 
 
 def insert_failures(session: Session, rows: Iterable[FailureRow]) -> int:

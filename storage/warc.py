@@ -1,16 +1,17 @@
 """What `newsingest warc` keeps in the database besides articles: per-file checkpoints
 (``warc_files``), archive failures with their file and offset, what earlier runs of a
-file already did (for a resumed file), and the stored pages the WARC export reads.
+file already did (for a resumed file), and the stored pages the WARC export reads
+(from ``pages.html_zlib``, or from the WARC page store's files: `storage.pagestore`).
 
 Functions take a session and never commit.
 """
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
@@ -18,7 +19,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from storage.models import FetchFailure, Page, Source, WarcFile
+from storage.pagestore import PageUnreadable
 from storage.queries import ARTICLE_FEED, ArticleFilter, feed_conditions
+from storage.repository import page_body
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,12 +162,25 @@ class StoredFetch:
     html: bytes
 
 
+def any_page_in_files(session: Session) -> bool:
+    """Whether some stored page is kept in a WARC file (``pages.warc_file``)."""
+    stmt = select(Page.id).where(Page.warc_file.is_not(None)).limit(1)
+    return session.execute(stmt).first() is not None
+
+
 def iter_pages(
-    session: Session, filters: ArticleFilter | None = None, *, batch: int = 100
+    session: Session,
+    filters: ArticleFilter | None = None,
+    *,
+    batch: int = 100,
+    page_dir: Path | None = None,
+    on_unreadable: Callable[[int, str, PageUnreadable], None] | None = None,
 ) -> Iterator[StoredFetch]:
     """The stored page (last fetch) of each article of ``article_feed`` matching
     ``filters`` (as ``export``'s other formats select), oldest article first, from a
-    server-side cursor."""
+    server-side cursor. A page in a WARC file is read from ``page_dir``; one that cannot
+    be is passed to ``on_unreadable`` (article id, URL, the error naming the file) and
+    left out, or, without it, raises `PageUnreadable`."""
     feed = ARTICLE_FEED
     stmt = (
         select(
@@ -175,6 +191,10 @@ def iter_pages(
             Page.content_type,
             Page.fetched_at,
             Page.html_zlib,
+            Page.warc_file,
+            Page.warc_offset,
+            Page.warc_length,
+            Page.body_sha256,
         )
         .join(Page, Page.article_id == feed.c.id)
         .order_by(feed.c.id)
@@ -186,6 +206,13 @@ def iter_pages(
     result = session.execute(stmt)
     try:
         for row in result:
+            try:
+                html = page_body(row[6], row[7], row[8], row[9], row[10], page_dir)
+            except PageUnreadable as exc:
+                if on_unreadable is None:
+                    raise
+                on_unreadable(row[0], row[2], exc)
+                continue
             yield StoredFetch(
                 article_id=row[0],
                 requested_url=row[1],
@@ -193,7 +220,7 @@ def iter_pages(
                 status=row[3],
                 content_type=row[4],
                 fetched_at=row[5],
-                html=zlib.decompress(row[6]),
+                html=html,
             )
     finally:
         result.close()

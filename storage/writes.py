@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.failures import FailureReason
 from storage import db, repository
 from storage.models import CrawlRun, FetchFailure
+from storage.pagestore import WarcPageWriter
 from storage.repository import FailureRow, StoredArticle, UpsertResult
 
 logger = logging.getLogger(__name__)
@@ -108,8 +109,13 @@ def write_entries(
     articles: Sequence[PendingArticle],
     failures: Sequence[PendingFailure],
     run_finishes: Sequence[PendingRunFinish] = (),
+    *,
+    page_writer: WarcPageWriter | None = None,
 ) -> WriteResult:
     """Write everything in one transaction; on a content error, entry by entry.
+
+    ``page_writer``: the raw pages go to its WARC files (``NEWSINGEST_PAGE_STORE=warc``;
+    `storage.repository.upsert_articles`).
 
     Raises when the database is unreachable (`is_transient_db_error`), in which case nothing of
     this call was committed by the one-transaction attempt. In the entry-by-entry
@@ -118,7 +124,7 @@ def write_entries(
     """
     try:
         with db.transaction(sessions) as session:
-            return _write(session, articles, failures, run_finishes)
+            return _write(session, articles, failures, run_finishes, page_writer)
     except Exception as exc:
         if is_transient_db_error(exc):
             raise
@@ -127,11 +133,11 @@ def write_entries(
         logger.warning("the database refused a batch (%s); writing it entry by entry", exc)
     total = WriteResult()
     for art in articles:
-        _merge(total, _one(sessions, [art], [], []))
+        _merge(total, _one(sessions, [art], [], [], page_writer))
     for fail in failures:
-        _merge(total, _one(sessions, [], [fail], []))
+        _merge(total, _one(sessions, [], [fail], [], page_writer))
     for run in run_finishes:
-        _merge(total, _one(sessions, [], [], [run]))
+        _merge(total, _one(sessions, [], [], [run], page_writer))
     return total
 
 
@@ -140,10 +146,11 @@ def _one(
     articles: Sequence[PendingArticle],
     failures: Sequence[PendingFailure],
     run_finishes: Sequence[PendingRunFinish],
+    page_writer: WarcPageWriter | None,
 ) -> WriteResult:
     try:
         with db.transaction(sessions) as session:
-            return _write(session, articles, failures, run_finishes)
+            return _write(session, articles, failures, run_finishes, page_writer)
     except Exception as exc:
         if is_transient_db_error(exc):
             raise
@@ -203,6 +210,7 @@ def _write(
     articles: Sequence[PendingArticle],
     failures: Sequence[PendingFailure],
     run_finishes: Sequence[PendingRunFinish],
+    page_writer: WarcPageWriter | None = None,
 ) -> WriteResult:
     ids: dict[str | None, int | None] = {None: None}
 
@@ -235,7 +243,7 @@ def _write(
         )
         for a in articles
     ]
-    result.upsert = repository.upsert_articles(session, stored)
+    result.upsert = repository.upsert_articles(session, stored, page_writer=page_writer)
     rows = [
         replace(
             f.failure,

@@ -1,4 +1,8 @@
-"""`newsingest export`: stream stored articles out as JSON lines, CSV or plain text.
+"""`newsingest export`: stream stored articles out as JSON lines, CSV, plain text or WARC.
+
+``--format warc`` reads pages kept in WARC files (``NEWSINGEST_PAGE_STORE=warc``) from
+``NEWSINGEST_PAGE_WARC_DIR``: a page whose file is missing or damaged is left out with a
+line naming the file, and the export exits 1; a missing folder is a one-line error.
 
 Also the filter options `export` and `search` share (``--source``, ``--language``,
 ``--since``, ``--until``, ``--credit``, ``--no-stubs``).
@@ -18,7 +22,7 @@ from typing import Any
 import click
 
 from crawler.cli.errors import UserError
-from crawler.cli.main import EXIT_USAGE, config_of, main, read_database_url
+from crawler.cli.main import EXIT_FAILED, EXIT_USAGE, config_of, main, read_database_url
 
 F = Callable[..., Any]
 
@@ -160,51 +164,74 @@ def export(
         sys.exit(EXIT_USAGE)
     if output is not None:
         check_output(output, fmt)
+    cfg = config_of(ctx)
+    unreadable = 0
     # A read-only transaction: the server-side cursor lives inside it.
-    with db.session_scope(read_database_url(config_of(ctx)), in_transaction=True) as session:
+    with db.session_scope(read_database_url(cfg), in_transaction=True) as session:
         check_source_known(session, source_key)
         if fmt == "warc":
-            count = _export_warc(session, filters, output)
-            if output is not None:
-                click.echo(f"exported {count} pages to {output}", err=True)
-            return
-        rows = exports.iter_feed(session, filters)
-        if output is None:
-            out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
-            try:
-                count = exports.write_stream(fmt, rows, out, raw=raw)
-            finally:
-                out.flush()
-                out.detach()
-        elif fmt == "text":
-            count = exports.write_text_files(rows, output)
+            count, unreadable = _export_warc(session, filters, output, cfg.pages_dir)
         else:
-            with exports.replacing(output) as target:
-                count = exports.write_stream(fmt, rows, target, raw=raw)
+            rows = exports.iter_feed(session, filters)
+            if output is None:
+                out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+                try:
+                    count = exports.write_stream(fmt, rows, out, raw=raw)
+                finally:
+                    out.flush()
+                    out.detach()
+            elif fmt == "text":
+                count = exports.write_text_files(rows, output)
+            else:
+                with exports.replacing(output) as target:
+                    count = exports.write_stream(fmt, rows, target, raw=raw)
+    if fmt == "warc":
+        if output is not None:
+            click.echo(f"exported {count} pages to {output}", err=True)
+        if unreadable:
+            click.echo(f"{unreadable} pages could not be read: left out", err=True)
+            sys.exit(EXIT_FAILED)
+        return
     if output is not None:
         click.echo(f"exported {count} articles to {output}", err=True)
 
 
-def _export_warc(session: Any, filters: Any, output: Path | None) -> int:
+def _export_warc(
+    session: Any, filters: Any, output: Path | None, page_dir: Path
+) -> tuple[int, int]:
     """Write the stored pages of the articles ``filters`` selects as a WARC (to ``output``
-    or stdout); how many pages."""
+    or stdout), those in WARC page files read from ``page_dir``; how many pages, and how
+    many could not be read (each named on stderr)."""
     from importlib.metadata import version
 
-    from crawler.archive import PageToWrite, write_warc
     from storage import export as exports
-    from storage.warc import iter_pages
+    from storage.pagestore import PageToWrite, PageUnreadable, write_warc
+    from storage.warc import any_page_in_files, iter_pages
+
+    if not page_dir.is_dir() and any_page_in_files(session):
+        raise UserError(
+            f"NEWSINGEST_PAGE_WARC_DIR {page_dir} is not a folder; stored pages are kept in "
+            "WARC files there"
+        )
+    unreadable = 0
+
+    def skipped(article_id: int, url: str, error: PageUnreadable) -> None:
+        nonlocal unreadable
+        unreadable += 1
+        click.echo(f"unreadable: article {article_id} {url}: {error}", err=True)
 
     pages = (
         PageToWrite(
             url=p.final_url, status=p.status, content_type=p.content_type,
             fetched_at=p.fetched_at, body=p.html,
         )
-        for p in iter_pages(session, filters)
+        for p in iter_pages(session, filters, page_dir=page_dir, on_unreadable=skipped)
     )  # fmt: skip
     software = f"newsingest/{version('newsingest')}"
     if output is None:
         count = write_warc(sys.stdout.buffer, pages, software=software)
         sys.stdout.buffer.flush()
-        return count
+        return count, unreadable
     with exports.replacing_binary(output) as target:
-        return write_warc(target, pages, software=software)
+        count = write_warc(target, pages, software=software)
+    return count, unreadable

@@ -9,6 +9,12 @@ charset only the header names came out as mojibake and was stored as a new versi
 each batch is written in one transaction by `storage.repository.apply_reextraction`,
 so only changed content makes a new version. A page that now yields a rejection is
 reported and left as it is.
+
+A page kept in a WARC file (``NEWSINGEST_PAGE_STORE=warc``, `storage.pagestore`) is read
+from ``NEWSINGEST_PAGE_WARC_DIR``; one whose file is missing or damaged is reported with
+the file's name, counted as unreadable, and the others go on (exit status 1). A missing
+folder while the selection has such pages is a one-line error (exit 2) before anything
+is read.
 """
 
 from __future__ import annotations
@@ -17,13 +23,14 @@ import asyncio
 import logging
 import os
 import sys
-import zlib
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from crawler.cli.main import config_of, database_url, main
+from crawler.cli.errors import UserError
+from crawler.cli.main import EXIT_FAILED, config_of, database_url, main
 from crawler.settings import NEWSINGEST_EXTRACT_TIMEOUT
 from crawler.sources import Source, SourcesError, load_sources, page_hints
 
@@ -32,6 +39,7 @@ if TYPE_CHECKING:
 
     from crawler.extraction.record import ArticleRecord, Rejection
     from crawler.extractpool import ExtractionPool
+    from storage.pagestore import PageUnreadable
     from storage.queries import StoredFetch
     from storage.repository import ReextractResult
 
@@ -49,13 +57,18 @@ class Tally:
     changed: int = 0
     unchanged: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
+    unreadable: int = 0
+    """Pages whose WARC record could not be read."""
 
     def line(self) -> str:
         rejected = sum(self.rejected.values())
-        return (
+        line = (
             f"{self.seen} pages: {self.changed} changed (new version), "
             f"{self.unchanged} unchanged content, {rejected} rejected (kept)"
         )
+        if self.unreadable:
+            line += f", {self.unreadable} unreadable (kept)"
+        return line
 
 
 def _sources_by_key(path: str) -> dict[str, Source]:
@@ -109,14 +122,19 @@ def reextract(
     tally = Tally()
     with db.sessions_for(database_url(cfg)) as sessions:
         with sessions() as session:
-            total, without_page = queries.count_reextractable(
+            total, without_page, in_files = queries.count_reextractable(
                 session, source_key=source_key, stale_for=stale_for
+            )
+        if in_files and not cfg.pages_dir.is_dir():
+            raise UserError(
+                f"NEWSINGEST_PAGE_WARC_DIR {cfg.pages_dir} is not a folder; {in_files} of the "
+                "selected pages are kept in WARC files there"
             )
         if without_page:
             click.echo(f"{without_page} selected articles have no stored page: skipped", err=True)
         run = _Run(
             sessions, sources, source_key, stale_for, batch_size, timeout, total, tally,
-            sys.stderr.isatty(),
+            sys.stderr.isatty(), cfg.pages_dir,
         )  # fmt: skip
         with ExtractionPool(workers) as pool:
             asyncio.run(run.all(pool))
@@ -125,6 +143,8 @@ def reextract(
     click.echo(f"re-extracted {tally.line()}")
     for reason, count in sorted(tally.rejected.items()):
         click.echo(f"  rejected {reason}: {count}")
+    if tally.unreadable:
+        sys.exit(EXIT_FAILED)
 
 
 @dataclass
@@ -140,9 +160,12 @@ class _Run:
     total: int
     tally: Tally
     interactive: bool
+    page_dir: Path
+    """``NEWSINGEST_PAGE_WARC_DIR``: where pages kept in WARC files are read."""
 
     async def all(self, pool: ExtractionPool) -> None:
         from crawler.extraction.record import Rejection as RejectionType
+        from storage.pagestore import PageUnreadable
 
         after_id = 0
         while True:
@@ -153,7 +176,9 @@ class _Run:
             results = await asyncio.gather(*(self._extract(pool, fetch) for fetch in batch))
             records: list[tuple[int, ArticleRecord]] = []
             for fetch, result in zip(batch, results, strict=True):
-                if isinstance(result, RejectionType):
+                if isinstance(result, PageUnreadable):
+                    self._unreadable(fetch, result)
+                elif isinstance(result, RejectionType):
                     self._rejected(fetch, result)
                 else:
                     records.append((fetch.article_id, replace(result, fetched_at=fetch.fetched_at)))
@@ -180,16 +205,31 @@ class _Run:
                 limit=self.batch_size,
             )
 
-    async def _extract(self, pool: ExtractionPool, fetch: StoredFetch) -> ArticleRecord | Rejection:
+    async def _extract(
+        self, pool: ExtractionPool, fetch: StoredFetch
+    ) -> ArticleRecord | Rejection | PageUnreadable:
         from crawler.extraction.record import Rejection
         from crawler.extractpool import ExtractionFailed
+        from storage.pagestore import PageUnreadable
+        from storage.repository import page_body
 
         hints = page_hints(
             self.sources.get(fetch.source_key or ""),
             title=fetch.title,
             published_at=fetch.published_at,
         )
-        body = zlib.decompress(fetch.html_zlib)
+        try:
+            body = await asyncio.to_thread(
+                page_body,
+                fetch.html_zlib,
+                fetch.warc_file,
+                fetch.warc_offset,
+                fetch.warc_length,
+                fetch.body_sha256,
+                self.page_dir,
+            )
+        except PageUnreadable as exc:
+            return exc
         try:
             result, _millis = await pool.extract(
                 body, fetch.final_url, hints, fetch.content_type, timeout=self.timeout
@@ -208,6 +248,12 @@ class _Run:
             f"{rejection.reason} {rejection.detail}".rstrip(),
             err=True,
         )
+
+    def _unreadable(self, fetch: StoredFetch, error: PageUnreadable) -> None:
+        self.tally.unreadable += 1
+        if self.interactive:
+            click.echo("", err=True)
+        click.echo(f"unreadable: article {fetch.article_id} {fetch.final_url}: {error}", err=True)
 
     def _write(self, records: list[tuple[int, ArticleRecord]]) -> ReextractResult:
         from storage import db, repository

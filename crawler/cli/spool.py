@@ -8,10 +8,15 @@ database still unreachable, files busy or damaged).
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from crawler.cli.main import EXIT_FAILED, EXIT_OK, config_of, database_url, main
+
+if TYPE_CHECKING:
+    from crawler.config import Config
+    from storage.pagestore import WarcPageWriter
 
 
 @main.group(name="spool")
@@ -65,7 +70,7 @@ def spool_replay(ctx: click.Context) -> None:
     try:
         url = database_url(cfg)
         with db.sessions_for(url) as sessions:
-            report = spool.replay(cfg.data_dir, sessions)
+            report = spool.replay(cfg.data_dir, sessions, _page_writer(cfg))
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         click.echo(f"error: database unreachable, the spool stays pending: {first}", err=True)
@@ -82,3 +87,13 @@ def spool_replay(ctx: click.Context) -> None:
     left = spool.pending(cfg.data_dir)
     ok = not left and not report.damaged and not report.busy
     sys.exit(EXIT_OK if ok else EXIT_FAILED)
+
+
+def _page_writer(cfg: Config) -> WarcPageWriter | None:
+    """Where replayed raw pages go with ``NEWSINGEST_PAGE_STORE=warc`` (as in a crawl)."""
+    if cfg.page_store != "warc":
+        return None
+    from crawler.settings import NEWSINGEST_PAGE_WARC_MAX_BYTES
+    from storage import pagestore
+
+    return pagestore.page_writer(cfg.pages_dir, NEWSINGEST_PAGE_WARC_MAX_BYTES)

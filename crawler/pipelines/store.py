@@ -14,6 +14,8 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -27,7 +29,7 @@ from crawler import stats as stat
 from crawler.crawldb import CrawlDatabase
 from crawler.extensions.ledger import run_opened
 from crawler.items import ExtractedArticle, FetchFailed, Rejected
-from storage import db
+from storage import db, pagestore
 from storage.repository import FailureRow, StoredArticle, StoredPage
 from storage.writes import (
     PendingArticle,
@@ -50,6 +52,7 @@ class StorePipeline:
         batch_size: int,
         flush_seconds: float,
         stop: Callable[[str], None] | None = None,
+        page_writer: pagestore.WarcPageWriter | None = None,
     ) -> None:
         self.stats = stats
         self.database = database
@@ -57,6 +60,9 @@ class StorePipeline:
         self.batch_size = max(1, batch_size)
         self.flush_seconds = flush_seconds
         self.stop = stop
+        self.page_writer = page_writer
+        """Raw pages go to its WARC files (``NEWSINGEST_PAGE_STORE=warc``); None: to
+        ``pages.html_zlib``."""
         self._articles: list[PendingArticle] = []
         self._failures: list[PendingFailure] = []
         self._sessions: sessionmaker[Session] | None = None
@@ -86,6 +92,7 @@ class StorePipeline:
             batch_size=s.getint("NEWSINGEST_STORE_BATCH_SIZE"),
             flush_seconds=s.getfloat("NEWSINGEST_STORE_FLUSH_SECONDS"),
             stop=stop,
+            page_writer=_page_writer(s.get("NEWSINGEST_PAGE_STORE"), s),
         )
         crawler.signals.connect(pipe.run_opened, signal=run_opened)
         return pipe
@@ -155,7 +162,11 @@ class StorePipeline:
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(
-                self._db_thread, write_entries, self._sessions, articles, failures
+                self._db_thread,
+                partial(write_entries, page_writer=self.page_writer),
+                self._sessions,
+                articles,
+                failures,
             )
         except Exception as exc:
             if not is_transient_db_error(exc):
@@ -256,7 +267,7 @@ class StorePipeline:
             return
         try:
             report = await loop.run_in_executor(
-                self._db_thread, spool.replay, self.data_dir, self._sessions
+                self._db_thread, spool.replay, self.data_dir, self._sessions, self.page_writer
             )
         except Exception as exc:
             logger.warning("spool replay failed (%s); it stays pending", exc)
@@ -277,6 +288,24 @@ class StorePipeline:
                 report.articles,
                 report.failures,
             )
+
+
+def _page_writer(store: str, settings: Any) -> pagestore.WarcPageWriter | None:
+    """The WARC page writer of this process for ``NEWSINGEST_PAGE_STORE=warc``, else None."""
+    store = str(store).strip().lower()
+    if store not in pagestore.PAGE_STORES:
+        raise ValueError(
+            f"NEWSINGEST_PAGE_STORE={store!r} must be one of {', '.join(pagestore.PAGE_STORES)}"
+        )
+    if store != "warc":
+        return None
+    from importlib.metadata import version
+
+    return pagestore.page_writer(
+        Path(settings.get("NEWSINGEST_PAGE_WARC_DIR")),
+        settings.getint("NEWSINGEST_PAGE_WARC_MAX_BYTES"),
+        software=f"newsingest/{version('newsingest')}",
+    )
 
 
 def _pending_article(item: ExtractedArticle, run_id: int | None) -> PendingArticle:

@@ -29,6 +29,8 @@ from storage.writes import (
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
+
+    from storage.pagestore import WarcPageWriter
 from crawler.spool.files import DAMAGED, _fsync_dir, _read, pending, spool_dir, write_batch
 from crawler.spool.format import Entry
 
@@ -79,8 +81,13 @@ def _claimed(path: Path) -> Iterator[int | None]:
         os.close(fd)
 
 
-def replay(data_dir: Path, sessions: sessionmaker[Session]) -> ReplayReport:
+def replay(
+    data_dir: Path,
+    sessions: sessionmaker[Session],
+    page_writer: WarcPageWriter | None = None,
+) -> ReplayReport:
     """Write every pending spool file to the database, oldest first; see the module doc.
+    ``page_writer``: raw pages go to its WARC files (``NEWSINGEST_PAGE_STORE=warc``).
 
     Raises the database error when the database is unreachable; files replayed before
     that are gone, the rest stay pending.
@@ -93,7 +100,7 @@ def replay(data_dir: Path, sessions: sessionmaker[Session]) -> ReplayReport:
                 continue
             with os.fdopen(os.dup(fd), "rb") as fh:
                 spooled = _read(path, fh.read())
-            result = _write(sessions, spooled.entries)
+            result = _write(sessions, spooled.entries, page_writer)
             # committed: only now may the file go
             kept = result.unresolved
             if kept and len(kept) == len(spooled.entries) and not spooled.damaged:
@@ -143,10 +150,13 @@ def replay(data_dir: Path, sessions: sessionmaker[Session]) -> ReplayReport:
     return report
 
 
-def _write(sessions: sessionmaker[Session], entries: Sequence[Entry]) -> WriteResult:
+def _write(
+    sessions: sessionmaker[Session], entries: Sequence[Entry], page_writer: WarcPageWriter | None
+) -> WriteResult:
     return write_entries(
         sessions,
         [e for e in entries if isinstance(e, PendingArticle)],
         [e for e in entries if isinstance(e, PendingFailure)],
         [e for e in entries if isinstance(e, PendingRunFinish)],
+        page_writer=page_writer,
     )

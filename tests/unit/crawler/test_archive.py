@@ -15,11 +15,10 @@ from warcio.warcwriter import WARCWriter
 from crawler.archive import (
     ArchiveRecord,
     Damage,
-    PageToWrite,
     location_of,
     read_archive,
-    write_warc,
 )
+from storage.pagestore import PageToWrite, write_warc
 
 MAX = 1 << 20
 

@@ -16,6 +16,8 @@ ENVIRONMENT = {  # declared from the environment (crawler.config): the variables
     "NEWSINGEST_SOURCES",
     "NEWSINGEST_CONTACT",
     "NEWSINGEST_REDIS_URL",
+    "NEWSINGEST_PAGE_STORE",
+    "NEWSINGEST_PAGE_WARC_DIR",
 }
 
 
