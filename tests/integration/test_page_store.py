@@ -171,3 +171,24 @@ def test_a_deleted_warc_file_is_a_reported_failure_naming_it(
             f"error: NEWSINGEST_PAGE_WARC_DIR {page_dir(cli)} is not a folder"
         )
         assert len(missing.stderr.strip().splitlines()) == 1, missing.stderr
+
+
+def test_spooled_pages_replayed_by_the_spool_command_go_to_warc_files(
+    cli: Cli, sessions: sessionmaker[Session]
+) -> None:
+    from crawler import spool
+    from storage import repository
+    from tests.integration.reliability.test_spool_replay import _article
+
+    articles = [_article(1), _article(2)]
+    spool.write_batch(cli.data_dir, list(articles), "db down")
+    replay = cli.run("spool", "replay", NEWSINGEST_PAGE_STORE="warc")
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    rows = pages(sessions)
+    assert [r.final_url for r in rows] == [a.article.record.url for a in articles]
+    for row, pending in zip(rows, articles, strict=True):
+        assert row.html_zlib is None and row.warc_file is not None
+        assert pending.article.page is not None
+        with sessions() as session:
+            body = repository.page_html(session, row.article_id, page_dir(cli))
+        assert body == pending.article.page.html
