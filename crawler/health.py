@@ -195,6 +195,15 @@ def is_due(last_success_start: datetime | None, interval: timedelta, now: dateti
     return last_success_start is None or now - last_success_start >= interval
 
 
+def ingest_status(statuses: list[str]) -> str:
+    """One status for the runs of a distributed archive ingest (a run per file claimed):
+    as `crawl_status`, except that ``abandoned`` runs (a killed worker's) are left out
+    while other runs exist, since their files are claimed again when their lease runs out
+    and their ingest goes on from the checkpoint."""
+    kept = [s for s in statuses if s != "abandoned"]
+    return crawl_status(kept or statuses)
+
+
 def crawl_status(statuses: list[str]) -> str:
     """One status for the worker runs of a distributed crawl (any failure fails it)."""
     if "running" in statuses:

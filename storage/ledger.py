@@ -111,6 +111,13 @@ def latest_of_kind(session: Session, kind: str, *, limit: int = 1) -> list[Any]:
     return list(session.execute(stmt))
 
 
+def runs_of_crawl(session: Session, crawl_id: str) -> list[CrawlRun]:
+    """The runs of one distributed crawl or archive ingest, oldest first (the partial
+    index on ``crawl_id``)."""
+    stmt = select(CrawlRun).where(CrawlRun.crawl_id == crawl_id).order_by(CrawlRun.id)
+    return list(session.execute(stmt).scalars())
+
+
 # --- crawl locks: one crawl of a source at a time ----------------------------------------
 SKIPPED = "skipped"
 """Status of a run that did not crawl because another crawl held the source's lock."""

@@ -21,7 +21,14 @@ from crawler.cli.main import (
     main,
     read_database_url,
 )
-from crawler.health import BAD_VERDICTS, Thresholds, crawl_status, degradations, verdict
+from crawler.health import (
+    BAD_VERDICTS,
+    Thresholds,
+    crawl_status,
+    degradations,
+    ingest_status,
+    verdict,
+)
 from crawler.sources import Source
 from storage.fieldstats import SourceFieldStats
 
@@ -77,11 +84,22 @@ def runs(ctx: click.Context, source_key: str | None, limit: int) -> None:
             continue
         workers = groups[crawl_id]
         first = min(workers, key=lambda r: r.started_at)
-        click.echo(
-            f"crawl {crawl_id} {item or '-':16} {crawl_status([w.status for w in workers]):11}"
-            f" {first.started_at:%Y-%m-%d %H:%M:%S}  workers={len(workers)}"
-            f"  {run_summary(sum_stats([w.stats for w in workers]))}"
-        )
+        statuses = [w.status for w in workers]
+        summed = sum_stats([w.stats for w in workers])
+        if all(getattr(w, "kind", "crawl") == "warc" for w in workers):
+            # a distributed archive ingest: a run per file a worker claimed
+            hosts = {(w.host, w.pid) for w in workers}
+            click.echo(
+                f"warc {crawl_id} {item or 'matched':17} {ingest_status(statuses):11}"
+                f" {first.started_at:%Y-%m-%d %H:%M:%S}  runs={len(workers)}"
+                f" workers={len(hosts)}  {stat.warc_summary(summed)} {run_summary(summed)}"
+            )
+        else:
+            click.echo(
+                f"crawl {crawl_id} {item or '-':16} {crawl_status(statuses):11}"
+                f" {first.started_at:%Y-%m-%d %H:%M:%S}  workers={len(workers)}"
+                f"  {run_summary(summed)}"
+            )
         for worker_run in workers:
             click.echo("    " + _run_line(worker_run, item))
 
@@ -125,14 +143,17 @@ def status(
     ingests = last_runs_of_kind(url, "warc")
     bad = [r for r in rows if r["verdict"] in BAD_VERDICTS]
     last_ingest = None
-    for run, key in ingests:
+    for run, key, together in ingests:
+        summed = sum_stats([r.stats for r in together]) if run.crawl_id else run.stats
         last_ingest = {
             "run_id": run.id,
             "source": key,
-            "status": run.status,
-            "started_at": _iso(run.started_at),
+            "status": ingest_status([r.status for r in together]),
+            "started_at": _iso(min(r.started_at for r in together)),
             "finished_at": _iso(run.finished_at),
-            "summary": f"{stat.warc_summary(run.stats)} {run_summary(run.stats)}",
+            "distributed_id": run.crawl_id,
+            "runs": len(together),
+            "summary": f"{stat.warc_summary(summed)} {run_summary(summed)}",
         }
     if as_json:
         click.echo(
@@ -163,8 +184,13 @@ def status(
                 text = "; ".join(d["text"] for d in r["degraded"])
                 click.echo(f"{r['source']}: {r['verdict']} — {text}")
         if last_ingest is not None:
+            which = (
+                f"{last_ingest['distributed_id']} ({last_ingest['runs']} runs)"
+                if last_ingest["distributed_id"]
+                else f"run {last_ingest['run_id']}"
+            )
             click.echo(
-                f"last archive ingest: run {last_ingest['run_id']} {last_ingest['status']}"
+                f"last archive ingest: {which} {last_ingest['status']}"
                 f" {last_ingest['started_at']} source: {last_ingest['source'] or 'matched'}"
                 f"  {last_ingest['summary']}"
             )
@@ -172,13 +198,17 @@ def status(
 
 
 def last_runs_of_kind(url: str, kind: str, limit: int = 1) -> list[Any]:
-    """The newest runs of ``kind`` (``warc``: archive ingests) with their source keys."""
+    """The newest runs of ``kind`` (``warc``: archive ingests) with their source keys and
+    the runs they belong with (those of their distributed ingest, or themselves)."""
     from storage import db, ledger
 
     engine = db.make_engine(url, pool_size=1)
     try:
         with db.make_session_factory(engine)() as session:
-            return ledger.latest_of_kind(session, kind, limit=limit)
+            return [
+                (run, key, ledger.runs_of_crawl(session, run.crawl_id) if run.crawl_id else [run])
+                for run, key in ledger.latest_of_kind(session, kind, limit=limit)
+            ]
     finally:
         engine.dispose()
 

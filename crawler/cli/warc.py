@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from crawler import stats as stat
-from crawler.archive import is_url
+from crawler.archive import is_url, location_of
 from crawler.cli.crawl import parse_overrides, set_option
 from crawler.cli.errors import UserError
 from crawler.cli.main import EXIT_FAILED, EXIT_OK, config_of, database_url, main
@@ -51,6 +51,21 @@ from crawler.sources import SourcesError, load_sources
     type=click.IntRange(min=0),
     help="Stop after reading this many records (0: no limit); the next run goes on from there.",
 )
+@click.option(
+    "--distributed",
+    is_flag=True,
+    help="Queue the files in Redis (--redis-url or NEWSINGEST_REDIS_URL) for `newsingest "
+    "worker` processes on any machine, which claim one whole file at a time; return at once.",
+)
+@click.option("--redis-url", help="Redis of distributed ingests [env NEWSINGEST_REDIS_URL].")
+@click.option(
+    "--lease-seconds",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Distributed: a file whose worker stopped renewing its lease (every 5 s) for this "
+    "long is claimed by another worker.",
+)
 @set_option
 @click.pass_context
 def warc(
@@ -62,6 +77,9 @@ def warc(
     until: datetime | None,
     sources_path: Path | None,
     max_records: int,
+    distributed: bool,
+    redis_url: str | None,
+    lease_seconds: float,
     overrides: tuple[str, ...],
 ) -> None:
     """Ingest WARC/ARC files (plain or gzip; local paths or http(s) URLs, streamed) as
@@ -72,6 +90,11 @@ def warc(
     skipped, a file begun before goes on from its checkpoint. Exit 0 when the run
     succeeded, 1 when it failed (a file could not be read, records were spooled), 2 on
     usage errors.
+
+    With --distributed the files are queued in Redis instead and `newsingest worker`
+    processes ingest them, a run per file (the same checkpoints: a file done is skipped,
+    a file begun goes on); local paths must be readable at the same path on the
+    workers' machines (or give http(s) URLs).
     """
     cfg = config_of(ctx)
     if bool(source_key) == match_sources:
@@ -94,6 +117,16 @@ def warc(
             raise UserError(f"{given}: not a file")
     if since and until and until < since:
         raise UserError("--until is before --since")
+    if distributed:
+        redis_url = redis_url or cfg.redis_url
+        if not redis_url:
+            raise UserError("--distributed needs --redis-url or NEWSINGEST_REDIS_URL")
+        if max_records:
+            raise UserError("--max-records is for one process, not --distributed")
+        if overrides:
+            raise UserError("-s is for one process; give settings to the workers")
+        _queue(redis_url, paths, source_key, since, until, lease_seconds)
+        return
     extra = parse_overrides(overrides)
     if "NEWSINGEST_DATABASE_URL" in extra:
         cfg = dataclasses.replace(cfg, database_url=extra.pop("NEWSINGEST_DATABASE_URL") or None)
@@ -119,12 +152,57 @@ def warc(
     else:
         args["match_sources"] = "1"
     if since:
-        args["since"] = since.replace(tzinfo=UTC).isoformat()
+        args["since"] = _since(since)
     if until:
-        args["until"] = (until.replace(tzinfo=UTC) + timedelta(days=1)).isoformat()
+        args["until"] = _until(until)
     stats, status = _run(settings, args)
     click.echo(f"warc: {status}; {stat.warc_summary(stats)} {stat.RunSummary.of(stats).fields()}")
     sys.exit(EXIT_OK if status == "succeeded" else EXIT_FAILED)
+
+
+def _since(day: datetime) -> str:
+    return day.replace(tzinfo=UTC).isoformat()
+
+
+def _until(day: datetime) -> str:
+    return (day.replace(tzinfo=UTC) + timedelta(days=1)).isoformat()
+
+
+def _queue(
+    redis_url: str,
+    paths: tuple[str, ...],
+    source_key: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    lease_seconds: float,
+) -> None:
+    """``--distributed``: the files into Redis as a new ingest, and how to follow it."""
+    import redis
+
+    from crawler import distributed as dist
+
+    try:
+        client = dist.connect(redis_url)
+        ingest = dist.queue_files(
+            client,
+            [location_of(p) for p in paths],
+            source_key=source_key,
+            since=_since(since) if since else None,
+            until=_until(until) if until else None,
+            lease_seconds=lease_seconds,
+        )
+    except redis.RedisError as exc:
+        click.echo(f"error: cannot queue the files in Redis ({redis_url}): {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    records = f"source {source_key}" if source_key else "records matched to their sources"
+    click.echo(
+        f"queued {ingest.files} file{'' if ingest.files == 1 else 's'} as archive ingest"
+        f" {ingest.ingest_id} ({records}) in {redis_url}\n"
+        f"ingest them: newsingest worker (NEWSINGEST_REDIS_URL={redis_url}), on any number"
+        " of machines that read these files and the database\n"
+        f"follow it: newsingest runs (its runs are grouped as 'warc {ingest.ingest_id}');"
+        " newsingest status (the last archive ingest)"
+    )
 
 
 def _run(settings: Any, args: dict[str, Any]) -> tuple[dict[str, Any], str]:

@@ -1,11 +1,17 @@
-"""`newsingest worker`: serve the distributed crawls queued in Redis, on any machine."""
+"""`newsingest worker`: serve the distributed crawls and archive ingests queued in Redis,
+on any machine."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import socket
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,6 +19,17 @@ from crawler.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, config_of, databa
 from crawler.runner import CrawlJob, crawl_settings, job_status, make_crawler, new_process
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class FileJob:
+    """One claimed archive file being ingested by this worker (a ``warc`` run)."""
+
+    claim: Any  # crawler.distributed.Claim
+    job: CrawlJob
+    renewed: float = field(default_factory=time.monotonic)
+    lost: bool = False
+    """Its lease went to another worker (this one stalled past it)."""
 
 
 @main.command()
@@ -42,10 +59,15 @@ def worker(
     parallel: int,
     overrides: tuple[str, ...],
 ) -> None:
-    """Work on every distributed crawl queued in Redis until idle for --idle-timeout.
+    """Work on every distributed crawl and archive ingest queued in Redis until idle for
+    --idle-timeout.
 
     Each crawl joined gets a crawl_runs row of its own (trigger cli, with the crawl's
-    crawl_id). Exit code 0 when every crawl this worker joined succeeded, else 1.
+    crawl_id). Archive files (``newsingest warc --distributed``) are claimed one whole
+    file at a time and ingested as ``newsingest warc`` would (a run of kind warc per
+    file, the ingest's id as its crawl_id); a file whose worker was killed is claimed
+    again when its lease runs out. Exit code 0 when every crawl and file this worker
+    took on succeeded, else 1.
     """
     from crawler import distributed as dist
     from crawler.cli.crawl import parse_overrides
@@ -70,12 +92,88 @@ def worker(
     jobs: list[CrawlJob] = []
     running: set[str] = set()
     idle_since = [time.monotonic()]
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    files: list[FileJob] = []  # the file being ingested (one at a time)
+    file_jobs: list[tuple[str, CrawlJob]] = []
 
     def finished(_: object, crawl_id: str) -> object:
         running.discard(crawl_id)
         return _
 
+    def file_finished(_: object, current: FileJob) -> object:
+        files.remove(current)
+        status = job_status(current.job)
+        outcome = {"succeeded": "done", "failed": "failed"}.get(status, "release")
+        if current.lost:
+            outcome = "lost"
+        else:
+            try:
+                ended = dist.complete(client, current.claim, outcome)
+            except Exception as exc:  # its lease runs out and another worker takes it
+                logger.warning("could not report %s to Redis: %s", current.claim.location, exc)
+            else:
+                if ended:
+                    logger.info("archive ingest %s: last file done", current.claim.ingest.ingest_id)
+        logger.info("%s: %s (%s)", current.claim.location, status, outcome)
+        return _
+
+    def keep_leases() -> None:
+        for current in files:
+            if current.lost or time.monotonic() - current.renewed < dist.HEARTBEAT_SECONDS:
+                continue
+            try:
+                kept = dist.renew(client, current.claim)
+            except Exception as exc:
+                logger.warning("could not renew the lease of %s: %s", current.claim.location, exc)
+                continue
+            current.renewed = time.monotonic()
+            if not kept:
+                current.lost = True
+                logger.error(
+                    "%s: the lease went to another worker; stopping this ingest of it",
+                    current.claim.location,
+                )
+                if current.job.crawler is not None:
+                    current.job.crawler.stop()
+
+    def take_file() -> None:
+        try:
+            ingests = dist.warc_ingests(client)
+        except Exception as exc:
+            logger.warning("cannot read the archive ingest registry: %s", exc)
+            return
+        for ingest in ingests.values():
+            try:
+                claim = dist.claim_file(client, ingest, worker_id)
+            except Exception as exc:
+                logger.warning("cannot claim a file of ingest %s: %s", ingest.ingest_id, exc)
+                continue
+            if claim is None:
+                continue
+            if claim.reclaimed:  # its worker stopped renewing the lease: killed, or cut off
+                logger.warning(
+                    "taking over %s of archive ingest %s: its lease had run out",
+                    claim.location, ingest.ingest_id,
+                )  # fmt: skip
+            else:
+                logger.info("ingesting %s of archive ingest %s", claim.location, ingest.ingest_id)
+            job = CrawlJob(
+                ingest.source_key or "matched",
+                settings={"NEWSINGEST_CRAWL_ID": ingest.ingest_id},
+                args={"files": json.dumps([claim.location]), **ingest.spider_args()},
+            )
+            current = FileJob(claim, job)
+            files.append(current)
+            file_jobs.append((claim.location, job))
+            crawler = make_crawler(process, settings, job, spider="warc")
+            d = process.crawl(crawler, **job.args)
+            d.addBoth(file_finished, current)
+            return
+
     def poll() -> None:
+        keep_leases()
+        if not files and len(running) < parallel:
+            take_file()
         try:
             crawls = dist.active(client)
         except Exception as exc:
@@ -97,7 +195,7 @@ def worker(
             crawler = make_crawler(process, settings, job)
             d = process.crawl(crawler, source=job.key, **job.args)
             d.addBoth(finished, crawl.crawl_id)
-        if running:
+        if running or files:
             idle_since[0] = time.monotonic()
         elif time.monotonic() - idle_since[0] >= idle_timeout:
             loop.stop()
@@ -107,9 +205,10 @@ def worker(
     loop.start(1.0, now=False)
     process.start(stop_after_crawl=False)
     results = [(job.key, job_status(job)) for job in jobs]
+    results += [(location, job_status(job)) for location, job in file_jobs]
     for key, status in results:
         click.echo(f"{key}: {status}")
     if not results:
-        click.echo("no distributed crawl to work on")
+        click.echo("no distributed crawl or archive file to work on")
     ok = all(status in ("succeeded", "skipped") for _, status in results)
     sys.exit(EXIT_OK if ok else EXIT_FAILED)

@@ -56,6 +56,8 @@ class DistributedWorker:
         crawl_id, redis_url = s.get("NEWSINGEST_CRAWL_ID"), s.get("NEWSINGEST_REDIS_URL")
         if not crawl_id or not redis_url:
             raise NotConfigured
+        if getattr(crawler.spidercls, "archive_ingest", False):
+            raise NotConfigured  # a file of a distributed ingest: the worker holds its lease
         ext = cls(redis_url, crawl_id, s.getfloat("NEWSINGEST_WORKER_IDLE_SECONDS"))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)

@@ -6,11 +6,13 @@ the run's files in ``warc_files`` and tells the spider where each stands: a file
 before is skipped, a file begun before is read from its checkpoint, skipping the records
 after it that the earlier runs stored or recorded as failures (`storage.warc.earlier_work`).
 
-Every ``NEWSINGEST_WARC_CHECKPOINT_SECONDS`` it writes, per file, the offset before
-which every record had left the pipelines one period earlier (`FileProgress.safe`): the
-store pipeline flushes its batches every ``NEWSINGEST_STORE_FLUSH_SECONDS`` (2 s; 10 s by
-default here), so a record before a written checkpoint is stored (or spooled) even when
-the process is killed. Damaged stretches of files become ``fetch_failures`` rows
+Every ``NEWSINGEST_WARC_CHECKPOINT_SECONDS`` (10 s; at least twice
+``NEWSINGEST_STORE_FLUSH_SECONDS``, whatever it is set to) it writes, per file, the offset
+before which every record had left the pipelines one period earlier (`FileProgress.safe`):
+the store pipeline flushes its batches every ``NEWSINGEST_STORE_FLUSH_SECONDS`` (2 s), so
+a record before a written checkpoint is stored (or spooled) even when the process is
+killed. (A shorter period let a checkpoint pass records still in an unflushed batch: a
+worker killed then lost them.) Damaged stretches of files become ``fetch_failures`` rows
 (stage ``fetch``, reason ``warc_<damage>``, the file and offset in the detail) in the
 same transaction. When the spider closes (after the pipelines have stored everything)
 the checkpoints are written exactly, and files read to their end are marked done.
@@ -78,7 +80,12 @@ class WarcCheckpoints:
             crawler.stats,
             s.get("NEWSINGEST_DATABASE_URL") or None,
             Path(s["NEWSINGEST_DATA_DIR"]),
-            s.getfloat("NEWSINGEST_WARC_CHECKPOINT_SECONDS"),
+            # a checkpoint is written one period after the records before it left the
+            # pipelines: the period must cover the store pipeline's flush (and its commit)
+            max(
+                s.getfloat("NEWSINGEST_WARC_CHECKPOINT_SECONDS"),
+                2 * s.getfloat("NEWSINGEST_STORE_FLUSH_SECONDS"),
+            ),
         )
         spider = crawler.spider
         if isinstance(spider, WarcSpider):
