@@ -202,15 +202,11 @@ def last_runs_of_kind(url: str, kind: str, limit: int = 1) -> list[Any]:
     the runs they belong with (those of their distributed ingest, or themselves)."""
     from storage import db, ledger
 
-    engine = db.make_engine(url, pool_size=1)
-    try:
-        with db.make_session_factory(engine)() as session:
-            return [
-                (run, key, ledger.runs_of_crawl(session, run.crawl_id) if run.crawl_id else [run])
-                for run, key in ledger.latest_of_kind(session, kind, limit=limit)
-            ]
-    finally:
-        engine.dispose()
+    with db.session_scope(url) as session:
+        return [
+            (run, key, ledger.runs_of_crawl(session, run.crawl_id) if run.crawl_id else [run])
+            for run, key in ledger.latest_of_kind(session, kind, limit=limit)
+        ]
 
 
 def status_rows(
