@@ -729,6 +729,53 @@ def page_body(
     return pagestore.read_page(page_dir, warc_file, warc_offset, warc_length, sha256)
 
 
+def move_pages_to_files(session: Session, writer: pagestore.WarcPageWriter, *, limit: int) -> int:
+    """Move up to ``limit`` raw pages kept in ``pages.html_zlib`` (lowest ids first) into
+    ``writer``'s WARC files: the records are written (and fsynced) first, then the rows
+    point at them and lose their HTML, when the caller commits. Rows are locked
+    (``FOR UPDATE SKIP LOCKED``): a crawl writing the same pages meanwhile is not
+    overwritten. Returns how many were moved (0: none left)."""
+    rows = session.execute(
+        select(
+            Page.id, Page.final_url, Page.status, Page.content_type, Page.fetched_at,
+            Page.html_zlib,
+        )
+        .where(Page.html_zlib.is_not(None))
+        .order_by(Page.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()  # fmt: skip
+    if not rows:
+        return 0
+    bodies: list[bytes] = []
+    for row in rows:
+        assert row[5] is not None  # the query's condition
+        bodies.append(zlib.decompress(row[5]))
+    locations = writer.write(
+        [
+            pagestore.PageToWrite(
+                url=row[1], status=row[2], content_type=row[3], fetched_at=row[4], body=body
+            )
+            for row, body in zip(rows, bodies, strict=True)
+        ]
+    )
+    session.execute(
+        update(Page),
+        [
+            {
+                "id": row[0],
+                "html_zlib": None,
+                "warc_file": loc.file,
+                "warc_offset": loc.offset,
+                "warc_length": loc.length,
+                "body_sha256": pagestore.body_sha256(body),
+            }
+            for row, body, loc in zip(rows, bodies, locations, strict=True)
+        ],
+    )
+    return len(rows)
+
+
 def insert_failures(session: Session, rows: Iterable[FailureRow]) -> int:
     """Record failures; returns how many. Rejections by extraction (stage ``extract``) are
     added to their source's day and run counts (`storage.fieldstats`)."""

@@ -1,4 +1,4 @@
-"""`newsingest db url|upgrade|stop`: database chores."""
+"""`newsingest db url|upgrade|stop|shell|grant-readonly|prune|move-pages`: database chores."""
 
 from __future__ import annotations
 
@@ -151,3 +151,40 @@ def db_prune(
         f" and {done.failures} fetch failures before {now - failures_age:%Y-%m-%d %H:%M} UTC"
         + ("" if dry_run else "; daily aggregates in source_daily_stats")
     )
+
+
+@db_group.command("move-pages")
+@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(min=1))
+@click.pass_context
+def db_move_pages(ctx: click.Context, batch_size: int) -> None:
+    """Move the raw pages kept in the database into WARC files under NEWSINGEST_PAGE_WARC_DIR.
+
+    For switching an install to NEWSINGEST_PAGE_STORE=warc: each batch's records are
+    written to this process's files, then its rows point at them (one transaction a
+    batch; safe to stop and run again, and beside a running crawl). A dump of the
+    database is smaller at once; the table's files shrink after VACUUM FULL pages.
+    """
+    from importlib.metadata import version
+
+    from crawler.settings import NEWSINGEST_PAGE_WARC_MAX_BYTES
+    from storage import db, pagestore, repository
+
+    cfg = config_of(ctx)
+    writer = pagestore.WarcPageWriter(
+        cfg.pages_dir,
+        NEWSINGEST_PAGE_WARC_MAX_BYTES,
+        software=f"newsingest/{version('newsingest')}",
+    )
+    moved = 0
+    with db.sessions_for(database_url(cfg)) as sessions:
+        try:
+            while True:
+                with db.transaction(sessions) as session:
+                    done = repository.move_pages_to_files(session, writer, limit=batch_size)
+                if not done:
+                    break
+                moved += done
+        finally:
+            writer.close()
+    files = f" in {len(writer.files)} files" if writer.files else ""
+    click.echo(f"moved {moved} pages{files} to {cfg.pages_dir}")
