@@ -17,8 +17,8 @@ cost follows the number of sources, days and runs, not of articles; ``status``'s
 article counts are index ranges (bench/README.md, ``scale.py``).
 
 Last, the write path: ``--batches`` batches of 100 records through
-`storage.repository.upsert_articles`, one transaction each, with the field counts and
-with them switched off (``repository._count_fields`` replaced by a no-op), alternating:
+`storage.articles.upsert_articles`, one transaction each, with the field counts and
+with them switched off (``articles._count_fields`` replaced by a no-op), alternating:
 the median time of a batch each way.
 """
 
@@ -94,11 +94,11 @@ def _plan_indexes(session: Any, sql: str, params: dict[str, Any]) -> str:
 
 def _write_path(url: str, source_id: int, batches: int) -> tuple[float, float]:
     from crawler.extraction.record import ArticleRecord
-    from storage import db, repository
+    from storage import articles, db
 
     engine = db.make_engine(url, pool_size=1)
     sessions = db.make_session_factory(engine)
-    real = repository._count_fields
+    real = articles._count_fields
     times: dict[bool, list[float]] = {True: [], False: []}
     try:
         for b in range(2 * batches):
@@ -120,14 +120,14 @@ def _write_path(url: str, source_id: int, batches: int) -> tuple[float, float]:
                         fetched_at=datetime.now(UTC),
                     )
                 )
-            items = [repository.StoredArticle(r, source_id) for r in records]
-            repository._count_fields = real if counted else (lambda *_: None)
+            items = [articles.StoredArticle(r, source_id) for r in records]
+            articles._count_fields = real if counted else (lambda *_: None)
             t0 = time.perf_counter()
             with db.transaction(sessions) as session:
-                repository.upsert_articles(session, items)
+                articles.upsert_articles(session, items)
             times[counted].append((time.perf_counter() - t0) * 1000)
     finally:
-        repository._count_fields = real
+        articles._count_fields = real
         engine.dispose()
     return statistics.median(times[True]), statistics.median(times[False])
 
@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     from crawler.cli.runs import status_rows
     from crawler.health import Thresholds
     from crawler.sources import load_sources
-    from storage import db, embedded, fieldstats, migrate, repository
+    from storage import db, embedded, fieldstats, migrate
+    from storage.sources import SourceRow, source_id, upsert_source
 
     data_dir = Path(tempfile.mkdtemp(prefix="newsingest-health-bench-"))
     try:
@@ -167,9 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         with db.transaction(sessions) as session:
             for k in keys:
-                repository.upsert_source(
+                upsert_source(
                     session,
-                    repository.SourceRow(key=k, name=k, url=f"https://{k}.example/", language="de"),
+                    SourceRow(key=k, name=k, url=f"https://{k}.example/", language="de"),
                 )
             runs = args.days * args.runs_per_day
             for statement in FILL.split(";\n"):
@@ -221,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, ms in table.items():
             print(f"{label:55} {ms:9.1f} ms")
         with sessions() as session:
-            sid = repository.source_id(session, keys[0])
+            sid = source_id(session, keys[0])
         assert sid is not None
         with_counts, without = _write_path(url, sid, args.batches)
         print(f"write path, batch of 100: {with_counts:.1f} ms with field counts, "

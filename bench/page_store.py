@@ -6,7 +6,7 @@ Usage::
 
 Real corpus pages (``../shared/corpus``: scrapinghub and trafilatura by default) are
 extracted once; the records and their raw pages are then written through
-``storage.repository.upsert_articles`` in batches of 100, one transaction each, as the
+``storage.articles.upsert_articles`` in batches of 100, one transaction each, as the
 crawl's store pipeline writes them, into a fresh embedded PostgreSQL: first with the
 ``database`` page store, then (tables truncated) with the ``warc`` store
 (`storage.pagestore`). For each: the bytes of every newsingest table (heap, TOAST and
@@ -35,7 +35,7 @@ TABLES = ("articles", "pages", "article_versions", "source_daily_stats", "run_fi
 def records(pages: list[Any]) -> list[Any]:
     """(record, StoredPage) of each page the extractor keeps, URLs made unique."""
     from crawler.extraction import ArticleRecord, extract_article
-    from storage.repository import StoredPage
+    from storage.pages import StoredPage
 
     now = datetime.now(UTC)
     out = []
@@ -63,22 +63,20 @@ def table_bytes(url: str) -> dict[str, int]:
 
 def fill(url: str, items: list[Any], writer: Any) -> float:
     """Write ``items`` in batches; rows/s."""
-    from storage import db, repository
+    from storage import articles, db, sources
 
     engine = db.make_engine(url, pool_size=1)
     sessions = db.make_session_factory(engine)
     try:
         with db.transaction(sessions) as session:
-            source_id = repository.upsert_source(
-                session, repository.SourceRow("bench", "Bench", "https://bench.example/")
+            source_id = sources.upsert_source(
+                session, sources.SourceRow("bench", "Bench", "https://bench.example/")
             )
-        stored = [repository.StoredArticle(record=r, source_id=source_id, page=p) for r, p in items]
+        stored = [articles.StoredArticle(record=r, source_id=source_id, page=p) for r, p in items]
         started = time.perf_counter()
         for start in range(0, len(stored), BATCH):
             with db.transaction(sessions) as session:
-                repository.upsert_articles(
-                    session, stored[start : start + BATCH], page_writer=writer
-                )
+                articles.upsert_articles(session, stored[start : start + BATCH], page_writer=writer)
         return len(stored) / (time.perf_counter() - started)
     finally:
         engine.dispose()

@@ -21,7 +21,7 @@ this checkout and filled step by step up to each of ``--sizes``:
   stats document as a crawl writes it) and fetch failures (one per five articles). The
   bulk-filled rows have no raw page;
 * **write path**: at each size, ``--write-sample`` more articles through
-  ``storage.repository.upsert_articles`` in batches of 100, one transaction each, with a
+  ``storage.articles.upsert_articles`` in batches of 100, one transaction each, with a
   raw page each (real corpus HTML when the corpus is found, else the article as HTML),
   as the crawl's store pipeline writes them: rows/s and the 95th percentile batch time.
   The first sample runs on the empty database.
@@ -193,7 +193,7 @@ def database(args: argparse.Namespace) -> Iterator[str]:
 
 def register_sources(url: str, count: int) -> tuple[list[int], list[str]]:
     from storage import db as dbmod
-    from storage import repository
+    from storage.sources import SourceRow, upsert_source
 
     engine = dbmod.make_engine(url, pool_size=1)
     ids: list[int] = []
@@ -202,9 +202,9 @@ def register_sources(url: str, count: int) -> tuple[list[int], list[str]]:
         with dbmod.transaction(dbmod.make_session_factory(engine)) as session:
             for i, key in enumerate(keys):
                 ids.append(
-                    repository.upsert_source(
+                    upsert_source(
                         session,
-                        repository.SourceRow(
+                        SourceRow(
                             key=key,
                             name=f"Source {i}",
                             url=f"https://{key}.example/",
@@ -456,8 +456,9 @@ def write_sample(url: str, world: World, count: int, htmls: list[bytes]) -> tupl
     """``count`` articles through ``upsert_articles``; (rows/s, p95 batch seconds)."""
     from crawler.extraction.record import ArticleRecord
     from crawler.extraction.text import content_hash, simhash, word_count
+    from storage import articles, db
     from storage import db as dbmod
-    from storage import repository
+    from storage.pages import StoredPage
 
     rng = world.rng
     items: list[Any] = []
@@ -485,7 +486,7 @@ def write_sample(url: str, world: World, count: int, htmls: list[bytes]) -> tupl
         html = (
             htmls[i % len(htmls)] if htmls else f"<html><body><p>{text}</p></body></html>".encode()
         )
-        page = repository.StoredPage(
+        page = StoredPage(
             requested_url=record.url,
             final_url=record.url,
             status=200,
@@ -493,18 +494,18 @@ def write_sample(url: str, world: World, count: int, htmls: list[bytes]) -> tupl
             html=html,
             fetched_at=world.now,
         )
-        items.append(repository.StoredArticle(record=record, source_id=world.source(), page=page))
+        items.append(articles.StoredArticle(record=record, source_id=world.source(), page=page))
     engine = dbmod.make_engine(url, pool_size=1)
     sessions = dbmod.make_session_factory(engine)
     durations: list[float] = []
     try:
         with dbmod.transaction(sessions) as session:
-            repository.ping(session)
+            db.ping(session)
         started = time.perf_counter()
         for start in range(0, len(items), BATCH):
             t0 = time.perf_counter()
             with dbmod.transaction(sessions) as session:
-                repository.upsert_articles(session, items[start : start + BATCH])
+                articles.upsert_articles(session, items[start : start + BATCH])
             durations.append(time.perf_counter() - t0)
         wall = time.perf_counter() - started
     finally:

@@ -1,4 +1,4 @@
-"""Upsert throughput of ``storage.repository.upsert_articles`` into a fresh embedded PostgreSQL.
+"""Upsert throughput of ``storage.articles.upsert_articles`` into a fresh embedded PostgreSQL.
 
 Usage::
 
@@ -141,7 +141,8 @@ def changed(records: list[Any], pool: list[str], rng: random.Random) -> list[Any
 
 
 def stored(records: list[Any], htmls: list[bytes] | None, source_id: int | None) -> list[Any]:
-    from storage.repository import StoredArticle, StoredPage
+    from storage.articles import StoredArticle
+    from storage.pages import StoredPage
 
     out = []
     for i, rec in enumerate(records):
@@ -170,8 +171,8 @@ def drop_fts(url: str) -> None:
 
 
 def run_phase(db: FreshDatabase, label: str, items: list[Any], batch: int) -> dict[str, Any]:
+    from storage import articles
     from storage import db as dbmod
-    from storage import repository
 
     engine = dbmod.make_engine(db.url, pool_size=1)
     sessions = dbmod.make_session_factory(engine)
@@ -180,14 +181,14 @@ def run_phase(db: FreshDatabase, label: str, items: list[Any], batch: int) -> di
     load_before = load_average()
     try:
         with dbmod.transaction(sessions) as session:  # connect before the clock starts
-            repository.ping(session)
+            dbmod.ping(session)
         with sampler:
             cpu0 = time.process_time()
             started = time.perf_counter()
             for start in range(0, len(items), batch):
                 with dbmod.transaction(sessions) as session:
                     chunk = items[start : start + batch]
-                    result = repository.upsert_articles(session, chunk)
+                    result = articles.upsert_articles(session, chunk)
                 counts["inserted"] += result.inserted
                 counts["updated"] += result.updated
                 counts["unchanged"] += result.unchanged
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     pool = sentence_pool(dirs)
     htmls = None if args.no_pages else [p.html for p in load_corpus(dirs)]
-    from storage.repository import page_compressor
+    from storage.pages import page_compressor
 
     print(
         f"bench/store.py: {args.records} records of ~{args.text_chars} chars of text,"
@@ -235,13 +236,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.without_fts:
             drop_fts(db.url)
         from storage import db as dbmod
-        from storage import repository
+        from storage import sources
 
         engine = dbmod.make_engine(db.url, pool_size=1)
         with dbmod.transaction(dbmod.make_session_factory(engine)) as session:
-            source_id = repository.upsert_source(
+            source_id = sources.upsert_source(
                 session,
-                repository.SourceRow(key="bench", name="bench", url="https://bench.example/"),
+                sources.SourceRow(key="bench", name="bench", url="https://bench.example/"),
             )
         engine.dispose()
         for batch in args.batch:

@@ -10,9 +10,10 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import embedded
@@ -141,3 +142,19 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on error. The one place that commits."""
     with factory() as session, session.begin():
         yield session
+
+
+def run_binary(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
+    """Run ``sql`` (psycopg placeholders, ``%(name)b``: binary) in the session's transaction.
+
+    Through SQLAlchemy's driver-level execute, so errors arrive wrapped as usual (a lost
+    connection is a `DBAPIError` that invalidates it; `writes.is_transient_db_error` relies
+    on that). Returns the result rows, if any.
+    """
+    result = session.connection().exec_driver_sql(sql, params)
+    return list(result.all()) if result.returns_rows else []
+
+
+def ping(session: Session) -> None:
+    """Raise when the database does not answer."""
+    session.execute(text("SELECT 1"))

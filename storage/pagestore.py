@@ -14,14 +14,14 @@ processes, on one host or several sharing the folder, never write to one file), 
 starts the next one when a file reached ``NEWSINGEST_PAGE_WARC_MAX_BYTES``. Each record
 is a gzip member of its own (what ``.warc.gz`` tools expect, and an offset can be read
 alone). A batch's records are flushed and fsynced before the transaction that points
-``pages`` rows at them commits (`storage.repository.upsert_articles` writes them first),
+``pages`` rows at them commits (`storage.articles.upsert_articles` writes them first),
 so a committed row never points to a record that is not on disk; a crash mid-file
 leaves a readable prefix (the cut last record belongs to no committed row). A
 transaction that rolls back after the write leaves an unreferenced record behind, and
 a page replaced by a newer fetch stays in its file: the files hold every page written,
 ``pages`` points at the current one.
 
-No database here: the callers (`storage.repository`, `storage.warc`, the CLI) pass
+No database here: the callers (`storage.pages`, `storage.warc`, the CLI) pass
 the folder and the locations.
 """
 
@@ -160,7 +160,7 @@ def body_sha256(body: bytes) -> str:
 @cache
 def _gzip() -> Callable[[bytes], bytes]:
     """One gzip member of ``data`` at the fast level (python-isal's when installed, as
-    for ``pages.html_zlib``: `storage.repository.compress_html`)."""
+    for ``pages.html_zlib``: `storage.pages.compress_html`)."""
     try:
         igzip = importlib.import_module("isal.igzip")
     except ImportError:

@@ -31,8 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from storage.articles import ARTICLE_RECORD_COLUMNS, LATER_RECORD_COLUMNS
 from storage.models import TEXT_SEARCH_CONFIGS, Article, Page, Source
-from storage.repository import ARTICLE_RECORD_COLUMNS, LATER_RECORD_COLUMNS
 
 logger = logging.getLogger(__name__)
 

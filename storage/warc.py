@@ -19,9 +19,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from storage.models import FetchFailure, Page, Source, WarcFile
+from storage.pages import page_body
 from storage.pagestore import PageUnreadable
 from storage.queries import ARTICLE_FEED, ArticleFilter, feed_conditions
-from storage.repository import page_body
 
 
 @dataclass(frozen=True, slots=True)

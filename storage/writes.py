@@ -24,10 +24,11 @@ from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.failures import FailureReason
-from storage import db, repository
+from storage import db, sources
+from storage.articles import StoredArticle, UpsertResult, upsert_articles
+from storage.failures import FailureRow, insert_failures
 from storage.models import CrawlRun, FetchFailure
 from storage.pagestore import WarcPageWriter
-from storage.repository import FailureRow, StoredArticle, UpsertResult
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def write_entries(
     """Write everything in one transaction; on a content error, entry by entry.
 
     ``page_writer``: the raw pages go to its WARC files (``NEWSINGEST_PAGE_STORE=warc``;
-    `storage.repository.upsert_articles`).
+    `storage.articles.upsert_articles`).
 
     Raises when the database is unreachable (`is_transient_db_error`), in which case nothing of
     this call was committed by the one-transaction attempt. In the entry-by-entry
@@ -216,7 +217,7 @@ def _write(
 
     def source_id(key: str | None) -> int | None:
         if key not in ids:
-            ids[key] = repository.source_id(session, key) if key else None
+            ids[key] = sources.source_id(session, key) if key else None
         return ids[key]
 
     result = WriteResult()
@@ -243,7 +244,7 @@ def _write(
         )
         for a in articles
     ]
-    result.upsert = repository.upsert_articles(session, stored, page_writer=page_writer)
+    result.upsert = upsert_articles(session, stored, page_writer=page_writer)
     rows = [
         replace(
             f.failure,
@@ -270,7 +271,7 @@ def _write(
     result.foreign = len(result.upsert.foreign)
     fresh = _new_failures(session, rows)
     result.duplicate_failures = len(rows) - len(fresh)
-    result.failures = repository.insert_failures(session, fresh)
+    result.failures = insert_failures(session, fresh)
     for run in run_finishes:
         done = session.execute(
             update(CrawlRun)

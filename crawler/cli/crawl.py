@@ -249,7 +249,7 @@ def demo(ctx: click.Context, limit: int, demo_database_url: str | None) -> None:
     second demo stores nothing new."""
     from crawler.demo import DEMO_SITE
     from crawler.demo.server import SiteServer
-    from storage import db, repository
+    from storage import articles, db
 
     cfg = dataclasses.replace(config_of(ctx), database_url=demo_database_url or None)
     ctx.find_root().obj = cfg  # the error boundary names this database
@@ -286,8 +286,8 @@ def demo(ctx: click.Context, limit: int, demo_database_url: str | None) -> None:
         results = run_crawls(settings, [job])
     stats = job.crawler.stats.get_stats() if job.crawler is not None else {}
     with db.session_scope(url) as session:
-        total = repository.article_count(session, "demo")
-        rows = repository.latest_articles(session, source_key="demo", limit=limit)
+        total = articles.article_count(session, "demo")
+        rows = articles.latest_articles(session, source_key="demo", limit=limit)
         click.echo(
             f"run: {results['demo']}; {stat.RunSummary.of(stats).stored()};"
             f" {total} articles from the demo site in the database"

@@ -167,7 +167,8 @@ def db_move_pages(ctx: click.Context, batch_size: int) -> None:
     from importlib.metadata import version
 
     from crawler.settings import NEWSINGEST_PAGE_WARC_MAX_BYTES
-    from storage import db, pagestore, repository
+    from storage import db, pagestore
+    from storage.pages import move_pages_to_files
 
     cfg = config_of(ctx)
     writer = pagestore.WarcPageWriter(
@@ -180,7 +181,7 @@ def db_move_pages(ctx: click.Context, batch_size: int) -> None:
         try:
             while True:
                 with db.transaction(sessions) as session:
-                    done = repository.move_pages_to_files(session, writer, limit=batch_size)
+                    done = move_pages_to_files(session, writer, limit=batch_size)
                 if not done:
                     break
                 moved += done

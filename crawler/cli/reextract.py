@@ -6,7 +6,7 @@ forked workers, a timeout per page, a worker that hangs or dies replaced, the pa
 reported as rejected) with the page's stored ``Content-Type``, whose charset goes to the
 decoder before the page's ``<meta charset>`` as in the crawl (without it a page whose
 charset only the header names came out as mojibake and was stored as a new version);
-each batch is written in one transaction by `storage.repository.apply_reextraction`,
+each batch is written in one transaction by `storage.articles.apply_reextraction`,
 so only changed content makes a new version. A page that now yields a rejection is
 reported and left as it is.
 
@@ -39,9 +39,9 @@ if TYPE_CHECKING:
 
     from crawler.extraction.record import ArticleRecord, Rejection
     from crawler.extractpool import ExtractionPool
+    from storage.articles import ReextractResult
     from storage.pagestore import PageUnreadable
     from storage.queries import StoredFetch
-    from storage.repository import ReextractResult
 
 logger = logging.getLogger(__name__)
 
@@ -210,8 +210,8 @@ class _Run:
     ) -> ArticleRecord | Rejection | PageUnreadable:
         from crawler.extraction.record import Rejection
         from crawler.extractpool import ExtractionFailed
+        from storage.pages import page_body
         from storage.pagestore import PageUnreadable
-        from storage.repository import page_body
 
         hints = page_hints(
             self.sources.get(fetch.source_key or ""),
@@ -256,7 +256,7 @@ class _Run:
         click.echo(f"unreadable: article {fetch.article_id} {fetch.final_url}: {error}", err=True)
 
     def _write(self, records: list[tuple[int, ArticleRecord]]) -> ReextractResult:
-        from storage import db, repository
+        from storage import articles, db
 
         with db.transaction(self.sessions) as session:
-            return repository.apply_reextraction(session, records)
+            return articles.apply_reextraction(session, records)

@@ -35,8 +35,8 @@ from crawler import spool
 from crawler import stats as stat
 from crawler.crawldb import CrawlDatabase
 from crawler.pids import pid_alive
-from storage import db, ledger, migrate, repository
-from storage.repository import SourceRow
+from storage import db, ledger, migrate, sources
+from storage.sources import SourceRow
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +217,7 @@ class CrawlLedger:
         with db.transaction(db.make_session_factory(self._engine)) as session:
             source_id = None
             if source is not None:
-                source_id = repository.upsert_source(session, source_row(source))
+                source_id = sources.upsert_source(session, source_row(source))
             abandoned = ledger.mark_abandoned(session, socket.gethostname(), pid_alive)
             if source_id is not None and self._lock is not None and self.crawl_id is None:
                 # We hold the source's exclusive lock: no live process is crawling it.
@@ -240,7 +240,7 @@ class CrawlLedger:
         try:
             with db.transaction(db.make_session_factory(self._engine)) as session:
                 source_id = (
-                    repository.upsert_source(session, source_row(source))
+                    sources.upsert_source(session, source_row(source))
                     if source is not None
                     else None
                 )

@@ -35,9 +35,9 @@ from crawler import stats as stat
 from crawler.extensions.ledger import run_opened, source_row
 from crawler.failures import FailureReason
 from crawler.spiders.warc import DamageReport, Resume, WarcSpider
-from storage import db, repository
+from storage import db, failures, sources
 from storage import warc as warc_store
-from storage.repository import FailureRow
+from storage.failures import FailureRow
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class WarcCheckpoints:
         self._sessions = db.make_session_factory(self._engine)
         with db.transaction(self._sessions) as session:
             for source in self.spider.sources:
-                self._source_ids[source.key] = repository.upsert_source(session, source_row(source))
+                self._source_ids[source.key] = sources.upsert_source(session, source_row(source))
             points = warc_store.open_files(session, run_id, files)
             out: dict[str, Resume] = {}
             for location, point in points.items():
@@ -155,7 +155,7 @@ class WarcCheckpoints:
         if self._sessions is None or not (points or damaged):
             return
         with db.transaction(self._sessions) as session:
-            repository.insert_failures(session, [self._failure(d, self.run_id) for d in damaged])
+            failures.insert_failures(session, [self._failure(d, self.run_id) for d in damaged])
             for location, (offset, records) in points.items():
                 warc_store.save_checkpoint(
                     session, location, offset=offset, records=records, done=location in done

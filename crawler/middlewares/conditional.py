@@ -15,7 +15,7 @@ from crawler import stats as stat
 from crawler.crawldb import CrawlDatabase
 from crawler.failures import is_transient_reason
 from crawler.meta import CONDITIONAL, DISCOVERY, KIND, NO_VALIDATORS
-from storage import db, repository
+from storage import db, url_state
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class ConditionalRequests:
     def __init__(self, stats: StatsCollector, database: CrawlDatabase) -> None:
         self.stats = stats
         self.database = database
-        self._seen: list[tuple[dict[str, object], repository.Validators]] = []
+        self._seen: list[tuple[dict[str, object], url_state.Validators]] = []
         self.refresh = False
         """A refresh (``crawl --refresh``) asks for everything in full and remembers
         the new validators for the next crawl."""
@@ -58,9 +58,9 @@ class ConditionalRequests:
     def _key(request: Request) -> str:
         return str((request.meta.get("redirect_urls") or [request.url])[0])
 
-    def _lookup(self, url: str) -> repository.Validators | None:
+    def _lookup(self, url: str) -> url_state.Validators | None:
         with db.make_session_factory(self.database.engine())() as session:
-            return repository.get_validators(session, [url]).get(url)
+            return url_state.get_validators(session, [url]).get(url)
 
     async def process_request(self, request: Request) -> None:
         meta = request.meta
@@ -94,7 +94,7 @@ class ConditionalRequests:
                 self._seen.append(
                     (
                         meta,
-                        repository.Validators(
+                        url_state.Validators(
                             url=self._key(request),
                             etag=etag.decode("latin-1") if etag else None,
                             last_modified=modified.decode("latin-1") if modified else None,
@@ -132,6 +132,6 @@ class ConditionalRequests:
         failed = stat.reasons(stats, stat.FETCH_FAILED_PREFIX)
         return not any(is_transient_reason(reason) for reason in failed)
 
-    def _save(self, rows: list[repository.Validators]) -> None:
+    def _save(self, rows: list[url_state.Validators]) -> None:
         with db.transaction(db.make_session_factory(self.database.engine())) as session:
-            repository.save_validators(session, rows)
+            url_state.save_validators(session, rows)

@@ -27,7 +27,7 @@ from crawler.crawldb import CrawlDatabase
 from crawler.exceptions import AlreadyStored
 from crawler.extraction.urls import canonicalize_url
 from crawler.meta import ARTICLE, CHECKED, KIND
-from storage import db, repository
+from storage import articles, db
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class _StoredUrls:
     """The stored-URL lookup shared by both filters: one query for many URLs, in a thread.
 
     ``lookup`` answers which of some URLs are stored; by default the crawl's database's
-    `storage.repository.stored_urls` (tests give a stand-in).
+    `storage.articles.stored_urls` (tests give a stand-in).
     """
 
     def __init__(
@@ -69,7 +69,7 @@ class _StoredUrls:
 
     def _stored_in_database(self, urls: list[str]) -> set[str]:
         with db.make_session_factory(self.database.engine())() as session:
-            return repository.stored_urls(session, urls)
+            return articles.stored_urls(session, urls)
 
     async def stored(self, urls: list[str]) -> set[str]:
         """Those of ``urls`` already stored (one query, off the reactor)."""

@@ -30,7 +30,9 @@ from crawler.crawldb import CrawlDatabase
 from crawler.extensions.ledger import run_opened
 from crawler.items import ExtractedArticle, FetchFailed, Rejected
 from storage import db, pagestore
-from storage.repository import FailureRow, StoredArticle, StoredPage
+from storage.articles import StoredArticle
+from storage.failures import FailureRow
+from storage.pages import StoredPage
 from storage.writes import (
     PendingArticle,
     PendingFailure,

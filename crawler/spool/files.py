@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.extraction.sanitize import clean_text, sanitize
 from crawler.failures import FailureReason
-from storage.repository import FailureRow
+from storage.failures import FailureRow
 from storage.writes import (
     PendingArticle,
     PendingFailure,

@@ -19,7 +19,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, get_args
 
 from crawler.extraction.record import ArticleRecord, StubKind, TranslationNote
-from storage.repository import FailureRow, StoredArticle, StoredPage
+from storage.articles import StoredArticle
+from storage.failures import FailureRow
+from storage.pages import StoredPage
 from storage.writes import (
     PendingArticle,
     PendingFailure,

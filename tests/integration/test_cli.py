@@ -214,10 +214,11 @@ def test_db_prune_deletes_runs_older_than_asked_and_dry_run_only_counts(
 
     from sqlalchemy import update
 
-    from storage import db, ledger, repository
+    from storage import db, ledger
+    from storage.sources import SourceRow, upsert_source
 
     with db.transaction(sessions) as session:
-        sid = repository.upsert_source(session, repository.SourceRow(key="a", name="a", url="u"))
+        sid = upsert_source(session, SourceRow(key="a", name="a", url="u"))
         for age in (2, 40):
             run = ledger.start_run(session, source_id=sid, trigger="cli", host="h", pid=1)
             ledger.finish_run(session, run, status="succeeded", stats={})

@@ -13,9 +13,9 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.demo.server import SiteServer
-from storage import db, ledger, repository
+from storage import db, ledger
 from storage.models import CrawlRun, Source
-from storage.repository import SourceRow
+from storage.sources import SourceRow, upsert_source
 from tests.integration.conftest import PROJECT, Cli
 
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False"]
@@ -36,7 +36,7 @@ def _finished_run(
     sessions: sessionmaker[Session], key: str, status: str, started: datetime
 ) -> None:
     with db.transaction(sessions) as session:
-        sid = repository.upsert_source(session, SourceRow(key=key, name=key, url="http://x/"))
+        sid = upsert_source(session, SourceRow(key=key, name=key, url="http://x/"))
         rid = ledger.start_run(session, source_id=sid, trigger="cli", host="h", pid=1)
         ledger.finish_run(session, rid, status=status, stats={})
         session.execute(
@@ -67,7 +67,7 @@ def test_crawl_of_a_locked_source_is_skipped_and_recorded_with_the_run_holding_i
 ) -> None:
     sources = _two_sources(tmp_path / "s.yaml", site.base_url)
     with db.transaction(sessions) as session:  # as another crawler would: a run, the lock
-        sid = repository.upsert_source(session, SourceRow(key="alpha", name="a", url="http://x/"))
+        sid = upsert_source(session, SourceRow(key="alpha", name="a", url="http://x/"))
         holder = ledger.start_run(session, source_id=sid, trigger="cli", host="h", pid=1)
     held = ledger.try_lock_source(engine, "alpha")
     assert held is not None

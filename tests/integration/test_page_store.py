@@ -177,7 +177,7 @@ def test_spooled_pages_replayed_by_the_spool_command_go_to_warc_files(
     cli: Cli, sessions: sessionmaker[Session]
 ) -> None:
     from crawler import spool
-    from storage import repository
+    from storage.pages import page_html
     from tests.integration.reliability.test_spool_replay import _article
 
     articles = [_article(1), _article(2)]
@@ -190,19 +190,21 @@ def test_spooled_pages_replayed_by_the_spool_command_go_to_warc_files(
         assert row.html_zlib is None and row.warc_file is not None
         assert pending.article.page is not None
         with sessions() as session:
-            body = repository.page_html(session, row.article_id, page_dir(cli))
+            body = page_html(session, row.article_id, page_dir(cli))
         assert body == pending.article.page.html
 
 
 def test_db_move_pages_takes_the_stored_pages_out_of_the_database(
     cli: Cli, sessions: sessionmaker[Session]
 ) -> None:
-    from storage import db, repository
+    from storage import db
+    from storage.articles import upsert_articles
+    from storage.pages import page_html
     from tests.integration.reliability.test_spool_replay import _article
 
     articles = [_article(n) for n in range(5)]
     with db.transaction(sessions) as session:
-        repository.upsert_articles(session, [a.article for a in articles])
+        upsert_articles(session, [a.article for a in articles])
     assert all(r.html_zlib is not None and r.warc_file is None for r in pages(sessions))
     moved = cli.run("db", "move-pages", "--batch-size", "2")
     assert moved.returncode == 0, moved.stderr
@@ -210,7 +212,7 @@ def test_db_move_pages_takes_the_stored_pages_out_of_the_database(
     rows = pages(sessions)
     assert all(r.html_zlib is None and r.warc_file is not None for r in rows)
     with sessions() as session:
-        bodies = [repository.page_html(session, r.article_id, page_dir(cli)) for r in rows]
+        bodies = [page_html(session, r.article_id, page_dir(cli)) for r in rows]
     assert bodies == [a.article.page.html for a in articles if a.article.page is not None]
     again = cli.run("db", "move-pages")
     assert again.returncode == 0 and again.stdout.strip().startswith("moved 0 pages to")

@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.demo.server import SiteServer
 from crawler.extraction import EXTRACTOR_VERSION, ArticleRecord, extract_article
 from crawler.extraction.text import content_hash
-from storage import db, repository
+from storage import articles, db
+from storage.articles import StoredArticle
 from storage.models import Article, ArticleVersion
-from storage.repository import SourceRow, StoredArticle, StoredPage
+from storage.pages import StoredPage
+from storage.sources import SourceRow, upsert_source
 from tests.integration.conftest import SITE, Cli, write_sources
 
 FETCHED = datetime(2025, 2, 14, 7, 30, tzinfo=UTC)
@@ -44,10 +46,10 @@ def _extract(path: str) -> tuple[ArticleRecord, StoredPage]:
 
 def _store(sessions: sessionmaker[Session], *items: tuple[ArticleRecord, StoredPage]) -> None:
     with db.transaction(sessions) as session:
-        source_id = repository.upsert_source(
+        source_id = upsert_source(
             session, SourceRow(key="site", name="Site", url="https://site.example/")
         )
-        repository.upsert_articles(
+        articles.upsert_articles(
             session, [StoredArticle(record=r, source_id=source_id, page=p) for r, p in items]
         )
 
@@ -127,7 +129,7 @@ def test_a_reextracted_record_with_credits_and_utc_offset_stores_them(
         article_id = session.execute(select(Article.id)).scalar_one()
     reextracted = replace(record, credits=("dpa", "Redaktion Politik"), published_utc_offset=60)
     with db.transaction(sessions) as session:
-        result = repository.apply_reextraction(session, [(article_id, reextracted)])
+        result = articles.apply_reextraction(session, [(article_id, reextracted)])
     assert (result.changed, result.unchanged) == (0, 1)
     (article,) = _articles(sessions).values()
     assert (article.credits, article.published_utc_offset) == (["dpa", "Redaktion Politik"], 60)
@@ -143,7 +145,7 @@ def test_a_reextracted_record_marked_as_a_stub_stores_the_mark_and_can_clear_it(
     stubs = []
     for stub in ("paywall", None):
         with db.transaction(sessions) as session:
-            repository.apply_reextraction(session, [(article_id, replace(record, stub=stub))])
+            articles.apply_reextraction(session, [(article_id, replace(record, stub=stub))])
         (article,) = _articles(sessions).values()
         stubs.append(article.stub)
     assert stubs == ["paywall", None]

@@ -15,9 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import spool
 from crawler.extraction.record import ArticleRecord, TranslationNote
-from storage import db, ledger, repository
+from storage import db, ledger, sources
+from storage.articles import StoredArticle
+from storage.failures import FailureRow
 from storage.models import Article, CrawlRun, FetchFailure, Page
-from storage.repository import FailureRow, SourceRow, StoredArticle, StoredPage
+from storage.pages import StoredPage
+from storage.sources import SourceRow
 from storage.writes import (
     PendingArticle,
     PendingFailure,
@@ -216,7 +219,7 @@ def test_records_of_an_unregistered_source_stay_in_the_spool_until_it_is_registe
     assert "ghost is not registered" in kept.read_text(encoding="utf-8")
     assert spool.replay(tmp_path, sessions).kept == 2  # still no source: still kept
     with db.transaction(sessions) as session:
-        ghost_id = repository.upsert_source(session, SourceRow("ghost", "Ghost", "http://g/"))
+        ghost_id = sources.upsert_source(session, SourceRow("ghost", "Ghost", "http://g/"))
     spool.replay(tmp_path, sessions)
     assert spool.pending(tmp_path) == []
     with sessions() as session:
@@ -230,7 +233,7 @@ def test_a_finished_run_is_never_rewritten_by_its_late_crawl(
 ) -> None:
     # run 1 lost its lock; run 2 took the source and marked run 1 abandoned
     with db.transaction(sessions) as session:
-        source = repository.upsert_source(session, SourceRow("s", "S", "http://127.0.0.1/"))
+        source = sources.upsert_source(session, SourceRow("s", "S", "http://127.0.0.1/"))
         first = ledger.start_run(session, source_id=source, trigger="t", host="h", pid=1)
         ledger.mark_source_runs_abandoned(session, source)
     with db.transaction(sessions) as session:

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extraction.record import ArticleRecord
 from crawler.extraction.text import content_hash, simhash, word_count
-from storage import db, migrate, repository
+from storage import articles, db, migrate, sources
+from storage.articles import StoredArticle
 from storage.models import NEAR_DUPLICATE_DISTANCE, SIMHASH_BANDS, Article
-from storage.repository import SourceRow, StoredArticle
+from storage.sources import SourceRow
 from tests.integration.conftest import _scratch_database
 
 SUBJECTS = (
@@ -72,10 +73,10 @@ def _record(url: str, body: str, *, sim: int | None = None) -> ArticleRecord:
 
 def _store(sessions: sessionmaker[Session], source: str, *records: ArticleRecord) -> dict[str, int]:
     with db.transaction(sessions) as session:
-        source_id = repository.upsert_source(
+        source_id = sources.upsert_source(
             session, SourceRow(key=source, name=source.title(), url=f"https://{source}.example/")
         )
-        return repository.upsert_articles(
+        return articles.upsert_articles(
             session, [StoredArticle(record=r, source_id=source_id) for r in records]
         ).ids
 

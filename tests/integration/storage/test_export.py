@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extraction.record import ArticleRecord, TranslationNote
 from crawler.extraction.text import content_hash, simhash, word_count
-from storage import db, export, repository
+from storage import articles, db, export, sources
+from storage.articles import StoredArticle
 from storage.queries import ARTICLE_FEED_COLUMNS, ArticleFilter
-from storage.repository import SourceRow, StoredArticle
+from storage.sources import SourceRow
 from tests.integration.conftest import Cli
 
 BODY = (
@@ -70,10 +71,10 @@ def _record(
 
 def _store(sessions: sessionmaker[Session], source: str, *records: ArticleRecord) -> dict[str, int]:
     with db.transaction(sessions) as session:
-        source_id = repository.upsert_source(
+        source_id = sources.upsert_source(
             session, SourceRow(key=source, name=f"{source} news", url=f"https://{source}.example/")
         )
-        return repository.upsert_articles(
+        return articles.upsert_articles(
             session, [StoredArticle(record=r, source_id=source_id) for r in records]
         ).ids
 

@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import db, fieldstats, ledger, repository
-from storage.repository import FailureRow, SourceRow, StoredArticle
-from tests.integration.storage.test_repository import _record
+from storage import articles, db, failures, fieldstats, ledger, sources
+from storage.articles import StoredArticle
+from storage.failures import FailureRow
+from storage.sources import SourceRow
+from tests.integration.storage.test_articles import _record
 
 
 def _source(session: Session, key: str = "src", language: str | None = "de") -> int:
-    return repository.upsert_source(
+    return sources.upsert_source(
         session, SourceRow(key=key, name=key, url="https://news.example/", language=language)
     )
 
@@ -38,10 +40,10 @@ def test_stored_records_and_rejections_add_up_per_day_and_per_run(
     with db.transaction(sessions) as session:
         sid = _source(session)
         run = ledger.start_run(session, source_id=sid, trigger="cli", host="h", pid=1)
-        repository.upsert_articles(
+        articles.upsert_articles(
             session, [StoredArticle(r, sid, run_id=run) for r in (full, bare, wire)]
         )
-        repository.insert_failures(
+        failures.insert_failures(
             session,
             [
                 FailureRow("https://news.example/x", "extract", "too_short", source_id=sid,
@@ -54,7 +56,7 @@ def test_stored_records_and_rejections_add_up_per_day_and_per_run(
         )  # fmt: skip
     # a second batch of the same run: the unchanged record counts again (it was extracted)
     with db.transaction(sessions) as session:
-        repository.upsert_articles(session, [StoredArticle(full, sid, run_id=run)])
+        articles.upsert_articles(session, [StoredArticle(full, sid, run_id=run)])
     with sessions() as session:
         stats = fieldstats.source_field_stats(session, ["src", "none"], datetime.now(UTC))
     src = stats["src"]
@@ -78,7 +80,7 @@ def test_counts_without_a_run_go_to_the_day_only_and_a_source_without_language_a
 ) -> None:
     with db.transaction(sessions) as session:
         sid = _source(session, language=None)
-        repository.upsert_articles(session, [StoredArticle(_record(), sid)])
+        articles.upsert_articles(session, [StoredArticle(_record(), sid)])
     with sessions() as session:
         src = fieldstats.source_field_stats(session, ["src"], datetime.now(UTC))["src"]
         rows = session.execute(text("SELECT count(*) FROM run_field_stats")).scalar_one()

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import db, ledger, repository
+from storage import db, ledger, sources
+from storage.failures import FailureRow, insert_failures
 from storage.models import Article, CrawlRun
-from storage.repository import FailureRow, SourceRow
-from tests.integration.storage.test_repository import _record, _store
+from storage.sources import SourceRow
+from tests.integration.storage.test_articles import _record, _store
 
 NOW = datetime.now(UTC)
 
@@ -41,13 +42,13 @@ def test_source_health_reports_each_source_with_its_last_run_success_failures_an
     sessions: sessionmaker[Session],
 ) -> None:
     with db.transaction(sessions) as session:
-        alpha = repository.upsert_source(session, SourceRow(key="alpha", name="a", url="http://a/"))
-        beta = repository.upsert_source(session, SourceRow(key="beta", name="b", url="http://b/"))
+        alpha = sources.upsert_source(session, SourceRow(key="alpha", name="a", url="http://a/"))
+        beta = sources.upsert_source(session, SourceRow(key="beta", name="b", url="http://b/"))
         _run(session, alpha, "succeeded", NOW - timedelta(hours=3))
         _run(session, alpha, "succeeded", NOW - timedelta(hours=2))
         last = _run(session, alpha, "failed", NOW - timedelta(hours=1))
         _run(session, alpha, "running", NOW)  # still running: not the last finished run
-        repository.insert_failures(
+        insert_failures(
             session,
             [FailureRow(url=f"http://a/{i}", stage="fetch", reason="http_404", run_id=last)
              for i in range(3)],
@@ -88,7 +89,7 @@ def test_source_health_gives_the_statuses_of_every_worker_run_of_the_last_crawl(
     sessions: sessionmaker[Session],
 ) -> None:
     with db.transaction(sessions) as session:
-        sid = repository.upsert_source(session, SourceRow(key="d", name="d", url="http://d/"))
+        sid = sources.upsert_source(session, SourceRow(key="d", name="d", url="http://d/"))
         _run(session, sid, "succeeded", NOW - timedelta(days=1), crawl_id="old")
         _run(session, sid, "succeeded", NOW - timedelta(minutes=3), crawl_id="new")
         _run(session, sid, "failed", NOW - timedelta(minutes=2), crawl_id="new")
@@ -110,7 +111,7 @@ def test_runs_and_health_read_the_runs_through_their_indexes(
 ) -> None:
     with db.transaction(sessions) as session:
         ids = [
-            repository.upsert_source(session, SourceRow(key=f"s{i}", name="s", url="http://s/"))
+            sources.upsert_source(session, SourceRow(key=f"s{i}", name="s", url="http://s/"))
             for i in range(50)
         ]
         session.execute(
@@ -165,7 +166,7 @@ def test_prune_deletes_old_runs_and_failures_keeping_daily_aggregates(
     old = datetime(2026, 1, 10, 8, 0, tzinfo=UTC)
     stats = {"newsingest/fetch/articles": 5, "newsingest/store/inserted": 3, "x": "text"}
     with db.transaction(sessions) as session:
-        sid = repository.upsert_source(session, SourceRow(key="a", name="a", url="http://a/"))
+        sid = sources.upsert_source(session, SourceRow(key="a", name="a", url="http://a/"))
         first = _run(session, sid, "succeeded", old)
         second = _run(session, sid, "failed", old + timedelta(hours=2))
         recent = _run(session, sid, "succeeded", NOW - timedelta(days=1))
@@ -176,7 +177,7 @@ def test_prune_deletes_old_runs_and_failures_keeping_daily_aggregates(
             .values(started_at=old - timedelta(days=1))  # a running run is never deleted
         )
         session.execute(update(CrawlRun).where(CrawlRun.id == first).values(stats=stats))
-        repository.insert_failures(
+        insert_failures(
             session,
             [
                 FailureRow(url="http://a/1", stage="fetch", reason="http_404",

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extraction.record import ArticleRecord
 from crawler.extraction.text import content_hash, simhash, word_count
-from storage import db, queries, repository
+from storage import articles, db, queries, sources
+from storage.articles import StoredArticle
 from storage.queries import ARTICLE_FEED_COLUMNS, ArticleFilter
-from storage.repository import SourceRow, StoredArticle
+from storage.sources import SourceRow
 from tests.integration.conftest import Cli
 
 
@@ -37,10 +38,10 @@ def _record(url: str, title: str, body: str, language: str | None = "de") -> Art
 
 def _store(sessions: sessionmaker[Session], source: str, *records: ArticleRecord) -> dict[str, int]:
     with db.transaction(sessions) as session:
-        source_id = repository.upsert_source(
+        source_id = sources.upsert_source(
             session, SourceRow(key=source, name=source, url=f"https://{source}.example/")
         )
-        return repository.upsert_articles(
+        return articles.upsert_articles(
             session, [StoredArticle(record=r, source_id=source_id) for r in records]
         ).ids
 

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.demo.server import SiteServer
 from crawler.extraction.record import ArticleRecord
-from storage import db, repository
+from storage import db
+from storage.articles import StoredArticle
 from storage.models import Article, FetchFailure
-from storage.repository import SourceRow, StoredArticle
+from storage.sources import SourceRow, upsert_source
 from storage.writes import PendingArticle, write_entries
 from tests.integration.conftest import Cli, write_sources
 from tests.integration.trust.site import build, build_other
@@ -80,8 +81,8 @@ def test_a_source_never_writes_over_an_article_another_source_stored(
     sessions: sessionmaker[Session],
 ) -> None:
     with db.transaction(sessions) as session:
-        a = repository.upsert_source(session, SourceRow("a", "A", "http://127.0.0.1:1/"))
-        b = repository.upsert_source(session, SourceRow("b", "B", "http://127.0.0.2:1/"))
+        a = upsert_source(session, SourceRow("a", "A", "http://127.0.0.1:1/"))
+        b = upsert_source(session, SourceRow("b", "B", "http://127.0.0.2:1/"))
     url = "http://127.0.0.1:1/story.html"
     original = StoredArticle(_record(url, "the original text of source a"), a)
     write_entries(sessions, [PendingArticle("a", original)], [])

@@ -16,7 +16,9 @@ import pytest
 
 from crawler import spool
 from crawler.extraction.record import ArticleRecord, TranslationNote
-from storage.repository import FailureRow, StoredArticle, StoredPage
+from storage.articles import StoredArticle
+from storage.failures import FailureRow
+from storage.pages import StoredPage
 from storage.writes import PendingArticle, PendingFailure, PendingRunFinish
 
 WHEN = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)

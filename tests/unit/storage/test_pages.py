@@ -6,8 +6,8 @@ import multiprocessing
 import zlib
 from typing import Any
 
-from storage import repository
-from storage.repository import compress_html
+from storage import pages
+from storage.pages import compress_html
 
 
 def test_compressed_html_is_a_zlib_stream_that_zlib_reads_back() -> None:
@@ -19,12 +19,12 @@ def test_compressed_html_is_a_zlib_stream_that_zlib_reads_back() -> None:
 
 def _compress_in_helper(queue: Any) -> None:
     html = b"<p>Kind</p>" * 100
-    queue.put(zlib.decompress(repository._compressor().submit(compress_html, html).result(10)))
+    queue.put(zlib.decompress(pages._compressor().submit(compress_html, html).result(10)))
 
 
 def test_a_forked_child_compresses_pages_with_a_helper_thread_of_its_own() -> None:
     html = b"<p>Eltern</p>" * 100
-    assert zlib.decompress(repository._compressor().submit(compress_html, html).result(10)) == html
+    assert zlib.decompress(pages._compressor().submit(compress_html, html).result(10)) == html
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     child = context.Process(target=_compress_in_helper, args=(queue,))

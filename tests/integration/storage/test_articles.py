@@ -12,10 +12,13 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extraction.record import ArticleRecord, TranslationNote
-from storage import db, ledger, repository
+from storage import articles, db, failures, ledger, pages, sources
+from storage.articles import StoredArticle
 from storage.export import iter_feed
+from storage.failures import FailureRow
 from storage.models import Article, ArticleVersion, CrawlRun, FetchFailure
-from storage.repository import FailureRow, SourceRow, StoredArticle, StoredPage
+from storage.pages import StoredPage
+from storage.sources import SourceRow
 
 NOW = datetime(2025, 2, 14, 7, 30, tzinfo=UTC)
 
@@ -51,12 +54,12 @@ def _record(url: str = "https://news.example/a", body: str = "Erster Absatz.") -
     )
 
 
-def _store(sessions: sessionmaker[Session], *records: ArticleRecord) -> repository.UpsertResult:
+def _store(sessions: sessionmaker[Session], *records: ArticleRecord) -> articles.UpsertResult:
     with db.transaction(sessions) as session:
-        source_id = repository.upsert_source(
+        source_id = sources.upsert_source(
             session, SourceRow(key="src", name="Source", url="https://news.example/")
         )
-        return repository.upsert_articles(
+        return articles.upsert_articles(
             session, [StoredArticle(record=r, source_id=source_id) for r in records]
         )
 
@@ -124,13 +127,13 @@ def test_page_html_is_stored_compressed_and_found_by_requested_url(
         fetched_at=NOW,
     )
     with db.transaction(sessions) as session:
-        ids = repository.upsert_articles(
+        ids = articles.upsert_articles(
             session, [StoredArticle(record=_record(), source_id=None, page=page)]
         ).ids
     with sessions() as session:
-        assert repository.page_html(session, ids["https://news.example/a"]) == html.encode()
+        assert pages.page_html(session, ids["https://news.example/a"]) == html.encode()
         size = session.execute(text("select length(html_zlib) from pages")).scalar_one()
-        found = repository.stored_urls(
+        found = articles.stored_urls(
             session, ["https://news.example/a?utm_source=x", "https://news.example/other"]
         )
     assert size < len(html) / 5
@@ -140,7 +143,7 @@ def test_page_html_is_stored_compressed_and_found_by_requested_url(
 def test_failures_are_recorded_with_stage_reason_and_run(sessions: sessionmaker[Session]) -> None:
     with db.transaction(sessions) as session:
         run_id = ledger.start_run(session, source_id=None, trigger="cli", host="h", pid=1)
-        repository.insert_failures(
+        failures.insert_failures(
             session,
             [
                 FailureRow(
@@ -254,17 +257,15 @@ def test_unchanged_reupsert_is_a_hot_update_that_keeps_the_stored_page(
     )
     records = [_record(url=f"https://news.example/{i}", body=f"Text {i}.") for i in range(20)]
     with db.transaction(sessions) as session:
-        repository.upsert_articles(session, [StoredArticle(r, None, page) for r in records])
+        articles.upsert_articles(session, [StoredArticle(r, None, page) for r in records])
     later = replace(page, html=b"<html><body><p>zweite Fassung</p></body></html>")
     hot = text("select pg_stat_get_xact_tuples_hot_updated('articles'::regclass)")
     with db.transaction(sessions) as session:
         # the counter may include earlier, unflushed transactions of this connection
         before = session.execute(hot).scalar_one()
-        result = repository.upsert_articles(
-            session, [StoredArticle(r, None, later) for r in records]
-        )
+        result = articles.upsert_articles(session, [StoredArticle(r, None, later) for r in records])
         hot_updates = session.execute(hot).scalar_one() - before
-        html = repository.page_html(session, result.ids["https://news.example/3"])
+        html = pages.page_html(session, result.ids["https://news.example/3"])
     assert result.unchanged == 20
     # fillfactor 50 (migration 0005): the touch of last_seen_at stays on the heap page
     assert hot_updates == 20
@@ -279,7 +280,7 @@ def test_batch_mixing_new_changed_and_unchanged_articles_counts_and_stores_each(
 
     old = [_record(url=f"https://news.example/{i}", body=f"Alt {i}.") for i in range(3)]
     with db.transaction(sessions) as session:
-        repository.upsert_articles(
+        articles.upsert_articles(
             session, [StoredArticle(r, None, page(r.url, b"<p>v1</p>")) for r in old]
         )
     batch = [
@@ -288,10 +289,10 @@ def test_batch_mixing_new_changed_and_unchanged_articles_counts_and_stores_each(
         _record(url="https://news.example/new", body="Ganz neu."),  # new
     ]
     with db.transaction(sessions) as session:
-        result = repository.upsert_articles(
+        result = articles.upsert_articles(
             session, [StoredArticle(r, None, page(r.url, b"<p>v2</p>")) for r in batch]
         )
-        htmls = {url: repository.page_html(session, i) for url, i in result.ids.items()}
+        htmls = {url: pages.page_html(session, i) for url, i in result.ids.items()}
     assert (result.inserted, result.updated, result.unchanged) == (1, 1, 1)
     assert set(result.ids) == {r.url for r in batch}
     assert htmls == {
