@@ -66,6 +66,10 @@ class FetchedPage:
     hints: Hints | None = None
     """What discovery knew about the page (feed/sitemap title, date, author, language)."""
 
+    headers: tuple[tuple[str, str], ...] = ()
+    """The response's HTTP headers as kept with the page (`crawler.spiders.news.kept_headers`:
+    no cookies, no transfer framing), in order."""
+
 
 @dataclass(frozen=True, slots=True)
 class ExtractedArticle:

@@ -306,6 +306,8 @@ class Page(Base):
     """Bytes of that gzip member."""
     body_sha256: Mapped[str | None] = mapped_column(String(64))
     """Hex SHA-256 of the raw page as fetched (None for pages stored before 0015)."""
+    http_headers: Mapped[list[list[str]] | None] = mapped_column(JSONB)
+    """The response's headers as ``[name, value]`` pairs (migration 0016; NULL before)."""
 
 
 class CrawlRun(Base):

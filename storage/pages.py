@@ -7,6 +7,7 @@ session and never commit (`storage.db.transaction` does).
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import threading
 import zlib
@@ -41,6 +42,7 @@ _PAGE_COLUMNS = {
     "warc_offset": "bigint",
     "warc_length": "bigint",
     "body_sha256": "text",
+    "http_headers": "jsonb",
 }
 _UPSERT_PAGES = (
     "INSERT INTO pages ("
@@ -62,6 +64,8 @@ class StoredPage:
     content_type: str | None
     html: bytes
     fetched_at: datetime
+    headers: tuple[tuple[str, str], ...] | None = None
+    """The response's HTTP headers as kept (``pages.http_headers``); None: not known."""
 
 
 def upsert_pages(
@@ -94,6 +98,9 @@ def _page_arrays(
         "warc_offset": [w.offset if w else None for w in warc],
         "warc_length": [w.length if w else None for w in warc],
         "body_sha256": [s.sha256 for s in stored],
+        "http_headers": [
+            None if p.headers is None else json.dumps([list(h) for h in p.headers]) for p in pages
+        ],
     }
 
 
@@ -173,6 +180,7 @@ def compress_pages(
                     content_type=p.content_type,
                     fetched_at=p.fetched_at,
                     body=p.html,
+                    headers=p.headers,
                 )
                 for p in pages
             ]
@@ -227,7 +235,7 @@ def move_pages_to_files(session: Session, writer: pagestore.WarcPageWriter, *, l
     rows = session.execute(
         select(
             Page.id, Page.final_url, Page.status, Page.content_type, Page.fetched_at,
-            Page.html_zlib,
+            Page.html_zlib, Page.http_headers,
         )
         .where(Page.html_zlib.is_not(None))
         .order_by(Page.id)
@@ -243,7 +251,12 @@ def move_pages_to_files(session: Session, writer: pagestore.WarcPageWriter, *, l
     locations = writer.write(
         [
             pagestore.PageToWrite(
-                url=row[1], status=row[2], content_type=row[3], fetched_at=row[4], body=body
+                url=row[1],
+                status=row[2],
+                content_type=row[3],
+                fetched_at=row[4],
+                body=body,
+                headers=None if row[6] is None else tuple((h[0], h[1]) for h in row[6]),
             )
             for row, body in zip(rows, bodies, strict=True)
         ]

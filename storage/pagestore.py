@@ -65,6 +65,9 @@ class PageToWrite:
     content_type: str | None
     fetched_at: datetime
     body: bytes
+    headers: tuple[tuple[str, str], ...] | None = None
+    """The response's headers as kept with the page (``pages.http_headers``; None: not
+    known, then only ``Content-Type`` is written)."""
 
 
 _REASONS = {200: "OK", 203: "Non-Authoritative Information"}
@@ -76,12 +79,17 @@ def warc_date(moment: datetime) -> str:
 
 
 def response_record(writer: WARCWriter, page: PageToWrite) -> Any:
-    """The ``response`` record of ``page`` (status line, ``Content-Type``,
-    ``Content-Length``; the ``WARC-Date`` is the fetch time, exact to the microsecond),
-    not yet written: `write_warc` (an export) and `WarcPageWriter` write it."""
-    headers = [("Content-Length", str(len(page.body)))]
-    if page.content_type:
-        headers.insert(0, ("Content-Type", page.content_type))
+    """The ``response`` record of ``page`` (status line, the page's kept headers, or only
+    its ``Content-Type`` when they are not known, and the ``Content-Length`` of the body as
+    kept; the ``WARC-Date`` is the fetch time, exact to the microsecond), not yet written:
+    `write_warc` (an export) and `WarcPageWriter` write it."""
+    if page.headers is not None:
+        headers = [(k, v) for k, v in page.headers if k.lower() != "content-length"]
+        if page.content_type and not any(k.lower() == "content-type" for k, _ in headers):
+            headers.insert(0, ("Content-Type", page.content_type))
+    else:
+        headers = [("Content-Type", page.content_type)] if page.content_type else []
+    headers.append(("Content-Length", str(len(page.body))))
     http = StatusAndHeaders(
         f"{page.status} {_REASONS.get(page.status, 'OK')}", headers, protocol="HTTP/1.1"
     )
@@ -96,9 +104,9 @@ def response_record(writer: WARCWriter, page: PageToWrite) -> Any:
 
 def write_warc(out: BinaryIO, pages: Iterable[PageToWrite], *, software: str) -> int:
     """Write ``pages`` as a gzip-per-record WARC to ``out``, after a ``warcinfo`` record:
-    a ``response`` record each (status line, ``Content-Type``, ``Content-Length``; the
-    ``WARC-Date`` is the fetch time) followed by the ``request`` record of a GET of its
-    URL. Returns how many pages."""
+    a ``response`` record each (`response_record`: status line, kept headers,
+    ``Content-Length``; the ``WARC-Date`` is the fetch time) followed by the ``request``
+    record of a GET of its URL. Returns how many pages."""
     writer = WARCWriter(out, gzip=True, warc_version="WARC/1.1")
     writer.write_record(
         writer.create_warcinfo_record(

@@ -160,6 +160,14 @@ class StoredFetch:
     content_type: str | None
     fetched_at: datetime
     html: bytes
+    headers: tuple[tuple[str, str], ...] | None = None
+    """The response's headers as kept (None for pages stored before migration 0016)."""
+
+
+def _headers(value: Any) -> tuple[tuple[str, str], ...] | None:
+    if not isinstance(value, list):
+        return None
+    return tuple((str(h[0]), str(h[1])) for h in value if isinstance(h, list) and len(h) == 2)
 
 
 def any_page_in_files(session: Session) -> bool:
@@ -195,6 +203,7 @@ def iter_pages(
             Page.warc_offset,
             Page.warc_length,
             Page.body_sha256,
+            Page.http_headers,
         )
         .join(Page, Page.article_id == feed.c.id)
         .order_by(feed.c.id)
@@ -221,6 +230,7 @@ def iter_pages(
                 content_type=row[4],
                 fetched_at=row[5],
                 html=html,
+                headers=_headers(row[11]),
             )
     finally:
         result.close()

@@ -223,7 +223,7 @@ def _export_warc(
     pages = (
         PageToWrite(
             url=p.final_url, status=p.status, content_type=p.content_type,
-            fetched_at=p.fetched_at, body=p.html,
+            fetched_at=p.fetched_at, body=p.html, headers=p.headers,
         )
         for p in iter_pages(session, filters, page_dir=page_dir, on_unreadable=skipped)
     )  # fmt: skip

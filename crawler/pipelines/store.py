@@ -324,6 +324,7 @@ def _pending_article(item: ExtractedArticle, run_id: int | None) -> PendingArtic
                 content_type=page.content_type,
                 html=page.body,
                 fetched_at=page.fetched_at,
+                headers=page.headers,
             ),
             run_id=run_id,
         ),

@@ -14,7 +14,7 @@ from robots.txt to an article request; Scrapy finds them on the spider's class.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -182,6 +182,43 @@ def _charset(response: Response) -> str | None:
     fallback for a feed or sitemap that declares no encoding."""
     content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
     return http_content_type_encoding(content_type)
+
+
+DROPPED_HEADERS = frozenset(
+    {
+        "set-cookie", "set-cookie2",  # the crawler's session, not the page
+        "content-length", "content-encoding", "transfer-encoding",  # the body is kept decoded
+        "connection", "keep-alive",  # hop-by-hop
+    }
+)  # fmt: skip
+MAX_HEADERS = 64
+MAX_HEADER_BYTES = 8192
+
+
+def kept_headers(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The HTTP response headers kept with a page (``pages.http_headers``, written back by
+    the WARC export): in order, without cookies, the transfer's framing (the body is kept
+    decoded) and hop-by-hop headers; at most `MAX_HEADERS`, `MAX_HEADER_BYTES` in all (the
+    rest are dropped). The rule for crawled and archived pages alike."""
+    out: list[tuple[str, str]] = []
+    size = 0
+    for name, value in pairs:
+        if name.lower() in DROPPED_HEADERS:
+            continue
+        size += len(name) + len(value) + 4
+        if len(out) >= MAX_HEADERS or size > MAX_HEADER_BYTES:
+            break
+        out.append((name, value))
+    return tuple(out)
+
+
+def response_headers(response: Response) -> tuple[tuple[str, str], ...]:
+    """`kept_headers` of a Scrapy response (names as Scrapy normalises them)."""
+    return kept_headers(
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, values in response.headers.items()
+        for value in values
+    )
 
 
 def looks_like_html(content_type: str | None, body: bytes) -> bool:
@@ -423,6 +460,7 @@ class NewsSpider(scrapy.Spider):
             body=response.body,
             fetched_at=datetime.now(UTC),
             hints=response.meta.get(HINTS),
+            headers=response_headers(response),
         )
 
     def _is_html(self, response: Response) -> bool:

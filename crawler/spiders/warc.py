@@ -40,7 +40,7 @@ from crawler.archive import ArchiveRecord, Damage, location_of, read_archive, si
 from crawler.failures import FailureReason
 from crawler.items import ExtractedArticle, FetchedPage, FetchFailed, Rejected
 from crawler.sources import Source, SourcesError, load_sources, page_hints
-from crawler.spiders.news import looks_like_html
+from crawler.spiders.news import kept_headers, looks_like_html
 
 logger = logging.getLogger(__name__)
 
@@ -293,6 +293,7 @@ class WarcSpider(scrapy.Spider):
             body=record.body,
             fetched_at=record.date or datetime.now(UTC),
             hints=page_hints(source),
+            headers=kept_headers(record.headers),
         )
 
     def _source_of(self, url: str) -> Source | None:

@@ -133,7 +133,19 @@ def _page_to_json(page: StoredPage | None) -> dict[str, Any] | None:
         "content_type": page.content_type,
         "html": base64.b64encode(page.html).decode("ascii"),
         "fetched_at": _dt(page.fetched_at),
+        "headers": None if page.headers is None else [list(h) for h in page.headers],
     }
+
+
+def _headers_from_json(data: Any) -> tuple[tuple[str, str], ...] | None:
+    """A page's headers: a list of [name, value] strings (absent in older spool lines)."""
+    if data is None:
+        return None
+    if not isinstance(data, list) or not all(
+        isinstance(h, list) and len(h) == 2 and all(isinstance(x, str) for x in h) for h in data
+    ):
+        raise SpoolFormatError("page.headers: expected a list of [name, value] strings")
+    return tuple((name, value) for name, value in data)
 
 
 def _page_from_json(data: Any) -> StoredPage | None:
@@ -152,6 +164,7 @@ def _page_from_json(data: Any) -> StoredPage | None:
             content_type=data.get("content_type"),
             html=html,
             fetched_at=fetched_at,
+            headers=_headers_from_json(data.get("headers")),
         )
     except (KeyError, TypeError, AssertionError, binascii.Error) as exc:
         raise SpoolFormatError(f"page: {exc!r}") from exc

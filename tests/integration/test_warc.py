@@ -163,9 +163,11 @@ def test_an_archived_page_gives_the_record_of_the_same_page_crawled_live(
     requested = [p.requested_url for p in pages]
     assert len(live) >= 7
     warc = Warc(tmp_path / "site.warc.gz")
+    archived_headers = {}
     for url in requested:
         status, headers, body = fetch(url)
         warc.response(url, body, status=f"{status} OK", headers=headers)
+        archived_headers[url] = [list(h) for h in headers]
     truncate(sessions)
     result = ingest(cli, str(warc.save()), "--source", "site", "--sources", str(sources))
     assert "warc: succeeded" in result.stdout
@@ -177,6 +179,7 @@ def test_an_archived_page_gives_the_record_of_the_same_page_crawled_live(
         pages = list(session.execute(select(Page)).scalars())
         runs = list(session.execute(select(CrawlRun)).scalars())
     assert {p.fetched_at for p in pages} == {FETCHED}  # WARC-Date, not the ingest's time
+    assert {p.requested_url: p.http_headers for p in pages} == archived_headers
     assert [(r.kind, r.status) for r in runs] == [("warc", "succeeded")]
     assert all(p.run_id == runs[0].id for p in pages)
 
@@ -493,6 +496,11 @@ def test_export_as_warc_then_ingest_into_an_empty_database_gives_the_same_articl
 ) -> None:
     sources, live, pages = crawl_live(cli, site, tmp_path, sessions)
     fetches = {p.final_url: p for p in pages}
+    for p in pages:  # the headers the loopback server sent, kept with the page
+        assert p.http_headers is not None
+        names = [name for name, _ in p.http_headers]
+        assert {"Server", "Date", "Content-Type"} <= set(names), names
+        assert "Content-Length" not in names
     out = tmp_path / "export.warc.gz"
     result = cli.run("export", "--format", "warc", "-o", str(out))
     assert result.returncode == 0, result.stderr
@@ -512,6 +520,11 @@ def test_export_as_warc_then_ingest_into_an_empty_database_gives_the_same_articl
             page = fetches[url]
             assert record.http_headers.get_statuscode() == str(page.status)
             assert record.http_headers.get_header("Content-Type") == page.content_type
+            assert page.http_headers is not None
+            assert record.http_headers.headers == [
+                *map(tuple, page.http_headers),
+                ("Content-Length", str(len(record.content_stream().read()))),
+            ]
             date = record.rec_headers.get_header("WARC-Date")
             assert datetime.fromisoformat(date.replace("Z", "+00:00")) == page.fetched_at
     assert kinds == ["warcinfo"] + ["response", "request"] * len(live)
@@ -520,8 +533,11 @@ def test_export_as_warc_then_ingest_into_an_empty_database_gives_the_same_articl
     again = records(sessions)
     assert again == live
     with sessions() as session:
-        refetched = {p.final_url: p.fetched_at for p in session.execute(select(Page)).scalars()}
-    assert refetched == {url: p.fetched_at for url, p in fetches.items()}
+        refetched = {
+            p.final_url: (p.fetched_at, p.http_headers)
+            for p in session.execute(select(Page)).scalars()
+        }
+    assert refetched == {url: (p.fetched_at, p.http_headers) for url, p in fetches.items()}
     # one source only, and the filters of the other formats
     one = tmp_path / "one.warc.gz"
     since = cli.run("export", "--format", "warc", "-o", str(one), "--language", "ru")

@@ -218,6 +218,65 @@ def test_written_warc_reads_back_with_request_records(tmp_path: Path) -> None:
     assert response.url == "https://news.test/a?x=1"
 
 
+def test_a_pages_kept_headers_are_written_with_the_length_of_its_body(tmp_path: Path) -> None:
+    fetched = datetime(2025, 2, 3, 4, 5, 6, tzinfo=UTC)
+    headers = (
+        ("Server", "nginx"),
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Content-Length", "3"),  # as kept from an older page: replaced
+        ("Last-Modified", "Mon, 03 Feb 2025 03:00:00 GMT"),
+        ("Vary", "Accept-Encoding"),
+        ("Vary", "Cookie"),
+    )
+    body = b"<html><p>x</p></html>"
+    out = io.BytesIO()
+    write_warc(
+        out,
+        [
+            PageToWrite("https://news.test/a", 200, "text/html; charset=utf-8", fetched, body,
+                        headers),
+            PageToWrite("https://news.test/b", 200, "text/html", fetched, body, ()),
+            PageToWrite("https://news.test/c", 200, "text/html", fetched, body),
+        ],
+        software="newsingest test",
+    )  # fmt: skip
+    written = [
+        r.http_headers.headers
+        for r in ArchiveIterator(io.BytesIO(out.getvalue()))
+        if r.rec_type == "response"
+    ]
+    length = ("Content-Length", str(len(body)))
+    assert written[0] == [*(h for h in headers if h[0] != "Content-Length"), length]
+    assert written[1] == [("Content-Type", "text/html"), length]  # kept none: Content-Type
+    assert written[2] == [("Content-Type", "text/html"), length]  # not known (older pages)
+
+
+def test_kept_headers_leave_out_cookies_framing_and_what_is_over_the_caps() -> None:
+    from crawler.spiders.news import MAX_HEADER_BYTES, MAX_HEADERS, kept_headers
+
+    given = [
+        ("Date", "Mon, 03 Feb 2025 04:05:06 GMT"),
+        ("Set-Cookie", "session=secret"),
+        ("set-cookie2", "x=1"),
+        ("Content-Length", "100"),
+        ("Content-Encoding", "gzip"),
+        ("Transfer-Encoding", "chunked"),
+        ("Connection", "keep-alive"),
+        ("Keep-Alive", "timeout=5"),
+        ("Content-Type", "text/html"),
+        ("Link", "<https://news.test/amp>; rel=amphtml"),
+    ]
+    assert kept_headers(given) == (
+        ("Date", "Mon, 03 Feb 2025 04:05:06 GMT"),
+        ("Content-Type", "text/html"),
+        ("Link", "<https://news.test/amp>; rel=amphtml"),
+    )
+    many = [(f"X-{i}", "v") for i in range(MAX_HEADERS + 10)]
+    assert len(kept_headers(many)) == MAX_HEADERS
+    big = [("X-A", "a" * (MAX_HEADER_BYTES - 100)), ("X-B", "b" * 200), ("X-C", "c")]
+    assert kept_headers(big) == (big[0],)
+
+
 def test_locations_are_absolute_paths_or_urls(tmp_path: Path) -> None:
     assert location_of("http://127.0.0.1:9/a.warc.gz") == "http://127.0.0.1:9/a.warc.gz"
     assert Path(location_of("x.warc")).is_absolute()

@@ -73,6 +73,7 @@ def _article(run_id: int | None = 7) -> PendingArticle:
         content_type="text/html; charset=iso-8859-1",
         html=b"<html>\x00\xff\xfe not utf-8 \n\r</html>",
         fetched_at=WHEN,
+        headers=(("Content-Type", "text/html; charset=iso-8859-1"), ("Vary", "a"), ("Vary", "b")),
     )
     return PendingArticle(
         "src", StoredArticle(record=_full_record(), source_id=None, page=page, run_id=run_id)
