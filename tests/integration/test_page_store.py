@@ -70,6 +70,11 @@ def test_a_crawl_keeps_pages_as_warc_records_read_back_as_fetched(
             assert record.rec_headers.get_header("WARC-Target-URI") == row.final_url
             assert record.http_headers.get_statuscode() == str(row.status)
             assert record.http_headers.get_header("Content-Type") == row.content_type
+            assert row.http_headers is not None  # the kept headers, in the record too
+            assert record.http_headers.headers == [
+                *map(tuple, row.http_headers),
+                ("Content-Length", str(len(body))),
+            ]
             assert record.content_stream().read() == body
             fh.seek(row.warc_offset)  # the length is the record's gzip member, whole
             member = fh.read(row.warc_length)
