@@ -1,31 +1,17 @@
 """The ``newsingest`` command line (``crawler.cli:main``).
 
-Importing this package registers every subcommand module listed in `COMMAND_MODULES`
-on the `main` group. A new command is a new module here plus one line in that list.
+Each subcommand lives in a module of this package that registers itself on the `main`
+group when imported. `COMMANDS` names the module of each command: the group imports a
+module only when its command is run (or ``--help`` lists them all), so ``newsingest
+status`` does not pay for Scrapy, twisted or the extraction libraries that ``crawl``
+needs (issue 24). A new command is a new module here plus its line in that table.
 """
 
 from __future__ import annotations
 
-import importlib
+from crawler.cli.main import COMMANDS, main
 
-from crawler.cli.main import main
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
+"""Every subcommand module, once each (in `COMMANDS` order)."""
 
-COMMAND_MODULES = (
-    "crawler.cli.crawl",
-    "crawler.cli.sources",
-    "crawler.cli.runs",
-    "crawler.cli.health",
-    "crawler.cli.metrics",
-    "crawler.cli.db",
-    "crawler.cli.worker",
-    "crawler.cli.export",
-    "crawler.cli.search",
-    "crawler.cli.reextract",
-    "crawler.cli.spool",
-    "crawler.cli.warc",
-)
-
-for _module in COMMAND_MODULES:
-    importlib.import_module(_module)
-
-__all__ = ["main"]
+__all__ = ["COMMANDS", "COMMAND_MODULES", "main"]

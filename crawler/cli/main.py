@@ -1,13 +1,15 @@
 """The ``newsingest`` command group and what its subcommands share.
 
 Each subcommand lives in a module of this package (``crawl``, ``sources``, ``runs``,
-``db``, ...) that registers itself on `main` when imported; `crawler.cli` imports them
-all. Exit codes: 0 all requested sources succeeded; 1 some failed; 2 usage or configuration
-error (one line from the error boundary, `crawler.cli.errors`).
+``db``, ...) that registers itself on `main` when imported; `COMMANDS` maps each command
+to its module, imported only when that command is looked up (issue 24: ``status`` must not
+import Scrapy). Exit codes: 0 all requested sources succeeded; 1 some failed; 2 usage or
+configuration error (one line from the error boundary, `crawler.cli.errors`).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from pathlib import Path
@@ -24,7 +26,25 @@ logger = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED = 0, 1
 VERBOSITY = ("WARNING", "INFO", "DEBUG")
 """Log level by the number of ``-v`` given (none: warnings and errors only)."""
+COMMANDS = {
+    "crawl": "crawler.cli.crawl",
+    "demo": "crawler.cli.crawl",
+    "sources": "crawler.cli.sources",
+    "runs": "crawler.cli.runs",
+    "status": "crawler.cli.runs",
+    "health": "crawler.cli.health",
+    "metrics": "crawler.cli.metrics",
+    "db": "crawler.cli.db",
+    "worker": "crawler.cli.worker",
+    "export": "crawler.cli.export",
+    "search": "crawler.cli.search",
+    "reextract": "crawler.cli.reextract",
+    "spool": "crawler.cli.spool",
+    "warc": "crawler.cli.warc",
+}
+"""The module that defines each subcommand, imported when the command is looked up."""
 __all__ = [
+    "COMMANDS",
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
@@ -72,7 +92,19 @@ def load_sources_or_exit(path: Path) -> list[Source]:
         sys.exit(EXIT_USAGE)
 
 
-@click.group(cls=BoundaryGroup)
+class LazyGroup(BoundaryGroup):
+    """The top-level group: a subcommand's module is imported when it is looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(COMMANDS[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_name="newsingest", prog_name="newsingest")
 @click.option(
     "--log-level",

@@ -1,0 +1,31 @@
+"""`newsingest status` must not import the crawl's heavy dependencies (issue 24)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("scrapy", "twisted", "trafilatura", "htmldate", "langdetect")
+
+PROBE = f"""
+import sys
+from crawler.cli import main
+ctx = main.make_context("newsingest", ["status"])
+name, cmd, args = main.resolve_command(ctx, ["status"])
+assert name == "status" and cmd is not None
+print(",".join(m for m in {HEAVY!r} if m in sys.modules))
+"""
+
+
+def test_status_does_not_import_the_crawl_stack() -> None:
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
+
+
+def test_every_command_is_listed() -> None:
+    from crawler.cli import COMMANDS, main
+
+    ctx = main.make_context("newsingest", ["status"])
+    assert main.list_commands(ctx) == sorted(COMMANDS)
+    for name in COMMANDS:
+        assert main.get_command(ctx, name) is not None, name
