@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import func, select, text, union, update
+from sqlalchemy import ARRAY, func, select, text, union, update
 from sqlalchemy.orm import Session
 
-from crawler.extraction.record import ArticleRecord
+from crawler.extraction.record import ArticleRecord, TranslationNote
 from storage import fieldstats, pagestore
+from storage.db import array_type
 from storage.db import run_binary as _run_binary
 from storage.duplicates import link_duplicates
 from storage.models import Article, Page, Source, WriteLock
@@ -29,35 +30,21 @@ LATER_RECORD_COLUMNS = ("credits", "published_utc_offset", "stub")
 added: last in ``articles`` and, after every earlier column, in ``article_feed`` (whose
 columns are only ever appended)."""
 
-ARTICLE_RECORD_COLUMNS = (
-    "title",
-    "lead",
-    "text",
-    "authors",
-    "byline",
-    "published_at",
-    "published_precision",
-    "published_raw",
-    "modified_at",
-    "language",
-    "language_confidence",
-    "declared_language",
-    "translation_source_language",
-    "translation_original_outlet",
-    "translation_original_published_at",
-    "translation_note",
-    "site_name",
-    "section",
-    "tags",
-    "image_url",
-    "word_count",
-    "content_hash",
-    "simhash",
-    "extractor_version",
-    "fetched_at",
-    *LATER_RECORD_COLUMNS,
+_TRANSLATION_PREFIX = "translation_"
+"""An `ArticleRecord`'s ``translation`` (a `TranslationNote`) is kept flat: its field
+``note`` in the column ``translation_note``, and so on."""
+
+RECORD_FIELD_COLUMNS: tuple[str, ...] = tuple(
+    f.name for f in fields(ArticleRecord) if f.name != "translation"
+) + tuple(_TRANSLATION_PREFIX + f.name for f in fields(TranslationNote))
+"""The ``articles`` column of each `ArticleRecord` field, ``url`` included. Every one must
+exist in the model (a unit test checks it): a field without a column would not be stored."""
+
+ARTICLE_RECORD_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in Article.__table__.columns if c.name in RECORD_FIELD_COLUMNS and c.name != "url"
 )
-"""``articles`` columns filled from an `ArticleRecord` (besides ``url``)."""
+"""``articles`` columns filled from an `ArticleRecord` (besides ``url``), in the model's
+(and the table's) column order: the record's fields with a column in `Article`."""
 
 ARTICLES_WRITE_LOCK = "articles"
 """The ``write_locks`` row whose row lock serializes article writers from their first read
@@ -71,39 +58,11 @@ login cannot stall storing."""
 # constant text per batch (psycopg prepares it after a few uses), no per-row SQL to build.
 # They run with binary parameters (`_run_binary`):
 # in text form a batch of compressed pages travels hex-escaped, 10x slower end to end.
-_ARRAY_TYPES = {
-    "source_id": "integer",
-    "url": "text",
-    "title": "text",
-    "lead": "text",
-    "text": "text",
-    "authors": "text",  # array literals, one per row (unnest cannot yield arrays)
-    "credits": "text",
-    "byline": "text",
-    "published_at": "timestamptz",
-    "published_precision": "text",
-    "published_utc_offset": "integer",
-    "published_raw": "text",
-    "modified_at": "timestamptz",
-    "language": "text",
-    "language_confidence": "double precision",
-    "declared_language": "text",
-    "translation_source_language": "text",
-    "translation_original_outlet": "text",
-    "translation_original_published_at": "timestamptz",
-    "translation_note": "text",
-    "site_name": "text",
-    "section": "text",
-    "tags": "text",
-    "image_url": "text",
-    "word_count": "integer",
-    "content_hash": "text",
-    "simhash": "bigint",
-    "extractor_version": "text",
-    "fetched_at": "timestamptz",
-    "stub": "text",
-}
 _ARRAY_COLUMNS = ("source_id", "url", *ARTICLE_RECORD_COLUMNS)
+
+
+_ARRAY_TYPES = {c: array_type(Article.__table__.c[c]) for c in _ARRAY_COLUMNS}
+_TEXT_ARRAYS = tuple(c for c in _ARRAY_COLUMNS if isinstance(Article.__table__.c[c].type, ARRAY))
 _UNNEST = (
     "unnest("
     + ", ".join(f"CAST(%({c})b AS {_ARRAY_TYPES[c]}[])" for c in _ARRAY_COLUMNS)
@@ -111,9 +70,6 @@ _UNNEST = (
     + ", ".join(_ARRAY_COLUMNS)
     + ")"
 )
-
-
-_TEXT_ARRAYS = ("authors", "credits", "tags")
 
 
 def _row_value(column: str) -> str:
@@ -185,39 +141,17 @@ class UpsertResult:
 
 
 def record_columns(record: ArticleRecord) -> dict[str, Any]:
-    """The ``articles`` column values of ``record``."""
+    """The ``articles`` column values of ``record`` (``url`` and `ARTICLE_RECORD_COLUMNS`;
+    tuples as lists)."""
     tr = record.translation
-    return {
-        "url": record.url,
-        "title": record.title,
-        "lead": record.lead,
-        "text": record.text,
-        "authors": list(record.authors),
-        "credits": list(record.credits),
-        "byline": record.byline,
-        "published_at": record.published_at,
-        "published_precision": record.published_precision,
-        "published_utc_offset": record.published_utc_offset,
-        "published_raw": record.published_raw,
-        "modified_at": record.modified_at,
-        "language": record.language,
-        "language_confidence": record.language_confidence,
-        "declared_language": record.declared_language,
-        "translation_source_language": tr.source_language if tr else None,
-        "translation_original_outlet": tr.original_outlet if tr else None,
-        "translation_original_published_at": tr.original_published_at if tr else None,
-        "translation_note": tr.note if tr else None,
-        "site_name": record.site_name,
-        "section": record.section,
-        "tags": list(record.tags),
-        "image_url": record.image_url,
-        "word_count": record.word_count,
-        "content_hash": record.content_hash,
-        "simhash": record.simhash,
-        "extractor_version": record.extractor_version,
-        "fetched_at": record.fetched_at,
-        "stub": record.stub,
-    }
+    values: dict[str, Any] = {}
+    for column in ("url", *ARTICLE_RECORD_COLUMNS):
+        if column.startswith(_TRANSLATION_PREFIX):
+            value = getattr(tr, column.removeprefix(_TRANSLATION_PREFIX)) if tr else None
+        else:
+            value = getattr(record, column)
+        values[column] = list(value) if isinstance(value, tuple) else value
+    return values
 
 
 def upsert_articles(

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import ARRAY, ColumnElement, Engine, String, create_engine, text
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import embedded
@@ -153,6 +154,20 @@ def run_binary(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
     """
     result = session.connection().exec_driver_sql(sql, params)
     return list(result.all()) if result.returns_rows else []
+
+
+_PG_DIALECT = PGDialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialects are untyped
+
+
+def array_type(column: ColumnElement[Any]) -> str:
+    """The element type of ``column``'s array parameter in a `run_binary` batch (``CAST(%(c)b
+    AS <type>[])``), from the model: ``text`` for strings of any length (a cast to
+    ``varchar(n)`` would cut longer values silently, where the column refuses them) and for
+    ``text[]`` columns (passed as array literals, one per row: unnest cannot yield arrays),
+    else the column's PostgreSQL type."""
+    if isinstance(column.type, ARRAY | String):
+        return "text"
+    return str(column.type.compile(dialect=_PG_DIALECT)).lower()
 
 
 def ping(session: Session) -> None:

@@ -23,27 +23,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage import pagestore
-from storage.db import run_binary
+from storage.db import array_type, run_binary
 from storage.models import Page
 
 if TYPE_CHECKING:
     from storage.articles import StoredArticle
 
-_PAGE_COLUMNS = {
-    "article_id": "bigint",
-    "requested_url": "text",
-    "final_url": "text",
-    "status": "smallint",
-    "content_type": "text",
-    "html_zlib": "bytea",
-    "fetched_at": "timestamptz",
-    "run_id": "integer",
-    "warc_file": "text",
-    "warc_offset": "bigint",
-    "warc_length": "bigint",
-    "body_sha256": "text",
-    "http_headers": "jsonb",
-}
+_PAGE_COLUMNS = {c.name: array_type(c) for c in Page.__table__.columns if c.name != Page.id.key}
+"""The ``pages`` columns a batch writes (all but the id), with their array element types."""
 _UPSERT_PAGES = (
     "INSERT INTO pages ("
     + ", ".join(_PAGE_COLUMNS)

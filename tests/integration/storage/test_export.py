@@ -5,18 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import ARRAY, DateTime, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extraction.record import ArticleRecord, TranslationNote
 from crawler.extraction.text import content_hash, simhash, word_count
 from storage import articles, db, export, sources
 from storage.articles import StoredArticle
+from storage.models import Article
 from storage.queries import ARTICLE_FEED_COLUMNS, ArticleFilter
 from storage.sources import SourceRow
 from tests.integration.conftest import Cli
@@ -87,44 +88,21 @@ def _exported(sessions: sessionmaker[Session], filters: ArticleFilter) -> list[d
 
 
 def _from_json(obj: dict[str, Any]) -> ArticleRecord:
-    def when(value: str | None) -> datetime | None:
-        return datetime.fromisoformat(value) if value else None
+    """The record an exported line holds, field by field as `storage.articles` derives
+    them (the translation flat in ``translation_*``), typed by the model's columns."""
 
-    return ArticleRecord(
-        url=obj["url"],
-        text=obj["text"],
-        content_hash=obj["content_hash"],
-        simhash=obj["simhash"],
-        word_count=obj["word_count"],
-        extractor_version=obj["extractor_version"],
-        title=obj["title"],
-        lead=obj["lead"],
-        authors=tuple(obj["authors"]),
-        credits=tuple(obj["credits"]),
-        byline=obj["byline"],
-        published_at=when(obj["published_at"]),
-        published_precision=obj["published_precision"],
-        published_utc_offset=obj["published_utc_offset"],
-        published_raw=obj["published_raw"],
-        modified_at=when(obj["modified_at"]),
-        language=obj["language"],
-        language_confidence=obj["language_confidence"],
-        declared_language=obj["declared_language"],
-        translation=TranslationNote(
-            note=obj["translation_note"],
-            source_language=obj["translation_source_language"],
-            original_outlet=obj["translation_original_outlet"],
-            original_published_at=when(obj["translation_original_published_at"]),
-        )
-        if obj["translation_note"]
-        else None,
-        site_name=obj["site_name"],
-        section=obj["section"],
-        tags=tuple(obj["tags"]),
-        image_url=obj["image_url"],
-        fetched_at=when(obj["fetched_at"]),
-        stub=obj["stub"],
-    )
+    def value(column: str) -> Any:
+        raw = obj[column]
+        sql_type = Article.__table__.c[column].type
+        if isinstance(sql_type, ARRAY):
+            return tuple(raw)
+        if isinstance(sql_type, DateTime):
+            return datetime.fromisoformat(raw) if raw else None
+        return raw
+
+    plain = {f.name: value(f.name) for f in fields(ArticleRecord) if f.name != "translation"}
+    note = {f.name: value(f"translation_{f.name}") for f in fields(TranslationNote)}
+    return ArticleRecord(**plain, translation=TranslationNote(**note) if note["note"] else None)
 
 
 def test_jsonl_export_round_trips_every_record_field(sessions: sessionmaker[Session]) -> None:

@@ -34,3 +34,11 @@ def test_a_forked_child_compresses_pages_with_a_helper_thread_of_its_own() -> No
     finally:
         child.join(20)
     assert child.exitcode == 0
+
+
+def test_a_pages_batch_fills_every_column_of_the_model_but_the_id() -> None:
+    from storage.models import Page
+
+    assert list(pages._page_arrays([], [], {})) == list(pages._PAGE_COLUMNS)
+    assert set(pages._PAGE_COLUMNS) == {c.name for c in Page.__table__.columns} - {"id"}
+    assert pages._PAGE_COLUMNS["html_zlib"] == "bytea"
