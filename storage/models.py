@@ -3,7 +3,7 @@
 Migrations in ``migrations/versions`` are the source of truth for the database; these
 models must match them (``alembic check`` passes in the tests). Things models cannot
 express (the trigger that archives previous versions) live in the migrations and are
-described in README's schema section.
+described in docs/schema.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The record contract: what extraction produces and downstream tools read.
 
 `ArticleRecord` fields are named exactly as the ``articles`` columns they fill
-(see README, "Schema"). Everything here is a frozen dataclass of plain values, so
+(see docs/schema.md). Everything here is a frozen dataclass of plain values, so
 records pickle cheaply across the extraction process pool and compare by value in
 golden tests.
 """
