@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import warnings
 
-from scrapy.exceptions import ScrapyDeprecationWarning
-
 from crawler.config import Config
 
 # scrapy-redis 0.9.1 calls Scrapy APIs deprecated since 2.13 on every request; its
-# warnings would drown the log of distributed crawls.
-warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module=r"scrapy_redis\.")
+# warnings (all of them deprecations) would drown the log of distributed crawls. No
+# category named: importing Scrapy's would make every reader of these defaults (status,
+# health) import Scrapy.
+warnings.filterwarnings("ignore", module=r"scrapy_redis\.")
 
 _config = Config.from_env()
 

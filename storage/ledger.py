@@ -99,12 +99,13 @@ def mark_abandoned(session: Session, host: str, is_alive: Callable[[int], bool])
     return len(dead)
 
 
-def latest_of_kind(session: Session, kind: str, *, limit: int = 1) -> list[Any]:
-    """The newest runs of ``kind`` (e.g. ``warc`` ingests) with their source key (or None)."""
+def latest_ingests(session: Session, *, limit: int = 1) -> list[Any]:
+    """The newest archive ingests (``warc`` runs) with their source key (or None); the
+    partial index ``ix_crawl_runs_started_at_id_warc`` holds them apart from the crawls."""
     stmt = (
         select(CrawlRun, Source.key)
         .outerjoin(Source, Source.id == CrawlRun.source_id)
-        .where(CrawlRun.kind == kind)
+        .where(CrawlRun.kind == "warc")
         .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
         .limit(limit)
     )

@@ -328,6 +328,12 @@ class CrawlRun(Base):
             postgresql_where=sql("status = 'succeeded'"),
         ),
         Index(None, "crawl_id", postgresql_where=sql("crawl_id IS NOT NULL")),
+        Index(
+            "ix_crawl_runs_started_at_id_warc",
+            "started_at",
+            "id",
+            postgresql_where=sql("kind = 'warc'"),
+        ),
         CheckConstraint("kind IN ('crawl', 'warc')", name="kind"),
     )
 

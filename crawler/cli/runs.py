@@ -140,7 +140,7 @@ def status(
     url = read_database_url(cfg)
     now = datetime.now(UTC)
     rows = status_rows(url, sources, now, th)
-    ingests = last_runs_of_kind(url, "warc")
+    ingests = last_ingests(url)
     bad = [r for r in rows if r["verdict"] in BAD_VERDICTS]
     last_ingest = None
     for run, key, together in ingests:
@@ -197,15 +197,15 @@ def status(
     sys.exit(EXIT_FAILED if bad else EXIT_OK)
 
 
-def last_runs_of_kind(url: str, kind: str, limit: int = 1) -> list[Any]:
-    """The newest runs of ``kind`` (``warc``: archive ingests) with their source keys and
-    the runs they belong with (those of their distributed ingest, or themselves)."""
+def last_ingests(url: str, limit: int = 1) -> list[Any]:
+    """The newest archive ingests with their source keys and the runs they belong with
+    (those of their distributed ingest, or themselves)."""
     from storage import db, ledger
 
     with db.session_scope(url) as session:
         return [
             (run, key, ledger.runs_of_crawl(session, run.crawl_id) if run.crawl_id else [run])
-            for run, key in ledger.latest_of_kind(session, kind, limit=limit)
+            for run, key in ledger.latest_ingests(session, limit=limit)
         ]
 
 

@@ -130,11 +130,18 @@ def test_runs_and_health_read_the_runs_through_their_indexes(
             "select * from crawl_runs order by started_at desc, id desc limit 20",
             {},
         )
+        ingests = _plan(
+            session,
+            "select * from crawl_runs where kind = 'warc' order by started_at desc, id desc"
+            " limit 1",
+            {},
+        )
         health = _plan(session, ledger._SOURCE_HEALTH.text, {
             "keys": ["s1", "s2"], "day_ago": NOW, "week_ago": NOW,
         })  # fmt: skip
         rows = ledger.recent_runs(session, limit=20)
     assert "Index Scan Backward using ix_crawl_runs_started_at_id" in latest
+    assert "ix_crawl_runs_started_at_id_warc" in ingests
     assert "Seq Scan on crawl_runs" not in health
     assert "ix_crawl_runs_source_id_finished_at_succeeded" in health
     # (the articles counts' index: the cookbook test, with enough articles to matter)

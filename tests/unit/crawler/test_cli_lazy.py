@@ -1,11 +1,12 @@
-"""`newsingest status` must not import the crawl's heavy dependencies (issue 24)."""
+"""`newsingest status` must not import the crawl's heavy dependencies, nor Alembic to
+check the schema is current (issue 24)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-HEAVY = ("scrapy", "twisted", "trafilatura", "htmldate", "langdetect")
+HEAVY = ("scrapy", "twisted", "trafilatura", "htmldate", "langdetect", "alembic")
 
 PROBE = f"""
 import sys
@@ -13,6 +14,10 @@ from crawler.cli import main
 ctx = main.make_context("newsingest", ["status"])
 name, cmd, args = main.resolve_command(ctx, ["status"])
 assert name == "status" and cmd is not None
+from crawler.cli.health import thresholds
+from storage import migrate
+thresholds()
+migrate.head_revision()
 print(",".join(m for m in {HEAVY!r} if m in sys.modules))
 """
 
