@@ -1,4 +1,4 @@
-"""A small loopback-only HTTP server for the bundled demo site and the test fixture site.
+"""A small loopback-only HTTP server for the bundled demo site (and the tests' site over it).
 
 Standard library only (``http.server`` + ``threading``): no Scrapy, no database. It serves the
 files under a site root and adds what a crawler needs to be exercised on a realistic site:
@@ -14,6 +14,10 @@ files under a site root and adds what a crawler needs to be exercised on a reali
   ``If-None-Match`` / ``If-Modified-Since`` give 304.
 * Special behaviours are data, read from ``_routes.json`` in the site root (see `Route`).
   Paths with a segment starting with ``_`` (``_routes.json``, ``_expected.json``) are not served.
+* An ``overlay`` folder adds files to the site (and may replace some): a path is looked up
+  in the overlay first, then in the root, and the overlay's ``_routes.json`` entries are
+  added to the root's. The integration tests serve the demo site with their faults and
+  extra pages this way, so the site exists once.
 
 It binds to loopback addresses only. By default it also listens on ``127.0.0.2`` (same port)
 as an "off-site" host that answers 404 to everything but records what reached it
@@ -259,18 +263,21 @@ class SiteServer:
         *,
         offsite_host: str | None = "127.0.0.2",
         site_url: str | None = None,
+        overlay: Path | None = None,
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"SiteServer binds to loopback addresses only, not {host!r}")
         if offsite_host is not None and not _is_loopback(offsite_host):
             raise ValueError(f"offsite_host must be a loopback address, not {offsite_host!r}")
         self.root = Path(root).resolve()
-        if not self.root.is_dir():
-            raise ValueError(f"site root {self.root} is not a directory")
+        self.overlay = None if overlay is None else Path(overlay).resolve()
+        for folder in (self.root, self.overlay):
+            if folder is not None and not folder.is_dir():
+                raise ValueError(f"site root {folder} is not a directory")
         self.host = host
         self._port = port
         self.offsite_host = offsite_host if offsite_host != host else None
-        self.routes = load_routes(self.root)
+        self.routes = {k: v for folder in self.roots[::-1] for k, v in load_routes(folder).items()}
         self._site_url = site_url.rstrip("/") if site_url else None
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
@@ -334,6 +341,23 @@ class SiteServer:
         return server
 
     # -- public state --------------------------------------------------------------------
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        """The folders a path is looked up in, in order: the overlay (if any), the root."""
+        return (self.root,) if self.overlay is None else (self.overlay, self.root)
+
+    def find(self, path: str) -> Path | None:
+        """The file or folder a site path (``/news/x.html``) names, the overlay's first;
+        None when neither has it or the path leaves the site."""
+        parts = [p for p in path.split("/") if p]
+        for folder in self.roots:
+            target = folder.joinpath(*parts)
+            if not target.resolve().is_relative_to(folder):
+                return None
+            if target.exists():
+                return target
+        return None
 
     @property
     def port(self) -> int:
@@ -458,8 +482,8 @@ class SiteServer:
         )
 
     def _file_response(self, rel: str) -> _Response:
-        target = (self.root / rel.lstrip("/")).resolve()
-        if not target.is_relative_to(self.root) or not target.is_file():
+        target = self.find(rel)
+        if target is None or not target.is_file():
             logger.warning("route names a missing file: %s", rel)
             return self._not_found()
         return self._serve_file(target)
@@ -468,21 +492,19 @@ class SiteServer:
         parts = [p for p in path.split("/") if p]
         if any(p.startswith((".", "_")) for p in parts):
             return self._not_found()
-        target = self.root.joinpath(*parts) if parts else self.root
-        if not target.resolve().is_relative_to(self.root):
-            return self._not_found()
-        if target.is_dir():
+        target = self.find(path)
+        if target is not None and target.is_dir():
             if not path.endswith("/"):
                 location = self.base_url + path + "/"
                 return _Response(
                     301, self._status_page(301), CONTENT_TYPES[".html"], (("Location", location),)
                 )
-            target = target / "index.html"
-        if target.is_file():
+            target = self.find(path + "index.html")
+        if target is not None and target.is_file():
             return self._serve_file(target)
-        if target.suffix == ".gz":
-            source = target.with_suffix("")
-            if source.is_file() and not source.name.startswith((".", "_")):
+        if path.endswith(".gz"):
+            source = self.find(path.removesuffix(".gz"))
+            if source is not None and source.is_file() and not source.name.startswith((".", "_")):
                 plain = self._serve_file(source)
                 body = gzip.compress(plain.body, mtime=0)
                 return _Response(

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.demo.server import SiteServer
 from storage import db, embedded, migrate
+from tests.integration import fixture_site
 
-SITE = Path(__file__).parent / "site"
 PROJECT = Path(__file__).resolve().parents[2]
 TABLES = (
     "fetch_failures, pages, article_versions, articles, crawl_runs, crawl_locks, sources,"
@@ -150,13 +150,14 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def site_server() -> Iterator[SiteServer]:
-    with SiteServer(SITE) as server:
+    with fixture_site.server() as server:
         yield server
 
 
 @pytest.fixture
 def site(site_server: SiteServer) -> SiteServer:
-    """The fixture news site on 127.0.0.1, with a fresh request log."""
+    """The fixture news site (the demo site and the tests' overlay, `fixture_site`) on
+    127.0.0.1, with a fresh request log."""
     site_server.reset()
     return site_server
 

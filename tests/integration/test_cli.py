@@ -187,7 +187,10 @@ def test_crawl_logs_info_only_with_v(cli: Cli, tmp_path: Path) -> None:
 def test_scrapy_feed_export_writes_every_item_as_json(
     cli: Cli, site: SiteServer, tmp_path: Path
 ) -> None:
-    sources = write_sources(tmp_path / "s.yaml", site.base_url, max_age_days=30)
+    # the front page and the faults' listing: articles, rejections and failed fetches
+    sources = write_sources(
+        tmp_path / "s.yaml", site.base_url, max_age_days=30, listings="[/, /faults/]"
+    )
     out = tmp_path / "items.jsonl"
     result = subprocess.run(
         [sys.executable, "-m", "scrapy", "crawl", "news", "-a", "source=site",
@@ -205,6 +208,7 @@ def test_scrapy_feed_export_writes_every_item_as_json(
         assert item["page"]["final_url"].startswith(site.base_url)
         assert item["page"]["body_bytes"] > 0 and "body" not in item["page"]
     assert any("reason" in i for i in items)  # failures and rejections are items too
+    assert any("rejection" in i for i in items)
 
 
 def test_db_prune_deletes_runs_older_than_asked_and_dry_run_only_counts(

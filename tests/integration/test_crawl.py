@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.demo.server import SiteServer
 from storage.models import Article, CrawlRun, FetchFailure, Page
-from tests.integration.conftest import SITE, Cli, write_sources
+from tests.integration.conftest import Cli, write_sources
+from tests.integration.fixture_site import expected
 
-EXPECTED: dict[str, Any] = json.loads((SITE / "_expected.json").read_text(encoding="utf-8"))
+EXPECTED: dict[str, Any] = expected()
 ARTICLE_PATHS = sorted(k for k in EXPECTED if k.startswith("/"))
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_MAXSIZE=2000000"]
 
@@ -23,8 +23,8 @@ def _sources(tmp_path: Path, site: SiteServer) -> Path:
     return write_sources(
         tmp_path / "sources.yaml",
         site.base_url,
-        feeds="[/feed.rss, /feed.atom, /broken-feed.rss]",
-        listings="[/, /aktuell/]",
+        feeds="[/feed.rss, /feed.atom, /feed-extra.rss, /broken-feed.rss]",
+        listings="[/, /aktuell/, /faults/]",
         listing_depth=3,
         max_age_days=30,
     )
@@ -89,6 +89,13 @@ def test_stored_articles_carry_the_pages_facts(crawled: dict[str, Any]) -> None:
         assert article.content_hash and len(article.content_hash) == 64
 
 
+def test_stubs_are_stored_as_stubs_of_their_kind(crawled: dict[str, Any]) -> None:
+    assert EXPECTED["stubs"]  # the demo site's paywalled interview
+    for path, kind in EXPECTED["stubs"].items():
+        _, article = crawled["pages"][path]
+        assert article.stub == kind, path
+
+
 def test_non_articles_are_not_stored_as_articles(crawled: dict[str, Any]) -> None:
     for path in EXPECTED["non_articles"]:
         assert path not in crawled["pages"], f"{path} was stored as an article"
@@ -120,7 +127,6 @@ def test_failed_fetches_are_recorded_with_their_reason(crawled: dict[str, Any]) 
     assert failures["/offsite"].reason == "offsite_redirect"
     assert failures["/video/hafen-zeitraffer.html"].reason == "video_only"
     assert failures["/video/hafen-zeitraffer.html"].stage == "extract"
-    assert failures["/plus/interview-buergermeisterin.html"].reason == "paywall"
     assert failures["/broken-feed.rss"].stage == "discovery"
     assert failures["/broken-feed.rss"].reason == "bad_feed"
     assert all(f.run_id == crawled["runs"][0].id for f in failures.values())

@@ -18,7 +18,8 @@ from storage.articles import StoredArticle
 from storage.models import Article, ArticleVersion
 from storage.pages import StoredPage
 from storage.sources import SourceRow, upsert_source
-from tests.integration.conftest import SITE, Cli, write_sources
+from tests.integration.conftest import Cli, write_sources
+from tests.integration.fixture_site import site_file
 
 FETCHED = datetime(2025, 2, 14, 7, 30, tzinfo=UTC)
 OLD = "0.0.1-old"
@@ -37,7 +38,7 @@ def _page(path: str, html: bytes) -> StoredPage:
 
 
 def _extract(path: str) -> tuple[ArticleRecord, StoredPage]:
-    html = (SITE / path.lstrip("/")).read_bytes()
+    html = site_file(path).read_bytes()
     page = _page(path, html)
     record = extract_article(html, page.final_url)
     assert isinstance(record, ArticleRecord), record

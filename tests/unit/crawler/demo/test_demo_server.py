@@ -276,6 +276,43 @@ def test_bad_routes_file_is_rejected(tmp_path: Path) -> None:
         load_routes(tmp_path)
 
 
+def test_an_overlay_adds_files_and_routes_and_replaces_the_roots_files(
+    site: Path, tmp_path: Path
+) -> None:
+    overlay = tmp_path / "overlay"
+    (overlay / "extra").mkdir(parents=True)
+    (overlay / "section").mkdir()
+    (overlay / "extra" / "index.html").write_text("<p>extra __PORT__</p>", encoding="utf-8")
+    (overlay / "section" / "b.html").write_text("<p>b</p>", encoding="utf-8")
+    (overlay / "robots.txt").write_text("Disallow: /x\n", encoding="utf-8")
+    (overlay / "more.xml").write_text("<urlset>__BASE__</urlset>", encoding="utf-8")
+    routes = {"/gone.html": {"status": 410}, "/new-route": {"redirect": "/extra/"}}
+    (overlay / "_routes.json").write_text(json.dumps(routes), encoding="utf-8")
+    with SiteServer(site, overlay=overlay) as srv:
+        assert srv.roots == (overlay.resolve(), site.resolve())
+        status, _, body = fetch(srv, "/extra/")
+        assert (status, body) == (200, f"<p>extra {srv.port}</p>".encode())
+        assert fetch(srv, "/extra")[0] == 301
+        assert fetch(srv, "/section/b.html")[2] == b"<p>b</p>"
+        assert fetch(srv, "/section/")[2] == b"<p>section</p>"  # the root's, in a shared folder
+        assert fetch(srv, "/news/a.html")[2] == b"<h1>Artikel A</h1>"
+        assert fetch(srv, "/robots.txt")[2] == b"Disallow: /x\n"
+        assert (
+            gzip.decompress(fetch(srv, "/more.xml.gz")[2])
+            == f"<urlset>{srv.base_url}</urlset>".encode()
+        )
+        assert fetch(srv, "/gone.html")[0] == 410  # the overlay's route wins
+        assert fetch(srv, "/error.html")[0] == 500  # the root's routes stay
+        assert fetch(srv, "/new-route")[1]["Location"] == "/extra/"
+        assert fetch(srv, "/_routes.json")[0] == 404
+        assert fetch(srv, "/../overlay/more.xml")[0] == 404
+        assert srv.find("/section/b.html") == overlay.resolve() / "section" / "b.html"
+        assert srv.find("/news/a.html") == site.resolve() / "news" / "a.html"
+        assert srv.find("/nothing.html") is None
+    with pytest.raises(ValueError, match="not a directory"):
+        SiteServer(site, overlay=tmp_path / "missing")
+
+
 def test_demo_site_is_bundled() -> None:
     assert (DEMO_SITE / "index.html").is_file()
     assert (DEMO_SITE / "robots.txt").is_file()

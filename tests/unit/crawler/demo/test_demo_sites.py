@@ -1,5 +1,7 @@
 """Checks on the bundled demo site and the integration fixture site, served by `SiteServer`.
 
+The integration site is the demo site with the tests' overlay (`tests.integration.fixture_site`).
+
 The ``_expected.json`` of each site must be honest: every fact it states is visible on the
 page. Sitemaps and feeds must be well-formed XML once the placeholders are substituted, and
 every same-site link must lead somewhere (except the deliberately broken ones).
@@ -22,9 +24,13 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from crawler.demo import DEMO_SITE, SiteServer
+from tests.integration import fixture_site
 
-INTEGRATION_SITE = Path(__file__).resolve().parents[3] / "integration" / "site"
-SITES = {"demo": DEMO_SITE, "integration": INTEGRATION_SITE}
+OVERLAYS: dict[str, Path | None] = {"demo": None, "integration": fixture_site.OVERLAY}
+"""Each site: the demo site with this overlay."""
+LISTINGS = {"demo": ["/"], "integration": ["/", "/aktuell/", "/faults/"]}
+"""Where a walk of each site's links starts (the listings its crawls are given)."""
+RSS_FEEDS = {"demo": ["/feed.rss"], "integration": ["/feed.rss", "/feed-extra.rss"]}
 LIST_KEYS = {"non_articles", "too_old", "never_requested", "never_requested_offsite"}
 DICT_KEYS = {"redirects", "stubs"}
 NS = {
@@ -126,8 +132,10 @@ def parse_page(body: bytes) -> _PageParser:
     return parser
 
 
-def load_expected(root: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((root / "_expected.json").read_text(encoding="utf-8"))
+def load_expected(name: str) -> dict[str, Any]:
+    if name == "integration":
+        return fixture_site.expected()
+    data: dict[str, Any] = json.loads((DEMO_SITE / "_expected.json").read_text(encoding="utf-8"))
     return data
 
 
@@ -135,12 +143,11 @@ def articles(expected: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in expected.items() if k.startswith("/")}
 
 
-@pytest.fixture(scope="module", params=sorted(SITES))
+@pytest.fixture(scope="module", params=sorted(OVERLAYS))
 def served(request: pytest.FixtureRequest) -> Iterator[tuple[str, SiteServer, dict[str, Any]]]:
     name = str(request.param)
-    root = SITES[name]
-    with SiteServer(root) as srv:
-        yield name, srv, load_expected(root)
+    with SiteServer(DEMO_SITE, overlay=OVERLAYS[name]) as srv:
+        yield name, srv, load_expected(name)
 
 
 def fetch_ok(srv: SiteServer, path: str) -> bytes:
@@ -249,10 +256,10 @@ def test_never_requested_pages_exist_but_are_not_listed(
     served: tuple[str, SiteServer, dict[str, Any]],
 ) -> None:
     """A crawl that wrongly fetched them would find real articles: the files exist."""
-    name, _, expected = served
-    root = SITES[name]
+    _, srv, expected = served
     for path in expected["never_requested"]:
-        assert (root / path.lstrip("/")).is_file(), path
+        found = srv.find(path)
+        assert found is not None and found.is_file(), path
         assert path not in expected["non_articles"]
 
 
@@ -266,7 +273,7 @@ def _xml(srv: SiteServer, path: str) -> ET.Element:
 
 
 def test_sitemaps_and_feeds_are_well_formed(served: tuple[str, SiteServer, dict[str, Any]]) -> None:
-    _, srv, expected = served
+    name, srv, expected = served
     today = datetime.now(UTC).strftime("%Y-%m-%d")
     robots = fetch_ok(srv, "/robots.txt").decode()
     assert "Disallow: /private/" in robots.splitlines()
@@ -294,12 +301,12 @@ def test_sitemaps_and_feeds_are_well_formed(served: tuple[str, SiteServer, dict[
                 listed[urlsplit(loc).path] = date
     assert saw_news
 
-    rss = _xml(srv, "/feed.rss")
     today_rfc = datetime.now(UTC).strftime("%a, %d %b %Y")
-    for item in rss.findall("channel/item"):
-        link = item.findtext("link", "")
-        if link.startswith(srv.base_url):
-            listed[urlsplit(link).path] = item.findtext("pubDate", "").replace(today_rfc, today)
+    for feed in RSS_FEEDS[name]:
+        for item in _xml(srv, feed).findall("channel/item"):
+            link = item.findtext("link", "")
+            if link.startswith(srv.base_url):
+                listed[urlsplit(link).path] = item.findtext("pubDate", "").replace(today_rfc, today)
     atom = _xml(srv, "/feed.atom")
     for entry in atom.findall("atom:entry", NS):
         link_el = entry.find("atom:link", NS)
@@ -317,7 +324,7 @@ def test_sitemaps_and_feeds_are_well_formed(served: tuple[str, SiteServer, dict[
 
 @pytest.fixture(scope="module")
 def integration_srv() -> Iterator[SiteServer]:
-    with SiteServer(INTEGRATION_SITE) as srv:
+    with fixture_site.server() as srv:
         yield srv
 
 
@@ -336,7 +343,7 @@ def test_same_site_links_resolve_and_respect_robots(
     """Walk every same-site link from the front page (skipping /private/, like robots.txt)."""
     name, srv, expected = served
     seen: dict[str, int] = {}
-    queue = ["/"]
+    queue = list(LISTINGS[name])
     private_linked = False
     offsite_linked = False
     while queue:
