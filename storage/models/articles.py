@@ -1,28 +1,21 @@
-"""The schema: SQLAlchemy 2 typed models of every table newsingest owns.
-
-Migrations in ``migrations/versions`` are the source of truth for the database; these
-models must match them (``alembic check`` passes in the tests). Things models cannot
-express (the trigger that archives previous versions) live in the migrations and are
-described in docs/schema.md.
-"""
+"""The articles aggregate: ``articles`` (the contract with downstream tools),
+``article_versions`` (previous contents) and ``pages`` (each article's last stored fetch);
+the SQL of their generated and checked columns, which migrations use too."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Computed,
-    Date,
-    DateTime,
     Double,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     SmallInteger,
     String,
     Text,
@@ -31,15 +24,9 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from storage.models.base import Base
 
 TEXT_SEARCH_CONFIGS = {
     "da": "danish",
@@ -61,10 +48,7 @@ TEXT_SEARCH_CONFIGS = {
 """Article language (ISO 639-1) -> PostgreSQL text search configuration; else ``simple``."""
 
 PRECISIONS = ("year", "month", "day", "minute")
-RUN_STATUSES = ("running", "succeeded", "failed", "interrupted", "abandoned", "skipped")
-RUN_KINDS = ("crawl", "warc")
-"""``crawl_runs.kind``: a crawl of a source, or an ingest of WARC/ARC files (migration 0013)."""
-FAILURE_STAGES = ("discovery", "fetch", "extract", "store")
+
 STUB_KINDS = ("paywall", "video")
 """Values of ``stub`` (``ArticleRecord.stub``): ``ck_articles_stub``."""
 
@@ -108,32 +92,6 @@ def stub_check_sql() -> str:
 def simhash_band_sql(band: int) -> str:
     """The generated ``articles.simhash_band<band>`` expression: bits 16*band .. 16*band+15."""
     return f"((simhash >> {16 * band}) & 65535)::integer"
-
-
-class Base(DeclarativeBase):
-    """Declarative base with the naming convention every constraint follows."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: dict[Any, Any] = {  # noqa: RUF012
-        datetime: DateTime(timezone=True),
-        str: Text,
-    }
-
-
-class Source(Base):
-    """A news source from the sources file, keyed by its ``key``."""
-
-    __tablename__ = "sources"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(unique=True)
-    name: Mapped[str]
-    url: Mapped[str]
-    language: Mapped[str | None]
-    country: Mapped[str | None]
-    enabled: Mapped[bool] = mapped_column(server_default=sql("true"))
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class Article(Base):
@@ -308,188 +266,3 @@ class Page(Base):
     """Hex SHA-256 of the raw page as fetched (None for pages stored before 0015)."""
     http_headers: Mapped[list[list[str]] | None] = mapped_column(JSONB)
     """The response's headers as ``[name, value]`` pairs (migration 0016; NULL before)."""
-
-
-class CrawlRun(Base):
-    """One crawl of one source by one process: who, when, how it ended, its stats."""
-
-    __tablename__ = "crawl_runs"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('running', 'succeeded', 'failed', 'interrupted', 'abandoned', 'skipped')",
-            name="status",
-        ),
-        Index(None, "source_id", "started_at"),
-        Index(None, "started_at", "id"),
-        Index(
-            "ix_crawl_runs_source_id_finished_at_succeeded",
-            "source_id",
-            "finished_at",
-            postgresql_where=sql("status = 'succeeded'"),
-        ),
-        Index(None, "crawl_id", postgresql_where=sql("crawl_id IS NOT NULL")),
-        Index(
-            "ix_crawl_runs_started_at_id_warc",
-            "started_at",
-            "id",
-            postgresql_where=sql("kind = 'warc'"),
-        ),
-        CheckConstraint("kind IN ('crawl', 'warc')", name="kind"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
-    crawl_id: Mapped[str | None]
-    trigger: Mapped[str]
-    host: Mapped[str]
-    pid: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str]
-    started_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    finished_at: Mapped[datetime | None]
-    stats: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql("'{}'::jsonb"))
-    error: Mapped[str | None]
-    kind: Mapped[str] = mapped_column(server_default=sql("'crawl'"))
-    """``crawl`` or ``warc`` (an ingest of archive files, `newsingest warc`; migration 0013)."""
-
-
-class WarcFile(Base):
-    """The checkpoint of one archive file of `newsingest warc` (migration 0013): every
-    record before ``offset`` is stored (or recorded as a failure); ``done`` once the file
-    was read to its end."""
-
-    __tablename__ = "warc_files"
-
-    location: Mapped[str] = mapped_column(primary_key=True)
-    """The file's absolute path, or its http(s) URL."""
-    size: Mapped[int | None] = mapped_column(BigInteger)
-    offset: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    records: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    """Archive records read before ``offset``."""
-    done: Mapped[bool] = mapped_column(server_default=sql("false"))
-    run_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default=sql("'{}'"))
-    """The ``warc`` runs that read the file, oldest first."""
-    started_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    finished_at: Mapped[datetime | None]
-
-
-class CrawlLock(Base):
-    """The lock of one source: a crawl holds a row lock on its row (``FOR UPDATE``; the
-    workers of a distributed crawl ``FOR SHARE``) for as long as it crawls the source.
-    Row locks need UPDATE privilege, which a read-only role lacks."""
-
-    __tablename__ = "crawl_locks"
-
-    source_key: Mapped[str] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-
-
-class WriteLock(Base):
-    """A named lock of writers: a transaction that writes articles holds a row lock
-    (``FOR UPDATE``) on the ``articles`` row until it commits."""
-
-    __tablename__ = "write_locks"
-
-    name: Mapped[str] = mapped_column(primary_key=True)
-
-
-class FetchFailure(Base):
-    """A URL that yielded no article, and why: fetch errors, rejections, store errors."""
-
-    __tablename__ = "fetch_failures"
-    __table_args__ = (
-        CheckConstraint(
-            "stage IN ('discovery', 'fetch', 'extract', 'store')",
-            name="stage",
-        ),
-        Index(None, "run_id"),
-        Index(None, "source_id", "occurred_at"),
-    )
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
-    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
-    url: Mapped[str]
-    stage: Mapped[str]
-    reason: Mapped[str]
-    status: Mapped[int | None] = mapped_column(SmallInteger)
-    detail: Mapped[str | None]
-    occurred_at: Mapped[datetime] = mapped_column(server_default=func.now())
-
-
-class SourceDailyStats(Base):
-    """Crawl runs and fetch failures of one source on one UTC day, added up by
-    ``newsingest db prune`` before it deletes them (migration 0011); and the field
-    counts of the records stored and pages rejected that day, added up as they are
-    written (migration 0012, `storage.fieldstats`)."""
-
-    __tablename__ = "source_daily_stats"
-
-    source_id: Mapped[int] = mapped_column(
-        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
-    )
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    runs: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
-    runs_succeeded: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
-    runs_failed: Mapped[int] = mapped_column(Integer, server_default=sql("0"))
-    pages: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    articles_inserted: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    articles_updated: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    failures: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    # Added at write time (migration 0012): the field counts of the day's stored records.
-    records: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    with_title: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    with_lead: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    with_authors: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    published_minute: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    published_day: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    published_month: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    published_year: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    language_agrees: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    with_translation: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    rejected: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    words_hist: Mapped[list[int]] = mapped_column(
-        ARRAY(BigInteger), server_default=sql("'{}'::bigint[]")
-    )
-    rejections: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql("'{}'::jsonb"))
-
-
-class RunFieldStats(Base):
-    """The field counts of the records one crawl run stored and the pages it rejected
-    (migration 0012), added to by the write path like ``source_daily_stats``."""
-
-    __tablename__ = "run_field_stats"
-    __table_args__ = (Index(None, "source_id", "run_id"),)
-
-    run_id: Mapped[int] = mapped_column(
-        ForeignKey("crawl_runs.id", ondelete="CASCADE"), primary_key=True
-    )
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
-    records: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    with_title: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    with_lead: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    with_authors: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    published_minute: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    published_day: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    published_month: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    published_year: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    language_agrees: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    with_translation: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    rejected: Mapped[int] = mapped_column(BigInteger, server_default=sql("0"))
-    words_hist: Mapped[list[int]] = mapped_column(
-        ARRAY(BigInteger), server_default=sql("'{}'::bigint[]")
-    )
-    rejections: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=sql("'{}'::jsonb"))
-
-
-class UrlState(Base):
-    """HTTP validators remembered per discovery URL (feeds, sitemaps) for conditional GETs."""
-
-    __tablename__ = "url_state"
-
-    url: Mapped[str] = mapped_column(primary_key=True)
-    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
-    etag: Mapped[str | None]
-    last_modified: Mapped[str | None]
-    status: Mapped[int | None] = mapped_column(SmallInteger)
-    checked_at: Mapped[datetime] = mapped_column(server_default=func.now())
