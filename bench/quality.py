@@ -29,8 +29,9 @@ Scoring follows the corpus README:
 
 Our body is ``record.text``; because our record moves the standfirst out of the body
 into ``lead``, the ``ours+lead`` row scores ``lead + text`` when the lead is printed in
-the page's ``<body>`` and not already in ``text`` (a lead taken from ``<meta>`` only is
-not body text). A rejected
+the page's ``<body>`` (its visible text: not inside ``<script>``, ``<style>``,
+``<noscript>`` or ``<template>``) and not already in ``text`` (a lead taken from
+``<meta>`` only is not body text, also when a script's JSON repeats it). A rejected
 page counts as an empty prediction. Timing is wall-clock per page in this process (sequential).
 """
 
@@ -217,13 +218,24 @@ def score_record(
         # A lead printed in the page's <body> is article text shown to readers (a lead
         # from <meta> only is not); never count it twice.
         if body_reference is None:
-            tree, _ = parse_document(html)
-            body = tree.find("body") if tree is not None else None
-            body_reference = body.text_content() if body is not None else ""
+            body_reference = printed_text(html)
         lead = norm(rec.lead)
         moved = lead in norm(body_reference) and lead not in norm(rec.text)
     with_lead = {**base, "body": f"{rec.lead}\n\n{rec.text}" if moved else rec.text}
     return base, with_lead
+
+
+def printed_text(html: bytes) -> str:
+    """The text of the page's ``<body>`` that readers see: without the contents of
+    ``<script>``, ``<style>``, ``<noscript>`` and ``<template>`` (a page's JSON state in a
+    ``<script>`` repeats its ``<meta>`` description, which is not printed)."""
+    tree, _ = parse_document(html)
+    body = tree.find("body") if tree is not None else None
+    if body is None:
+        return ""
+    for el in list(body.iter("script", "style", "noscript", "template")):
+        el.drop_tree()
+    return str(body.text_content())
 
 
 def plain_trafilatura(html: bytes, url: str) -> dict[str, Any]:
