@@ -42,12 +42,19 @@ def choose_title(meta: PageMeta, dom: Dom, site_name: str | None) -> str | None:
         if t
     ]
     site = (site_name or "").casefold()
-    for h1 in dom.h1:
-        # A logo heading ("<h1>Harbour Times</h1>") is in every metadata title, but only
-        # in the site's part of it: compare with the titles without the site's name.
-        key = h1.casefold()
-        if key != site and any(key in _strip_site(d, site_name).casefold() for d in declared):
-            return h1
+    stripped_titles = [_strip_site(d, site_name).casefold() for d in declared]
+    # A logo heading ("<h1>Harbour Times</h1>") is in every metadata title, but only in
+    # the site's part of it: compare with the titles without the site's name. When the
+    # site's name is not known and several headings are in a title ("<h1>Port</h1>",
+    # "<h1>News</h1>", "<h1>Ferry fares rise</h1>" in "Port online - News - Ferry fares
+    # rise"), the longest is the headline.
+    contained = [
+        h1
+        for h1 in dom.h1
+        if h1.casefold() != site and any(h1.casefold() in t for t in stripped_titles)
+    ]
+    if contained:
+        return max(contained, key=len)
     for value in declared[:3]:
         stripped = _strip_site(value, site_name)
         if stripped:
