@@ -1,7 +1,8 @@
 """Raw pages: the ``pages`` rows of stored articles, their bodies compressed in the row
 (a helper thread per process) or appended to WARC files (`storage.pagestore`), and read
-back; `move_pages_to_files` takes pages already in rows out to WARC files. Functions take a
-session and never commit (`storage.db.transaction` does).
+back, one by one or (`stored_fetches`) in batches for re-extraction; `move_pages_to_files`
+takes pages already in rows out to WARC files. Functions take a session and never commit
+(`storage.db.transaction` does).
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage import pagestore
 from storage.db import array_type, run_binary
-from storage.models import Page
+from storage.models import Article, Page, Source
 
 if TYPE_CHECKING:
     from storage.articles import StoredArticle
@@ -263,3 +264,96 @@ def move_pages_to_files(session: Session, writer: pagestore.WarcPageWriter, *, l
         ],
     )
     return len(rows)
+
+
+# --- the stored pages re-extraction reads ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFetch:
+    """An article's stored page, with what re-extraction needs to know about the article."""
+
+    article_id: int
+    final_url: str
+    html_zlib: bytes | None
+    """None when the page is in a WARC file (``warc_file``)."""
+    fetched_at: datetime
+    source_key: str | None
+    title: str | None
+    published_at: datetime | None
+    content_type: str | None
+    """The page's HTTP ``Content-Type`` as fetched: its charset may be the only one the
+    page has."""
+    warc_file: str | None = None
+    warc_offset: int | None = None
+    warc_length: int | None = None
+    body_sha256: str | None = None
+
+
+def _reextract_conditions(source_key: str | None, stale_for: str | None) -> list[Any]:
+    conditions: list[Any] = []
+    if source_key is not None:
+        conditions.append(Source.key == source_key)
+    if stale_for is not None:
+        conditions.append(Article.extractor_version != stale_for)
+    return conditions
+
+
+def count_reextractable(
+    session: Session, *, source_key: str | None = None, stale_for: str | None = None
+) -> tuple[int, int, int]:
+    """(articles with a stored page, articles without one, those of the first whose page
+    is in a WARC file) in the selection.
+
+    ``stale_for``: only articles whose ``extractor_version`` differs from it.
+    """
+    stmt = (
+        select(
+            func.count(Page.id),
+            func.count().filter(Page.id.is_(None)),
+            func.count(Page.warc_file),
+        )
+        .select_from(Article)
+        .outerjoin(Page, Page.article_id == Article.id)
+        .outerjoin(Source, Source.id == Article.source_id)
+        .where(*_reextract_conditions(source_key, stale_for))
+    )
+    with_page, without, in_files = session.execute(stmt).one()
+    return int(with_page), int(without), int(in_files)
+
+
+def stored_fetches(
+    session: Session,
+    *,
+    source_key: str | None = None,
+    stale_for: str | None = None,
+    after_id: int = 0,
+    limit: int = 100,
+) -> list[StoredFetch]:
+    """The next ``limit`` stored pages of the selection with article id above ``after_id``.
+
+    Keyset pagination by article id: a batch loop resumes where it stopped and never
+    holds a cursor open while it writes.
+    """
+    stmt = (
+        select(
+            Article.id,
+            Page.final_url,
+            Page.html_zlib,
+            Page.fetched_at,
+            Source.key,
+            Article.title,
+            Article.published_at,
+            Page.content_type,
+            Page.warc_file,
+            Page.warc_offset,
+            Page.warc_length,
+            Page.body_sha256,
+        )
+        .join(Page, Page.article_id == Article.id)
+        .outerjoin(Source, Source.id == Article.source_id)
+        .where(Article.id > after_id, *_reextract_conditions(source_key, stale_for))
+        .order_by(Article.id)
+        .limit(limit)
+    )
+    return [StoredFetch(*row) for row in session.execute(stmt)]

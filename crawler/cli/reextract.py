@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from crawler.extraction.record import ArticleRecord, Rejection
     from crawler.extractpool import ExtractionPool
     from storage.articles import ReextractResult
+    from storage.pages import StoredFetch
     from storage.pagestore import PageUnreadable
-    from storage.queries import StoredFetch
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def reextract(
     """Re-extract stored pages with the current extractor; new versions where content changed."""
     from crawler.extraction import EXTRACTOR_VERSION
     from crawler.extractpool import ExtractionPool
-    from storage import db, queries
+    from storage import db, pages
 
     cfg = config_of(ctx)
     sources = _sources_by_key(str(cfg.sources_path))
@@ -122,7 +122,7 @@ def reextract(
     tally = Tally()
     with db.sessions_for(database_url(cfg)) as sessions:
         with sessions() as session:
-            total, without_page, in_files = queries.count_reextractable(
+            total, without_page, in_files = pages.count_reextractable(
                 session, source_key=source_key, stale_for=stale_for
             )
         if in_files and not cfg.pages_dir.is_dir():
@@ -194,10 +194,10 @@ class _Run:
                 )
 
     def _read(self, after_id: int) -> list[StoredFetch]:
-        from storage import queries
+        from storage import pages
 
         with self.sessions() as session:
-            return queries.stored_fetches(
+            return pages.stored_fetches(
                 session,
                 source_key=self.source_key,
                 stale_for=self.stale_for,
