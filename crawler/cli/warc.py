@@ -180,10 +180,11 @@ def _queue(
     import redis
 
     from crawler import distributed as dist
+    from crawler import distributed_warc as dwarc
 
     try:
         client = dist.connect(redis_url)
-        ingest = dist.queue_files(
+        ingest = dwarc.queue_files(
             client,
             [location_of(p) for p in paths],
             source_key=source_key,

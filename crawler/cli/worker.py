@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 class FileJob:
     """One claimed archive file being ingested by this worker (a ``warc`` run)."""
 
-    claim: Any  # crawler.distributed.Claim
+    claim: Any  # crawler.distributed_warc.Claim
     job: CrawlJob
     renewed: float = field(default_factory=time.monotonic)
     lost: bool = False
@@ -70,6 +70,7 @@ def worker(
     took on succeeded, else 1.
     """
     from crawler import distributed as dist
+    from crawler import distributed_warc as dwarc
     from crawler.cli.crawl import parse_overrides
 
     cfg = config_of(ctx)
@@ -108,7 +109,7 @@ def worker(
             outcome = "lost"
         else:
             try:
-                ended = dist.complete(client, current.claim, outcome)
+                ended = dwarc.complete(client, current.claim, outcome)
             except Exception as exc:  # its lease runs out and another worker takes it
                 logger.warning("could not report %s to Redis: %s", current.claim.location, exc)
             else:
@@ -122,7 +123,7 @@ def worker(
             if current.lost or time.monotonic() - current.renewed < dist.HEARTBEAT_SECONDS:
                 continue
             try:
-                kept = dist.renew(client, current.claim)
+                kept = dwarc.renew(client, current.claim)
             except Exception as exc:
                 logger.warning("could not renew the lease of %s: %s", current.claim.location, exc)
                 continue
@@ -138,13 +139,13 @@ def worker(
 
     def take_file() -> None:
         try:
-            ingests = dist.warc_ingests(client)
+            ingests = dwarc.warc_ingests(client)
         except Exception as exc:
             logger.warning("cannot read the archive ingest registry: %s", exc)
             return
         for ingest in ingests.values():
             try:
-                claim = dist.claim_file(client, ingest, worker_id)
+                claim = dwarc.claim_file(client, ingest, worker_id)
             except Exception as exc:
                 logger.warning("cannot claim a file of ingest %s: %s", ingest.ingest_id, exc)
                 continue

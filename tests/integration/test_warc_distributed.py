@@ -23,6 +23,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler import distributed as dist
+from crawler import distributed_warc as dwarc
 from storage.models import Article, ArticleVersion, CrawlRun, Page, WarcFile
 from tests.integration.conftest import PROJECT, Cli
 from tests.integration.test_distributed import _paragraphs
@@ -113,35 +114,35 @@ def _worker(cli: Cli, redis_url: str, *args: str) -> subprocess.Popen[str]:
 def test_files_are_claimed_once_leases_run_out_and_the_last_file_ends_the_ingest(
     client: redis.Redis,
 ) -> None:
-    ingest = dist.queue_files(
+    ingest = dwarc.queue_files(
         client, ["/a.warc.gz", "/b.warc.gz", "/a.warc.gz"], source_key="s", lease_seconds=1
     )
     assert ingest.files == 2
-    (listed,) = dist.warc_ingests(client).values()
+    (listed,) = dwarc.warc_ingests(client).values()
     assert listed == ingest
     assert listed.spider_args() == {"source": "s"}
-    a = dist.claim_file(client, ingest, "w1")
-    b = dist.claim_file(client, ingest, "w2")
+    a = dwarc.claim_file(client, ingest, "w1")
+    b = dwarc.claim_file(client, ingest, "w2")
     assert a is not None and b is not None
     assert (a.location, b.location, a.reclaimed) == ("/a.warc.gz", "/b.warc.gz", False)
-    assert dist.claim_file(client, ingest, "w3") is None  # both held
-    assert dist.warc_progress(client, ingest.ingest_id).claimed == {
+    assert dwarc.claim_file(client, ingest, "w3") is None  # both held
+    assert dwarc.warc_progress(client, ingest.ingest_id).claimed == {
         "/a.warc.gz": "w1",
         "/b.warc.gz": "w2",
     }
     time.sleep(0.6)
-    assert dist.renew(client, b)  # w2 keeps its lease, w1 does not
+    assert dwarc.renew(client, b)  # w2 keeps its lease, w1 does not
     time.sleep(0.6)
-    taken = dist.claim_file(client, ingest, "w3")
+    taken = dwarc.claim_file(client, ingest, "w3")
     assert taken is not None and (taken.location, taken.reclaimed) == ("/a.warc.gz", True)
-    assert not dist.renew(client, a)  # w1 lost it
-    assert dist.complete(client, a, "done") is None  # and cannot complete it
-    assert dist.complete(client, b, "release") is False  # queued again
-    again = dist.claim_file(client, ingest, "w2")
+    assert not dwarc.renew(client, a)  # w1 lost it
+    assert dwarc.complete(client, a, "done") is None  # and cannot complete it
+    assert dwarc.complete(client, b, "release") is False  # queued again
+    again = dwarc.claim_file(client, ingest, "w2")
     assert again is not None and again.location == "/b.warc.gz"
-    assert dist.complete(client, again, "failed") is False
-    assert dist.complete(client, taken, "done") is True  # the last one ends the ingest
-    assert dist.warc_ingests(client) == {}
+    assert dwarc.complete(client, again, "failed") is False
+    assert dwarc.complete(client, taken, "done") is True  # the last one ends the ingest
+    assert dwarc.warc_ingests(client) == {}
     assert not client.keys("newsingest:warc:*")
 
 
@@ -150,13 +151,13 @@ def test_registry_entries_are_data_checked_not_code(client: redis.Redis) -> None
     writes is ignored (with a warning), not run, not crashed on."""
     import pickle
 
-    good = dist.queue_files(client, ["/x.warc"], source_key=None, since="2025-01-01T00:00:00")
+    good = dwarc.queue_files(client, ["/x.warc"], source_key=None, since="2025-01-01T00:00:00")
     assert good.spider_args() == {"match_sources": "1", "since": "2025-01-01T00:00:00"}
-    client.hset(dist.WARC_REGISTRY, "pickled", pickle.dumps({"source": "s"}))
-    client.hset(dist.WARC_REGISTRY, "list", "[1, 2]")
-    client.hset(dist.WARC_REGISTRY, "both", json.dumps({"source": "s", "match_sources": True}))
-    client.hset(dist.WARC_REGISTRY, "lease", json.dumps({"source": "s", "lease_seconds": "9"}))
-    assert list(dist.warc_ingests(client)) == [good.ingest_id]
+    client.hset(dwarc.WARC_REGISTRY, "pickled", pickle.dumps({"source": "s"}))
+    client.hset(dwarc.WARC_REGISTRY, "list", "[1, 2]")
+    client.hset(dwarc.WARC_REGISTRY, "both", json.dumps({"source": "s", "match_sources": True}))
+    client.hset(dwarc.WARC_REGISTRY, "lease", json.dumps({"source": "s", "lease_seconds": "9"}))
+    assert list(dwarc.warc_ingests(client)) == [good.ingest_id]
 
 
 # --------------------------------------------------------------------------- workers
@@ -175,10 +176,10 @@ def test_two_workers_ingest_the_files_and_a_killed_workers_file_is_finished_by_t
         NEWSINGEST_REDIS_URL=redis_url,
     )  # fmt: skip
     assert queued.returncode == 0, queued.stdout + queued.stderr
-    (ingest,) = dist.warc_ingests(client).values()
+    (ingest,) = dwarc.warc_ingests(client).values()
     assert f"queued {FILES} files as archive ingest {ingest.ingest_id}" in queued.stdout
     assert "newsingest worker" in queued.stdout and "newsingest runs" in queued.stdout
-    assert dist.warc_progress(client, ingest.ingest_id).queued == FILES
+    assert dwarc.warc_progress(client, ingest.ingest_id).queued == FILES
 
     common = ["--idle-timeout", "10", "--sources", str(sources), *WORKER]
     victim = _worker(cli, redis_url, *common)
@@ -243,7 +244,7 @@ def test_two_workers_ingest_the_files_and_a_killed_workers_file_is_finished_by_t
     assert resumed.stats.get("newsingest/store/unchanged", 0) == 0
     assert resumed.stats.get("newsingest/store/updated", 0) == 0
     assert Counter(r.status for r in runs) == Counter({"succeeded": len(runs) - 1, "abandoned": 1})
-    assert dist.warc_ingests(client) == {}  # the last file ended it
+    assert dwarc.warc_ingests(client) == {}  # the last file ended it
     assert not client.keys("newsingest:warc:*")
 
     listing = cli.run("runs").stdout.splitlines()
