@@ -193,8 +193,11 @@ def search(
         params["language"] = filters.language
     else:
         configs = sorted({*TEXT_SEARCH_CONFIGS.values(), "simple"})
-        union = " || ".join(f"websearch_to_tsquery('{cfg}'::regconfig, :q)" for cfg in configs)
+        union = " || ".join(
+            f"websearch_to_tsquery(CAST(:cfg{i} AS regconfig), :q)" for i in range(len(configs))
+        )
         where.append(f"a.search_vector @@ ({union})")  # index-usable superset
+        params.update({f"cfg{i}": cfg for i, cfg in enumerate(configs)})
     params["configs"] = configs
     if filters.source_key is not None:
         where.append("a.source_id = (SELECT id FROM sources WHERE key = :source_key)")
@@ -317,8 +320,9 @@ def _planner_off(session: Session, *switches: str) -> Iterator[None]:
     order, parsing every row's vector until enough match: 3.7 s for a word 30 rows of
     160,000 contain, where the GIN bitmap takes 35 ms.
     """
+    names = {f"s{i}": name for i, name in enumerate(switches)}
     before = session.execute(
-        text("SELECT " + ", ".join(f"current_setting('{name}')" for name in switches))
+        text("SELECT " + ", ".join(f"current_setting(:{key})" for key in names)), names
     ).one()
     _set_planner(session, dict.fromkeys(switches, "off"))
     try:
@@ -328,9 +332,13 @@ def _planner_off(session: Session, *switches: str) -> Iterator[None]:
 
 
 def _set_planner(session: Session, values: dict[str, str]) -> None:
-    session.execute(
-        text("SELECT " + ", ".join(f"set_config('{n}', :{n}, true)" for n in values)), values
-    )
+    """``set_config(name, value, true)`` for each setting: names and values bound."""
+    params: dict[str, str] = {}
+    calls = []
+    for i, (name, value) in enumerate(values.items()):
+        params[f"n{i}"], params[f"v{i}"] = name, value
+        calls.append(f"set_config(:n{i}, :v{i}, true)")
+    session.execute(text("SELECT " + ", ".join(calls)), params)
 
 
 # --- consumers -----------------------------------------------------------------------------
