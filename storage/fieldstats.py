@@ -292,14 +292,53 @@ def source_languages(session: Session, source_ids: Iterable[int]) -> dict[int, s
 
 
 # --- reading ---------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
 class RunCounts:
-    """The field counts of one crawl run."""
+    """The field counts of one crawl run.
 
-    run_id: int
-    started_at: datetime
-    status: str
-    counts: FieldCounts
+    Read lazily: a source's newest runs are fetched together, but a verdict usually
+    needs only the first few of them (`crawler.health.recent_window`), so each run's
+    counts are built from its row the first time they are asked for."""
+
+    __slots__ = ("_counts", "_values", "run_id", "started_at", "status")
+
+    def __init__(
+        self,
+        run_id: int,
+        started_at: datetime,
+        status: str,
+        counts: FieldCounts | None = None,
+        *,
+        values: Sequence[Any] | None = None,
+    ) -> None:
+        """``counts``, or ``values``: the row's counters, ``words_hist`` and
+        ``rejections`` (`_counts`), read when `counts` is first asked for."""
+        if (counts is None) == (values is None):
+            raise ValueError("RunCounts takes counts or values")
+        self.run_id = run_id
+        self.started_at = started_at
+        self.status = status
+        self._counts = counts
+        self._values = values
+
+    @property
+    def counts(self) -> FieldCounts:
+        """The run's field counts."""
+        if self._counts is None:
+            assert self._values is not None
+            self._counts, self._values = _counts(self._values), None
+        return self._counts
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RunCounts):
+            return NotImplemented
+        return (self.run_id, self.started_at, self.status, self.counts) == (
+            other.run_id, other.started_at, other.status, other.counts,
+        )  # fmt: skip
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RunCounts({self.run_id!r}, {self.started_at!r}, {self.status!r}, {self.counts!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,33 +353,70 @@ class SourceFieldStats:
 
     def total(self, since: date) -> FieldCounts:
         """The counts of the days from ``since`` on."""
-        out = FieldCounts()
-        for day, c in self.days.items():
-            if day >= since:
-                out = out + c
-        return out
+        return sum_counts(c for day, c in self.days.items() if day >= since)
 
 
-def _counts(row: Any) -> FieldCounts:
+def sum_counts(parts: Iterable[FieldCounts]) -> FieldCounts:
+    """The sum of ``parts`` (as ``+`` over them, in one pass)."""
+    counters = [0] * len(COUNTERS)
+    hist: list[int] = []
+    reasons: dict[str, int] = {}
+    for part in parts:
+        for i, name in enumerate(COUNTERS):
+            counters[i] += getattr(part, name)
+        if len(part.words_hist) > len(hist):
+            hist.extend([0] * (len(part.words_hist) - len(hist)))
+        for i, n in enumerate(part.words_hist):
+            hist[i] += n
+        for reason, n in part.rejections.items():
+            reasons[reason] = reasons.get(reason, 0) + n
     return FieldCounts(
-        **{c: int(getattr(row, c)) for c in COUNTERS},
-        words_hist=tuple(int(n) for n in row.words_hist or ()),
-        rejections={str(k): int(v) for k, v in (row.rejections or {}).items()},
+        **dict(zip(COUNTERS, counters, strict=True)), words_hist=tuple(hist), rejections=reasons
+    )
+
+
+def _counts(values: Sequence[Any]) -> FieldCounts:
+    """Field counts from a row's values: `COUNTERS` in order, ``words_hist``, and
+    ``rejections`` as JSON text."""
+    n = len(COUNTERS)
+    hist, rejections = values[n], values[n + 1]
+    return FieldCounts(
+        **dict(zip(COUNTERS, values[:n], strict=True)),
+        words_hist=tuple(hist) if hist else (),
+        rejections=json.loads(rejections) if rejections and rejections != "{}" else {},
     )
 
 
 _COLUMNS = ", ".join([*COUNTERS, "words_hist", "rejections"])
 
 _DAYS = text(f"""
-SELECT s.key, d.day, {", ".join(f"d.{c}" for c in [*COUNTERS, "words_hist", "rejections"])}
+SELECT s.key, d.day, {", ".join(f"d.{c}" for c in [*COUNTERS, "words_hist"])},
+       d.rejections::text
 FROM sources AS s JOIN source_daily_stats AS d ON d.source_id = s.id
 WHERE s.key = ANY(CAST(:keys AS text[])) AND d.day >= :first
   AND (d.records > 0 OR d.rejected > 0)
 """)
 
+_WINDOW = text(f"""
+SELECT s.key, {", ".join(f"sum(d.{c})::bigint" for c in COUNTERS)},
+  (SELECT array_agg(h.n ORDER BY h.i) FROM (
+     SELECT u.i, sum(u.v)::bigint AS n
+     FROM source_daily_stats AS x CROSS JOIN LATERAL unnest(x.words_hist) WITH ORDINALITY AS u(v, i)
+     WHERE x.source_id = s.id AND x.day >= :first GROUP BY u.i) AS h),
+  (SELECT coalesce(jsonb_object_agg(r.k, r.n), '{{}}'::jsonb)::text FROM (
+     SELECT e.k, sum(e.v::bigint) AS n
+     FROM source_daily_stats AS x CROSS JOIN LATERAL jsonb_each_text(x.rejections) AS e(k, v)
+     WHERE x.source_id = s.id AND x.day >= :first GROUP BY e.k) AS r)
+FROM sources AS s JOIN source_daily_stats AS d ON d.source_id = s.id
+WHERE s.key = ANY(CAST(:keys AS text[])) AND d.day >= :first
+GROUP BY s.id, s.key
+HAVING sum(d.records) > 0 OR sum(d.rejected) > 0
+""")
+"""`_DAYS` added up per source in the database: one row a source instead of one a day."""
+
 _RUNS = text(f"""
 SELECT s.key, f.run_id, r.started_at, r.status, {", ".join(f"f.{c}" for c in COUNTERS)},
-       f.words_hist, f.rejections
+       f.words_hist, f.rejections::text
 FROM sources AS s
 CROSS JOIN LATERAL (
     SELECT {_COLUMNS}, run_id FROM run_field_stats AS x
@@ -365,10 +441,13 @@ def source_field_stats(
     *,
     days: int = 30,
     runs: int = 50,
+    summed: bool = False,
 ) -> dict[str, SourceFieldStats]:
     """Field counts of each of ``keys``: its days in the last ``days`` UTC days (today
     included) and its newest ``runs`` runs started within them. Sources never stored
-    have empty counts."""
+    have empty counts. ``summed``: the days come added up, as one entry keyed by the
+    window's first day (what `SourceFieldStats.total` of the window needs, as `status`
+    reads it, without a row per day)."""
     first = now.date() - timedelta(days=days - 1)
     out = {
         key: SourceFieldStats(key=key, language=lang, days={}, runs=[])
@@ -378,11 +457,15 @@ def source_field_stats(
         )
     }
     params = {"keys": list(keys), "first": first}
-    for row in session.execute(_DAYS, params):
-        out[row.key].days[row.day] = _counts(row)
+    if summed:
+        for row in session.execute(_WINDOW, params).all():
+            out[row[0]].days[first] = _counts(row[1:])
+    else:
+        for row in session.execute(_DAYS, params).all():
+            out[row[0]].days[row[1]] = _counts(row[2:])
     since = datetime.combine(first, datetime.min.time(), tzinfo=now.tzinfo)
-    for row in session.execute(_RUNS, {"keys": list(keys), "since": since, "runs": runs}):
-        out[row.key].runs.append(RunCounts(row.run_id, row.started_at, row.status, _counts(row)))
+    for row in session.execute(_RUNS, {"keys": list(keys), "since": since, "runs": runs}).all():
+        out[row[0]].runs.append(RunCounts(row[1], row[2], row[3], values=row[4:]))
     for key in keys:
         out.setdefault(key, SourceFieldStats(key=key, language=None, days={}, runs=[]))
     return out

@@ -224,7 +224,9 @@ def status_rows(
     with db.session_scope(url) as session:
         health = ledger.source_health(session, keys, now)
         if fields is None:
-            fields = fieldstats.source_field_stats(session, keys, now, days=th.baseline_days)
+            fields = fieldstats.source_field_stats(
+                session, keys, now, days=th.baseline_days, summed=True
+            )
     rows = []
     for source, h in zip(sources, health, strict=True):
         finished = [st for st in h.last_crawl_statuses if st != "running"]

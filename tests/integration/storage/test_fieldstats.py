@@ -99,3 +99,43 @@ def test_field_counts_add_subtract_and_give_medians() -> None:
     assert total.minus(b) == replace(a, words_hist=(0, 2, 0, 0))
     assert total.share("title") == 2 / 3 and fieldstats.FieldCounts().share("title") is None
     assert fieldstats.FieldCounts(words_hist=(0, 0, 0, 0, 10)).median_words() == 125.0
+
+
+def test_summed_window_equals_the_sum_of_its_days(sessions: sessionmaker[Session]) -> None:
+    now = datetime(2026, 3, 31, 12, tzinfo=UTC)
+    days = [  # (day, records, with_authors, rejected, words_hist, rejections)
+        ("2026-03-31", 5, 4, 1, [1, 2, 2], '{"too_short": 1}'),
+        ("2026-03-20", 3, 0, 2, [0, 3], '{"too_short": 1, "not_article": 1}'),
+        ("2026-03-02", 2, 2, 0, [0, 0, 0, 2], "{}"),
+        ("2026-02-01", 9, 9, 9, [9], '{"empty": 9}'),  # before the 30-day window
+    ]
+    with db.transaction(sessions) as session:
+        sid = _source(session)
+        quiet = _source(session, key="quiet")
+        for day, records, authors, rejected, hist, reasons in days:
+            session.execute(
+                text(
+                    "INSERT INTO source_daily_stats (source_id, day, records, with_authors,"
+                    " rejected, words_hist, rejections) VALUES (:sid, CAST(:day AS date),"
+                    " :records, :authors, :rejected, CAST(:hist AS bigint[]),"
+                    " CAST(:reasons AS jsonb))"
+                ),
+                {"sid": sid, "day": day, "records": records, "authors": authors,
+                 "rejected": rejected, "hist": hist, "reasons": reasons},
+            )  # fmt: skip
+        session.execute(
+            text("INSERT INTO source_daily_stats (source_id, day) VALUES (:q, '2026-03-30')"),
+            {"q": quiet},
+        )
+    with sessions() as session:
+        per_day = fieldstats.source_field_stats(session, ["src", "quiet"], now)
+        summed = fieldstats.source_field_stats(session, ["src", "quiet"], now, summed=True)
+    first = now.date().replace(day=2)
+    assert len(per_day["src"].days) == 3
+    assert list(summed["src"].days) == [first]
+    window = summed["src"].total(first)
+    assert window == per_day["src"].total(first)
+    assert (window.records, window.with_authors, window.rejected) == (10, 6, 3)
+    assert window.words_hist == (1, 5, 2, 2)
+    assert dict(window.rejections) == {"too_short": 2, "not_article": 1}
+    assert summed["quiet"].days == per_day["quiet"].days == {}
