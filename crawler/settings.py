@@ -97,6 +97,10 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 REDIRECT_MAX_TIMES = 5
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's remote control runs Python code sent to it over HTTP in the crawler (a
+# token in a job file under the user's profile grants it): no crawl of untrusted pages
+# should carry one, as none carries the telnet console.
+REMOTE_CONTROL_ENABLED = False
 HTTPCACHE_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse, XmlResponse
 from scrapy.utils.test import get_crawler
@@ -105,3 +106,16 @@ def test_the_telnet_console_is_off_unless_asked_for() -> None:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     assert settings.getbool("TELNETCONSOLE_ENABLED") is False
+
+
+def test_no_crawl_serves_scrapys_code_running_remote_control() -> None:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+    from scrapy.exceptions import NotConfigured
+    from scrapy.extensions.remote_control import RemoteControl
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    with pytest.raises(NotConfigured):
+        RemoteControl(Crawler(Spider, settings))
