@@ -35,7 +35,7 @@ from crawler import spool
 from crawler import stats as stat
 from crawler.crawldb import CrawlDatabase
 from crawler.pids import pid_alive
-from storage import db, ledger, migrate, sources
+from storage import db, ledger, locks, migrate, sources
 from storage.sources import SourceRow
 
 logger = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ class CrawlLedger:
         if self.source_key is not None:
             # Workers of one distributed crawl share the source's lock; any other crawl
             # of the source needs it exclusively.
-            self._lock = ledger.try_lock_source(
+            self._lock = locks.try_lock_source(
                 self._engine, self.source_key, shared=self.crawl_id is not None
             )
             if self._lock is None:
@@ -244,7 +244,7 @@ class CrawlLedger:
                     if source is not None
                     else None
                 )
-                skipped = ledger.record_skipped(
+                skipped = locks.record_skipped(
                     session,
                     source_id=source_id,
                     trigger=self.trigger,
@@ -287,7 +287,7 @@ class CrawlLedger:
         assert self._engine is not None and self.source_key is not None
         with self._lock_guard:
             if self._lock is not None:
-                if ledger.lock_alive(self._lock):
+                if locks.lock_alive(self._lock):
                     return True
                 logger.warning(
                     "the database session holding the lock of source %s ended; taking the "
@@ -296,7 +296,7 @@ class CrawlLedger:
                 )
                 self._drop_lock()
             try:
-                conn = ledger.try_lock_source(
+                conn = locks.try_lock_source(
                     self._engine, self.source_key, shared=self.crawl_id is not None
                 )
             except Exception as exc:
@@ -310,11 +310,11 @@ class CrawlLedger:
                     run = ledger.get_run(session, self.run_id)
                     still_running = run is not None and run.status == "running"
             except Exception as exc:
-                ledger.unlock_source(conn)
+                locks.unlock_source(conn)
                 logger.debug("run of %s not checked yet: %s", self.source_key, exc)
                 return None
             if not still_running:
-                ledger.unlock_source(conn)
+                locks.unlock_source(conn)
                 return False
             self._lock = conn
         self.stats.inc_value(stat.LOCK_TAKEN_AGAIN)
@@ -326,7 +326,7 @@ class CrawlLedger:
         if self._lock is None:
             return
         try:
-            ledger.unlock_source(self._lock)
+            locks.unlock_source(self._lock)
         except Exception as exc:  # the lock went with its connection anyway
             logger.debug("could not release the lock of %s: %s", self.source_key, exc)
         self._lock = None

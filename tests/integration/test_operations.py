@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.demo.server import SiteServer
-from storage import db, ledger
+from storage import db, ledger, locks
 from storage.models import CrawlRun, Source
 from storage.sources import SourceRow, upsert_source
 from tests.integration.conftest import PROJECT, Cli
@@ -69,13 +69,13 @@ def test_crawl_of_a_locked_source_is_skipped_and_recorded_with_the_run_holding_i
     with db.transaction(sessions) as session:  # as another crawler would: a run, the lock
         sid = upsert_source(session, SourceRow(key="alpha", name="a", url="http://x/"))
         holder = ledger.start_run(session, source_id=sid, trigger="cli", host="h", pid=1)
-    held = ledger.try_lock_source(engine, "alpha")
+    held = locks.try_lock_source(engine, "alpha")
     assert held is not None
     try:
         result = cli.run("crawl", "alpha", "beta", "--sources", str(sources), *FAST)
         health = cli.run("status", "--json", "--sources", str(sources))
     finally:
-        ledger.unlock_source(held)
+        locks.unlock_source(held)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "alpha: skipped" in result.stdout
     assert "beta: succeeded" in result.stdout

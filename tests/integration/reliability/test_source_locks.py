@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.demo.server import SiteServer
-from storage import db, ledger
+from storage import db, ledger, locks
 from storage.models import CrawlRun, Source
 from tests.integration.conftest import Cli, write_sources
 from tests.integration.reliability.conftest import (
@@ -110,7 +110,7 @@ def test_a_crawl_whose_lock_was_taken_during_a_restart_stops_and_keeps_the_taker
         fetched = len(article_paths(server))
     finally:
         if held is not None:
-            ledger.unlock_source(held)
+            locks.unlock_source(held)
         engine.dispose()
     assert code == 1, out + err[-3000:]
     assert "site: interrupted" in out
@@ -125,7 +125,7 @@ def _take_lock(engine: Engine, key: str) -> Any:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            held = ledger.try_lock_source(engine, key)
+            held = locks.try_lock_source(engine, key)
         except Exception:  # the server is not accepting connections yet
             held = None
         if held is not None:
