@@ -3,6 +3,9 @@ PostgreSQL, a fast static news site in another process, and a process-tree sampl
 
 Not a test helper and not part of the package: the bench scripts import it as a sibling
 module (``bench/`` is on ``sys.path`` when a script in it runs).
+
+Longer than ~400 lines on purpose: the one module the bench scripts share, so that each
+script stays a single file to run; its helpers are independent of one another.
 """
 
 from __future__ import annotations

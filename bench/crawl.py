@@ -18,6 +18,9 @@ Then, side by side:
 For 2 and 3 it samples (psutil) the CPU seconds and the resident memory of the crawler's
 process tree and of the PostgreSQL server's. Prints figures, never asserts: the machine
 is shared, so the load average is printed next to every figure.
+
+Longer than ~400 lines on purpose: the three runs and the site they share are one
+experiment, printed side by side, kept a single file to run like every bench script.
 """
 
 from __future__ import annotations

@@ -37,6 +37,10 @@ article (per table; ``pages`` only holds the write samples' pages).
 ``--data-dir DIR --measure-only`` measures an already filled database again, after
 migrating it to this checkout's head (how the before/after figures in bench/README.md
 were taken: the same data, the old and the new code).
+
+Longer than ~400 lines on purpose: one experiment in one script (the synthetic fill, the
+write-path sample and the timed queries share one database and print one table), kept
+a single file to run, like every bench script.
 """
 
 from __future__ import annotations

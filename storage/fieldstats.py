@@ -11,6 +11,10 @@ source's health then reads at most 30 day rows and its newest run rows (primary 
 ``ix_run_field_stats_source_id_run_id``), never ``articles``.
 
 Functions take a session and never commit.
+
+Longer than ~400 lines on purpose: the counts (`FieldCounts`, `COUNTERS`, `WORD_EDGES`),
+the statement that adds them and the reads that sum them back are one format of two
+tables, changed together; apart, each half would restate the other's column list.
 """
 
 from __future__ import annotations
