@@ -306,6 +306,15 @@ def _read(fh: BinaryIO, seekable: bool, start: int, max_body: int) -> Iterator[E
             end = position
             if size is not None and end < size:
                 at = damage_from if damage_from is not None else end
+                # warcio stopped before the end: a gzip member cut short whose remains
+                # inflated to nothing it could read (random bytes that happen to inflate)
+                # is damage when records start after it, the file's truncation otherwise
+                found = _resync(fh, end, gzipped)
+                if found is not None:
+                    damage_from = at
+                    fh.seek(found)
+                    base = found
+                    continue
                 yield Damage(
                     at, None, "truncated", f"the file ends inside a record ({size - at} bytes)"
                 )
