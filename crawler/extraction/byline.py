@@ -3,6 +3,10 @@
 Prefixes (``Von``, ``By``, ``Par``, ``Por``, ``Автор:``), conjunctions and photo-credit
 phrasings come from ``patterns/<lang>.yaml``. Agency or desk credits in parentheses
 (``(dpa)``) stay in the printed byline but are never persons.
+
+Longer than ~400 lines on purpose: prefixes, name lists, credits and the test of what a
+name is are the steps of one reading of a byline and share its small helpers; split,
+each part would import the others' private rules.
 """
 
 from __future__ import annotations

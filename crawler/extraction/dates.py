@@ -12,6 +12,10 @@ Choice (:func:`choose_published`): sources in priority order, the first one anch
 a date printed for readers overrides a contradicting machine-only anchor when other
 sources back it (metadata is often a CMS creation or stale date; readers see the
 printed one). Numeric ``a/b/yyyy`` dates are month-first only on US-English pages.
+
+Longer than ~400 lines on purpose: the parsers of each date format (machine, printed in
+36 languages, in the URL) and the choice between them share the precision and timezone
+rules above; `published` weighs the page's signals on top of it.
 """
 
 from __future__ import annotations
