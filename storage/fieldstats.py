@@ -85,17 +85,7 @@ class FieldCounts:
     rejections: Mapping[str, int] = field(default_factory=dict)
 
     def __add__(self, other: FieldCounts) -> FieldCounts:
-        size = max(len(self.words_hist), len(other.words_hist))
-        a = (*self.words_hist, *[0] * (size - len(self.words_hist)))
-        b = (*other.words_hist, *[0] * (size - len(other.words_hist)))
-        reasons = dict(self.rejections)
-        for reason, n in other.rejections.items():
-            reasons[reason] = reasons.get(reason, 0) + n
-        return FieldCounts(
-            **{c: getattr(self, c) + getattr(other, c) for c in COUNTERS},
-            words_hist=tuple(x + y for x, y in zip(a, b, strict=True)),
-            rejections=reasons,
-        )
+        return sum_counts((self, other))
 
     def minus(self, other: FieldCounts) -> FieldCounts:
         """These counts without ``other``'s (a part of them), never below zero."""
