@@ -137,7 +137,12 @@ class WarcCheckpoints:
             await asyncio.sleep(self.interval)
             current = {loc: p.safe() for loc, p in self.spider.files.items()}
             try:
-                await self._write(previous or {}, done=())
+                # shielded: cancelled at close while its store was still queued for a
+                # thread, the write dropped the damage reports it had taken (their rows
+                # were lost); now it finishes, and the last write waits for it (the lock)
+                await asyncio.shield(self._write(previous or {}, done=()))
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:  # the database is away: written at the next tick
                 logger.warning("could not write the ingest's checkpoints: %s", exc)
             previous = current
