@@ -98,6 +98,31 @@ def _month_number(name: str, lang: str | None) -> int | None:
 
 
 @cache
+def _eras() -> dict[str, int]:
+    """Languages whose pages print years of another era (``era_years``: Thai 543)."""
+    eras = {}
+    for lang in available_languages():
+        years = load_data(lang).get("date", {}).get("era_years")
+        if years:
+            eras[lang] = int(years)
+    return eras
+
+
+def _era_years(lang: str | None, month_name: str | None) -> int:
+    """How far a year printed on a page in ``lang`` (or beside ``month_name``) runs ahead
+    of the Gregorian year: 543 for the Buddhist era of Thai pages, else 0."""
+    eras = _eras()
+    code = (lang or "").replace("_", "-").split("-")[0].lower()
+    if code in eras:
+        return eras[code]
+    if month_name:
+        key = month_name.lower().rstrip(".")
+        own = _month_tables()[1]
+        return next((eras[c] for c in eras if key in own.get(c, {})), 0)
+    return 0
+
+
+@cache
 def _time_words() -> tuple[str, ...]:
     """Words between a printed date and its time, of every language (``um``, ``ore``)."""
     words: set[str] = set()
@@ -128,7 +153,8 @@ _TIME = (
     r"(?P<hour>\d{{1,2}})\s?[:.h時시]\s?(?P<minute>\d{{2}})(?::\d{{2}})?(?:分|분)?"
     r"(?:\s*(?P<ampm>[ap]\.?\s?m\.?))?"
     r"(?:\s*(?:uhr|h|ч\.?))?"
-    r"(?:\s*\(?(?P<tz>{tz})\)?(?![\w]))?)?"
+    r"(?:\s*\(?(?:(?P<tz>{tz})(?:\s?(?P<tzoff>[+\-−]\s?\d{{1,2}}(?::?\d{{2}})?))?"
+    r"|(?P<numoff>[+\-−]\d{{2}}:?\d{{2}}))\)?(?![\w]))?)?"
 )
 _BUILTIN_TIME_WORDS = ("um", "à", "a las", "a la", "at", "в")
 
@@ -201,6 +227,8 @@ def _build(match: re.Match[str], precision: str, lang: str | None) -> ParsedDate
                 month, day_a = second, first
             groups = {**groups, "day": str(day_a)}
         day = int(groups["day"]) if groups.get("day") else 1
+        if year > MAX_YEAR:
+            year -= _era_years(lang, groups.get("month"))
         if not MIN_YEAR <= year <= MAX_YEAR:
             return None
         hour = groups.get("hour")
@@ -218,15 +246,46 @@ def _build(match: re.Match[str], precision: str, lang: str | None) -> ParsedDate
                 h = m = 0
             else:
                 prec = "minute"
-        offset = 0
-        tzname = (groups.get("tz") or "").lower()
-        if prec == "minute" and tzname:
-            offset = _timezones().get(tzname, 0)
-        value = datetime(year, month, day, h, m, tzinfo=timezone(timedelta(hours=offset)))
+        stated = _stated_offset(groups) if prec == "minute" else None
+        zone = timezone(timedelta(minutes=stated or 0))
+        value = datetime(year, month, day, h, m, tzinfo=zone)
     except (ValueError, KeyError, OverflowError):
         return None
     raw = match.group(0).strip(" ,|-–")
-    return ParsedDate(value.astimezone(UTC), prec, raw, naive=prec == "minute" and not tzname)
+    naive = prec == "minute" and stated is None
+    return ParsedDate(value.astimezone(UTC), prec, raw, naive=naive, offset=stated)
+
+
+_OFFSET = re.compile(r"(?P<sign>[+\-−])\s?(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?")
+
+
+def _stated_offset(groups: dict[str, str | None]) -> int | None:
+    """Minutes east of UTC that a printed time's zone states (``KST``, ``GMT+7``,
+    ``UTC+03:00``, ``+0300``); None when no zone is printed or it is not a valid offset.
+
+    The offset is kept (``ParsedDate.offset``) so the record keeps the outlet's own
+    calendar day: ``13.02. 07:30 KST`` is the 12th in UTC and the 13th where it was
+    printed."""
+    name = (groups.get("tz") or "").lower()
+    extra = groups.get("tzoff") or groups.get("numoff")
+    minutes = _timezones().get(name, 0) * 60 if name else 0
+    if extra:
+        if name and name not in _OFFSET_BASES:
+            return None  # "MEZ+1" is no zone
+        found = _OFFSET.fullmatch(extra.strip())
+        if found is None:
+            return None
+        sign = -1 if found["sign"] in "-−" else 1
+        minutes = sign * (int(found["hours"]) * 60 + int(found["minutes"] or 0))
+        if abs(minutes) > MAX_UTC_OFFSET.total_seconds() // 60 or minutes % 15:
+            return None
+    elif not name:
+        return None
+    return minutes
+
+
+_OFFSET_BASES = ("gmt", "utc")
+"""Zone names a printed offset may follow (``GMT+7``, ``UTC-03:00``)."""
 
 
 def parse_text_date(text: str, lang: str | None = None) -> ParsedDate | None:

@@ -84,14 +84,20 @@ class Dom:
     anchors: dict[str, set[str]] = field(default_factory=dict)
     """Anchor texts on the page, by first word."""
     body: Any = None
+    _visible_text: str | None = None
     _page_text: str | None = None
 
+    def visible_text(self) -> str:
+        """Visible text of ``<body>`` as printed, whitespace-collapsed (computed once)."""
+        if self._visible_text is None:
+            body = self.body
+            self._visible_text = " ".join(body.text_content().split()) if body is not None else ""
+        return self._visible_text
+
     def page_text(self) -> str:
-        """Visible text of ``<body>``, whitespace-collapsed and lower-cased (computed once)."""
+        """`visible_text`, lower-cased (computed once)."""
         if self._page_text is None:
-            self._page_text = (
-                " ".join(self.body.text_content().split()).lower() if self.body is not None else ""
-            )
+            self._page_text = self.visible_text().lower()
         return self._page_text
 
 

@@ -336,7 +336,7 @@ def _text_date_fallback(
     dom: Dom, body_text: str, lang: str | None, latest: datetime
 ) -> dates.ParsedDate | None:
     """Cheap last resort: the first printed day in the body text, else on the page."""
-    for text in (body_text[:3000], dom.page_text()[:20000]):
+    for text in (body_text[:3000], dom.visible_text()[:20000]):
         found = dates.first_printed_day(text, lang, latest)
         if found is not None:
             return found

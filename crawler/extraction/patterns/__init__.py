@@ -53,6 +53,7 @@ LANGUAGES: tuple[str, ...] = (
     "ar",
     "he",
     "hi",
+    "th",
 )
 """Languages with phrasing files under ``patterns/<lang>.yaml``."""
 

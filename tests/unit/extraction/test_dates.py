@@ -367,3 +367,45 @@ def test_a_month_name_two_languages_read_differently_follows_the_pages_language(
     assert croatian is not None and croatian.value.month == 10
     assert polish is not None and polish.value.month == 11
     assert parse_text_date("14 listopada 2025", None) is None  # ambiguous without a language
+
+
+@pytest.mark.parametrize(
+    ("printed", "lang", "utc", "offset"),
+    [
+        ("15/3/2025, 06:20 (GMT+7)", "vi", datetime(2025, 3, 14, 23, 20, tzinfo=UTC), 420),
+        ("15.03.2025 01:40 (UTC+03:00)", "ru", datetime(2025, 3, 14, 22, 40, tzinfo=UTC), 180),
+        ("15 Mar 2025 19:30 -0500", "en", datetime(2025, 3, 16, 0, 30, tzinfo=UTC), -300),
+        ("2025.03.15 07:10 KST", "ko", datetime(2025, 3, 14, 22, 10, tzinfo=UTC), 540),
+        ("15 Maret 2025 06:05 WIB", "id", datetime(2025, 3, 14, 23, 5, tzinfo=UTC), 420),
+        ("15.03.2025, 07:30 Uhr MEZ", "de", datetime(2025, 3, 15, 6, 30, tzinfo=UTC), 60),
+    ],
+)
+def test_a_printed_zone_is_the_times_stated_offset(
+    printed: str, lang: str, utc: datetime, offset: int
+) -> None:
+    parsed = parse_text_date(printed, lang)
+    assert parsed is not None
+    assert (parsed.value, parsed.offset, parsed.naive) == (utc, offset, False)
+
+
+def test_a_zone_followed_by_no_valid_offset_is_not_a_zone() -> None:
+    parsed = parse_text_date("15 Mar 2025 19:30 GMT+25", "en")
+    assert parsed is not None
+    assert (parsed.value, parsed.offset, parsed.naive) == (
+        datetime(2025, 3, 15, 19, 30, tzinfo=UTC),
+        None,
+        True,
+    )
+
+
+def test_thai_buddhist_era_years_are_read_as_gregorian_years() -> None:
+    full = parse_text_date("15 มีนาคม 2568 เวลา 09:15 น.", "th")
+    short = parse_text_date("วันเสาร์ที่ 15 มี.ค. 2568", None)
+    numeric = parse_text_date("15/03/2568", "th")
+    assert full is not None and full.value == datetime(2025, 3, 15, 9, 15, tzinfo=UTC)
+    assert short is not None and short.value == datetime(2025, 3, 15, tzinfo=UTC)
+    assert numeric is not None and numeric.value == datetime(2025, 3, 15, tzinfo=UTC)
+
+
+def test_a_year_beyond_the_range_is_no_date_on_pages_of_other_eras() -> None:
+    assert parse_text_date("15/03/2568", "de") is None
