@@ -437,22 +437,30 @@ def is_modified_label(text: str) -> bool:
     return bool(_label_regex(_labels("modified_labels")).match(text.strip() + " "))
 
 
-_URL_DAY = re.compile(
-    r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|[-_]|$)"
+_URL_DAYS = (
+    re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|[-_]|$)"),
+    # /2025/3/5/ (no leading zeros: between slashes only)
+    re.compile(r"/((?:19|20)\d{2})/([1-9]|1[0-2])/([1-9]|[12]\d|3[01])/"),
+    # a slug ending in its day: /a-slug-2025-03-05.html, /2025_03_05_slug
+    re.compile(r"[/_-]((?:19|20)\d{2})([_-])(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?:[/_.-]|$)"),
 )
+"""Days in a URL path, the usual form first."""
 _URL_MONTH = re.compile(r"/((?:19|20)\d{2})/(0[1-9]|1[0-2])/")
 
 
 def date_from_url(url: str) -> ParsedDate | None:
-    """A date in the URL path (``/2025/02/13/`` is a day, ``/2025/02/`` a month)."""
+    """A date in the URL path (``/2025/02/13/``, ``/2025/2/13/`` and ``/slug-2025-02-13.html``
+    are days, ``/2025/02/`` a month)."""
     path = url.split("?", 1)[0].split("#", 1)[0]
-    match = _URL_DAY.search(path)
-    if match:
-        try:
-            value = datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=UTC)
-        except ValueError:
-            return None
-        return ParsedDate(value, "day", match.group(0).strip("/-_"))
+    for pattern in _URL_DAYS:
+        match = pattern.search(path)
+        if match:
+            year, month, day = (int(g) for g in match.groups() if g not in ("-", "_"))
+            try:
+                value = datetime(year, month, day, tzinfo=UTC)
+            except ValueError:
+                return None
+            return ParsedDate(value, "day", match.group(0).strip("/-_."))
     match = _URL_MONTH.search(path)
     if match:
         value = datetime(int(match[1]), int(match[2]), 1, tzinfo=UTC)

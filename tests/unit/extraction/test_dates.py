@@ -409,3 +409,29 @@ def test_thai_buddhist_era_years_are_read_as_gregorian_years() -> None:
 
 def test_a_year_beyond_the_range_is_no_date_on_pages_of_other_eras() -> None:
     assert parse_text_date("15/03/2568", "de") is None
+
+
+@pytest.mark.parametrize(
+    ("url", "day"),
+    [
+        ("https://news.example/local/2025/3/7/slug/", datetime(2025, 3, 7, tzinfo=UTC)),
+        ("https://news.example/city/a-long-slug-2025-03-07.html", datetime(2025, 3, 7, tzinfo=UTC)),
+        ("https://news.example/2025_03_07_slug", datetime(2025, 3, 7, tzinfo=UTC)),
+        ("https://news.example/2025/03/07/slug", datetime(2025, 3, 7, tzinfo=UTC)),
+    ],
+)
+def test_a_day_in_the_url_is_found_in_its_usual_forms(url: str, day: datetime) -> None:
+    found = date_from_url(url)
+    assert found is not None and (found.value, found.precision) == (day, "day")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://news.example/a/2025/13/5/slug/",
+        "https://news.example/a-slug-2025-03_07.html",
+        "https://news.example/item/2025/3/7",
+    ],
+)
+def test_digits_that_only_resemble_a_day_in_the_url_are_no_date(url: str) -> None:
+    assert date_from_url(url) is None
