@@ -115,10 +115,11 @@ def choose_authors(
     byline_text = printed.raw if printed else (element.raw if element else None)
     ld_persons: list[str] = []
     ld_orgs: list[str] = []
-    if meta.article and signals.on(signals.JSONLD_AUTHOR):
-        ld_persons, ld_orgs = ld_people(
-            meta.article.get("author") or meta.article.get("creator"), meta.ids
-        )
+    if signals.on(signals.JSONLD_AUTHOR):
+        # The article's node; a graph without one (Yoast on untyped posts) states the
+        # author on its WebPage node.
+        node = meta.article or meta.page
+        ld_persons, ld_orgs = ld_people(node.get("author") or node.get("creator"), meta.ids)
     credits = _credits(printed, element, ld_orgs)
     generic = [
         n

@@ -118,7 +118,9 @@ def _load_json(raw: str) -> Any:
         raw = raw[:-3]
     raw = raw.strip().rstrip(";")
     try:
-        return json.loads(raw)
+        # strict=False: line breaks and tabs inside strings (templated descriptions, a
+        # hand-written block) are what browsers and search engines accept too.
+        return json.loads(raw, strict=False)
     except (ValueError, RecursionError):
         return None
 
