@@ -261,7 +261,7 @@ def _strip_roles(part: str) -> str:
     ``Tom Reed Senior Politics Editor`` and ``Jane Doe Twitter`` are the names alone (the
     words qualifying a role go with it)."""
     tokens = part.split()
-    trailing = _social_labels() | _common_words("ui_words")
+    trailing = _social_labels() | _common_words("ui_words") | _common_words("link_labels")
     role_seen = False
     while len(tokens) > 1:
         last = tokens[-1]
@@ -315,9 +315,29 @@ def is_plausible_author(name: str) -> bool:
         return False  # a slug or handle such as "jane.doe"
     if not name[0].isalpha() or not _AUTHOR_CHARS.match(name):
         return False
-    if low in _non_person_words() or low in _prefix_words():
+    if low in _non_person_words() or low in _prefix_words() or _not_a_name(name):
         return False
     return not any(tok.strip(".,") in _non_person_words() for tok in low.split())
+
+
+def _not_a_name(name: str) -> bool:
+    """True for a weekday alone or a string with a link label in it (``Kontakt``,
+    ``Afficher mon profil complet``: see `_strip_link_labels`)."""
+    words = name.casefold().split()
+    labels = _common_words("link_labels")
+    if len(words) == 1 and words[0].strip(".,") in _common_words("weekdays"):
+        return True
+    return any(w.strip(".,") in labels for w in words)
+
+
+def _strip_link_labels(part: str) -> str:
+    """``Johanna Beispiel Alle Artikel`` -> ``Johanna Beispiel``: the labels of an author
+    box's links, joined to the name from the next element, dropped from its end."""
+    tokens = part.split()
+    labels = _common_words("link_labels")
+    while len(tokens) > 1 and tokens[-1].casefold().strip(".,") in labels:
+        tokens.pop()
+    return " ".join(tokens)
 
 
 def is_person_name(name: str) -> bool:
@@ -331,7 +351,7 @@ def is_person_name(name: str) -> bool:
         return False
     low = name.lower()
     non_person = _non_person_words()
-    if low in non_person:
+    if low in non_person or _not_a_name(name):
         return False
     tokens = name.split()
     if len(tokens) > 5:
@@ -454,7 +474,7 @@ def clean_names(
         value = _PAREN.sub(" ", value)
         value = split_outlet(value)[0]
         for piece in _split_re().split(value):
-            part = normalize_line(piece).strip(" .,;")
+            part = _strip_link_labels(normalize_line(piece).strip(" .,;"))
             if part.lower() in excluded or not check(part):
                 continue
             if part not in out:

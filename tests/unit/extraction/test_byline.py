@@ -141,3 +141,18 @@ def test_social_label_after_a_name_is_dropped() -> None:
     parsed = parse_byline("Priya Natarajan Twitter", strict=False)
     assert parsed is not None
     assert parsed.persons == ("Priya Natarajan",)
+
+
+@pytest.mark.parametrize("lenient", [False, True])
+def test_link_labels_after_a_name_are_dropped_and_alone_are_no_name(lenient: bool) -> None:
+    names = clean_names(
+        ["Katrin Vogelsang Alle Artikel", "Paul Amsel Kontakt", "Afficher mon profil complet"],
+        lenient=lenient,
+    )
+    assert names == ("Katrin Vogelsang", "Paul Amsel")
+
+
+def test_a_weekday_alone_is_no_name_but_a_name_sharing_a_weekdays_word_is() -> None:
+    assert clean_names(["Donnerstag", "Четверг", "Plácido Domingo"], lenient=True) == (
+        "Plácido Domingo",
+    )
