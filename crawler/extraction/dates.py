@@ -123,6 +123,23 @@ def _era_years(lang: str | None, month_name: str | None) -> int:
 
 
 @cache
+def _half_days(key: str) -> tuple[str, ...]:
+    """Words for morning (``am_words``) or afternoon (``pm_words``) printed before a time."""
+    return tuple(str(w) for w in load_data("common").get(key) or ())
+
+
+@cache
+def _era_names() -> dict[str, int]:
+    """Era names of every language (``date.eras``) -> the Gregorian year before the era's
+    first: 令和 (2019-) is 2018."""
+    eras: dict[str, int] = {}
+    for lang in available_languages():
+        for name, base in (load_data(lang).get("date", {}).get("eras") or {}).items():
+            eras[str(name)] = int(base)
+    return eras
+
+
+@cache
 def _time_words() -> tuple[str, ...]:
     """Words between a printed date and its time, of every language (``um``, ``ore``)."""
     words: set[str] = set()
@@ -150,6 +167,7 @@ def _alt(words: tuple[str, ...] | list[str]) -> str:
 
 _TIME = (
     r"(?:\s*,?\s*(?:{words}|,|-|–|\||/)?\s*"
+    r"(?:(?P<half>{halves})\s?)?"
     r"(?P<hour>\d{{1,2}})\s?[:.h時시]\s?(?P<minute>\d{{2}})(?::\d{{2}})?(?:分|분)?"
     r"(?:\s*(?P<ampm>[ap]\.?\s?m\.?))?"
     r"(?:\s*(?:uhr|h|ч\.?))?"
@@ -164,7 +182,9 @@ def _text_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
     """(regex, precision) pairs, most precise forms first."""
     months = _alt(sorted(set(_all_month_names())))
     tz = _alt(list(_timezones()))
-    time = _TIME.format(tz=tz, words=_alt([*_BUILTIN_TIME_WORDS, *_time_words()]))
+    halves = _alt([*_half_days("am_words"), *_half_days("pm_words")])
+    time = _TIME.format(tz=tz, words=_alt([*_BUILTIN_TIME_WORDS, *_time_words()]), halves=halves)
+    eras = _alt(list(_era_names()))
     mon = rf"(?P<month>{months})\.?"
     forms = [
         (rf"(?P<year>\d{{4}})-(?P<mon>\d{{1,2}})-(?P<day>\d{{1,2}})(?:T|\s+)?{time}", "day"),
@@ -172,6 +192,12 @@ def _text_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
         (
             rf"(?P<year>\d{{4}})\s?[年년]\s?(?P<mon>\d{{1,2}})\s?[月월]\s?(?P<day>\d{{1,2}})\s?[日일]"
             rf"(?:\s?\([^)]{{1,3}}\))?{time}",
+            "day",
+        ),
+        # 令和7年3月15日 (Japanese era years)
+        (
+            rf"(?P<era>{eras})\s?(?P<eyear>\d{{1,2}}|元)\s?年\s?(?P<mon>\d{{1,2}})\s?月"
+            rf"\s?(?P<day>\d{{1,2}})\s?日(?:\s?\([^)]{{1,3}}\))?{time}",
             "day",
         ),
         (rf"(?P<day>\d{{1,2}})\.\s?(?P<mon>\d{{1,2}})\.\s?(?P<year>\d{{4}}){time}", "day"),
@@ -210,6 +236,12 @@ def month_first(lang: str | None) -> bool:
 def _build(match: re.Match[str], precision: str, lang: str | None) -> ParsedDate | None:
     groups = match.groupdict()
     try:
+        if groups.get("era"):
+            eyear = groups["eyear"]
+            groups = {
+                **groups,
+                "year": str(_era_names()[groups["era"]] + (1 if eyear == "元" else int(eyear))),
+            }
         year = int(groups["year"])
         if groups.get("month"):
             number = _month_number(groups["month"], lang)
@@ -238,6 +270,9 @@ def _build(match: re.Match[str], precision: str, lang: str | None) -> ParsedDate
         if hour is not None and minute is not None:
             h, m = int(hour), int(minute)
             ampm = (groups.get("ampm") or "").lower().replace(".", "").replace(" ", "")
+            half = groups.get("half")
+            if half:
+                ampm = "pm" if half in _half_days("pm_words") else "am"
             if ampm == "pm" and h < 12:
                 h += 12
             elif ampm == "am" and h == 12:

@@ -435,3 +435,33 @@ def test_a_day_in_the_url_is_found_in_its_usual_forms(url: str, day: datetime) -
 )
 def test_digits_that_only_resemble_a_day_in_the_url_are_no_date(url: str) -> None:
     assert date_from_url(url) is None
+
+
+@pytest.mark.parametrize(
+    ("printed", "lang", "value"),
+    [
+        ("令和7年3月15日", "ja", datetime(2025, 3, 15, tzinfo=UTC)),
+        ("令和元年5月1日 午後3時20分", "ja", datetime(2019, 5, 1, 15, 20, tzinfo=UTC)),
+        ("平成30年12月3日(月)", "ja", datetime(2018, 12, 3, tzinfo=UTC)),
+    ],
+)
+def test_japanese_era_years_are_gregorian_years(printed: str, lang: str, value: datetime) -> None:
+    parsed = parse_text_date(printed, lang)
+    assert parsed is not None and parsed.value == value
+
+
+@pytest.mark.parametrize(
+    ("printed", "lang", "hour"),
+    [
+        ("2025.03.15 오후 7:30", "ko", 19),
+        ("2025.03.16 오전 1:10", "ko", 1),
+        ("2025년 3월 15일 오후 7시 30분", "ko", 19),
+        ("2025年3月15日 下午7:30", "zh", 19),
+        ("2025年3月15日 午後0時05分", "ja", 12),
+    ],
+)
+def test_a_morning_or_afternoon_word_before_the_time_sets_its_half_of_the_day(
+    printed: str, lang: str, hour: int
+) -> None:
+    parsed = parse_text_date(printed, lang)
+    assert parsed is not None and parsed.precision == "minute" and parsed.value.hour == hour
