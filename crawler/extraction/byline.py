@@ -451,6 +451,13 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
     return Byline(raw=raw, persons=tuple(persons), credits=credits, had_prefix=had_prefix)
 
 
+def _outlet_address(pieces: list[str], excluded: set[str]) -> bool:
+    """True for the outlet followed by one-word places: ``Example Herald, Frankfurt,
+    Germany`` in a metadata author is the outlet's address, not three authors."""
+    first, *rest = (normalize_line(p).strip(" .,;") for p in pieces)
+    return bool(rest) and first.lower() in excluded and all(len(p.split()) == 1 for p in rest)
+
+
 def clean_names(
     values: Iterable[str], exclude: Iterable[str] = (), *, lenient: bool = False
 ) -> tuple[str, ...]:
@@ -473,7 +480,10 @@ def clean_names(
             value = value[prefix.end() :]
         value = _PAREN.sub(" ", value)
         value = split_outlet(value)[0]
-        for piece in _split_re().split(value):
+        pieces = _split_re().split(value)
+        if _outlet_address(pieces, excluded):
+            continue
+        for piece in pieces:
             part = _strip_link_labels(normalize_line(piece).strip(" .,;"))
             if part.lower() in excluded or not check(part):
                 continue

@@ -156,3 +156,9 @@ def test_a_weekday_alone_is_no_name_but_a_name_sharing_a_weekdays_word_is() -> N
     assert clean_names(["Donnerstag", "Четверг", "Plácido Domingo"], lenient=True) == (
         "Plácido Domingo",
     )
+
+
+def test_the_outlet_followed_by_places_is_its_address_and_names_no_one() -> None:
+    outlet = ["Example Herald"]
+    assert clean_names(["Example Herald, Halifax, Canada"], exclude=outlet, lenient=True) == ()
+    assert clean_names(["Example Herald, Jane Doe"], exclude=outlet, lenient=True) == ("Jane Doe",)
