@@ -10,6 +10,7 @@ feed's hint. Parsing one byline's text is :mod:`crawler.extraction.byline`'s.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 from crawler.extraction import byline as bl
@@ -17,6 +18,7 @@ from crawler.extraction import signals
 from crawler.extraction.body import HEAD_PARAGRAPHS, TAIL_PARAGRAPHS
 from crawler.extraction.dom import Dom, select
 from crawler.extraction.metadata import PageMeta, ld_people, ld_text
+from crawler.extraction.patterns import load_data
 from crawler.extraction.record import Hints
 from crawler.extraction.text import normalize_line
 
@@ -142,6 +144,8 @@ def choose_authors(
         )
         if not v.startswith(("http://", "https://", "www.")) and signals.on(signals.META_AUTHOR)
     ]
+    if signals.on(signals.META_AUTHOR):
+        meta_values += labelled_authors(meta)
     sources = [
         printed.persons if printed else (),
         bl.clean_names(ld_persons, exclude=generic, lenient=True),
@@ -165,6 +169,28 @@ def choose_authors(
         if not printed.credits:
             return Authorship(persons, _credits(None, element, ld_orgs), byline_text, False)
     return Authorship(persons, credits, byline_text, True)
+
+
+@cache
+def _author_labels() -> frozenset[str]:
+    return frozenset(str(x).casefold() for x in load_data("common").get("author_labels") or ())
+
+
+TWITTER_LABELS = 4
+"""How many ``twitter:labelN`` / ``twitter:dataN`` pairs are read (plugins write one or two)."""
+
+
+def labelled_authors(meta: PageMeta) -> list[str]:
+    """Values of ``twitter:dataN`` whose ``twitter:labelN`` says "written by" (Yoast writes
+    ``Written by`` / ``Verfasst von`` / ``Écrit par`` and the author on every post)."""
+    labels = _author_labels()
+    out: list[str] = []
+    for n in range(1, TWITTER_LABELS + 1):
+        label = (meta.first(f"twitter:label{n}") or "").strip().rstrip(":").casefold()
+        value = meta.first(f"twitter:data{n}")
+        if value and label in labels:
+            out.append(value)
+    return out
 
 
 def _same_person(a: str, b: str) -> bool:
