@@ -3,7 +3,7 @@
 Usage::
 
     python bench/scale.py [--sizes 10000 50000 100000] [--sources 500] [--write-sample 1000]
-                          [--fill-workers N]
+                          [--fill-workers N] [--merge-every 1000]
                           [--data-dir DIR [--measure-only]] [--database-url URL] [--corpus DIR...]
 
 The database (a fresh embedded PostgreSQL in a temporary folder, or ``--data-dir DIR``
@@ -23,8 +23,11 @@ this checkout and filled step by step up to each of ``--sizes``:
 * **write path**: at each size, ``--write-sample`` more articles through
   ``storage.articles.upsert_articles`` in batches of 100, one transaction each, with a
   raw page each (real corpus HTML when the corpus is found, else the article as HTML),
-  as the crawl's store pipeline writes them: rows/s and the 95th percentile batch time.
-  The first sample runs on the empty database.
+  as the crawl's store pipeline writes them, the search index's pending list merged after
+  every ``--merge-every`` articles as the pipeline merges it
+  (``NEWSINGEST_SEARCH_MERGE_ARTICLES``; 0: the inserts merge it): rows/s over the
+  whole sample (merges included), rows/s of the batches alone and the 95th percentile
+  batch time. The first sample runs on the empty database.
 
 Then, at each size (after ``ANALYZE``), the queries downstream tools and the CLI run,
 each once to warm up and then the median of ``--repeat`` runs: SQL through
@@ -456,17 +459,43 @@ def fill_runs(conn: Any, world: World, runs: int, failures: int) -> None:
 # --------------------------------------------------------------------------- write path
 
 
-def write_sample(url: str, world: World, count: int, htmls: list[bytes]) -> tuple[float, float]:
-    """``count`` articles through ``upsert_articles``; (rows/s, p95 batch seconds)."""
+@dataclass(frozen=True, slots=True)
+class WriteRate:
+    """A write sample: rows/s over its whole time (merges included), rows/s of the batches
+    alone, the 95th percentile batch, and the merges' total seconds."""
+
+    rate: float
+    batch_rate: float
+    p95: float
+    merge_seconds: float
+    merges: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.rate:.0f} rows/s ({self.batch_rate:.0f} in batches, {self.merges} merges"
+            f" {self.merge_seconds:.1f} s), p95 batch {self.p95:.2f} s"
+        )
+
+
+def write_sample(
+    url: str, world: World, count: int, htmls: list[bytes], merge_every: int = 0
+) -> WriteRate:
+    """``count`` articles through ``upsert_articles``, the search index's pending list
+    merged after every ``merge_every`` articles as the store pipeline does
+    (``NEWSINGEST_SEARCH_MERGE_ARTICLES``; 0: never, the inserts merge it)."""
     from crawler.extraction.record import ArticleRecord
     from crawler.extraction.text import content_hash, simhash, word_count
     from storage import articles, db
     from storage import db as dbmod
     from storage.pages import StoredPage
 
-    rng = world.rng
     items: list[Any] = []
     tag = time.time_ns()  # distinct URLs on every run, also with --measure-only
+    # and texts of their own: drawn from the world's seed, a --measure-only run's sample
+    # repeated the texts of the samples before it, and each article was linked as their
+    # near-duplicate (an UPDATE per article that new articles do not cost)
+    saved, world.rng = world.rng, random.Random(tag)
+    rng = world.rng
     for i in range(count):
         language = world.language()
         text = world.text(language)
@@ -499,24 +528,35 @@ def write_sample(url: str, world: World, count: int, htmls: list[bytes]) -> tupl
             fetched_at=world.now,
         )
         items.append(articles.StoredArticle(record=record, source_id=world.source(), page=page))
+    world.rng = saved
     engine = dbmod.make_engine(url, pool_size=1)
     sessions = dbmod.make_session_factory(engine)
     durations: list[float] = []
+    merges: list[float] = []
     try:
         with dbmod.transaction(sessions) as session:
             db.ping(session)
+            if merge_every:  # start from an empty pending list, as after a merge
+                articles.merge_search_entries(session)
         started = time.perf_counter()
+        since_merge = 0
         for start in range(0, len(items), BATCH):
             t0 = time.perf_counter()
             with dbmod.transaction(sessions) as session:
                 articles.upsert_articles(session, items[start : start + BATCH])
             durations.append(time.perf_counter() - t0)
+            since_merge += len(items[start : start + BATCH])
+            if merge_every and since_merge >= merge_every:
+                since_merge = 0
+                t0 = time.perf_counter()
+                with dbmod.transaction(sessions) as session:
+                    articles.merge_search_entries(session)
+                merges.append(time.perf_counter() - t0)
         wall = time.perf_counter() - started
     finally:
         engine.dispose()
-    durations.sort()
-    p95 = durations[min(len(durations) - 1, int(0.95 * len(durations)))]
-    return count / wall, p95
+    p95 = sorted(durations)[min(len(durations) - 1, int(0.95 * len(durations)))]
+    return WriteRate(count / wall, count / sum(durations), p95, sum(merges), len(merges))
 
 
 # --------------------------------------------------------------------------- queries
@@ -752,6 +792,13 @@ def main(argv: list[str] | None = None) -> int:
         "--fill-workers", type=int, default=1, help="processes copying articles at once"
     )
     parser.add_argument("--write-sample", type=int, default=1000)
+    parser.add_argument(
+        "--merge-every",
+        type=int,
+        default=1000,
+        help="write samples merge the search index's pending list after this many articles, as"
+        " the store pipeline does (NEWSINGEST_SEARCH_MERGE_ARTICLES); 0: never",
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--data-dir", help="keep the embedded server's data here (reused)")
@@ -776,7 +823,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     results: dict[int, dict[str, Measurement]] = {}
-    rates: list[tuple[int, float, float]] = []
+    rates: list[tuple[int, WriteRate]] = []
     with database(args) as url, tempfile.TemporaryDirectory() as tmp:
         migrate.upgrade(url)
         print(f"  schema at {migrate.current_revision(url)}", flush=True)
@@ -795,9 +842,9 @@ def main(argv: list[str] | None = None) -> int:
             have = int(scalar(url, "SELECT count(*) FROM articles"))
             if not args.measure_only:
                 if have == 0 and args.write_sample:
-                    rate, p95 = write_sample(url, world, args.write_sample, htmls)
-                    rates.append((0, rate, p95))
-                    print(f"  write path, empty database: {rate:.0f} rows/s, p95 batch {p95:.2f} s")
+                    rate = write_sample(url, world, args.write_sample, htmls, args.merge_every)
+                    rates.append((0, rate))
+                    print(f"  write path, empty database: {rate}")
                 secs = bulk_fill(url, world, size, args.fill_workers)
                 print(
                     f"  filled to {size} articles in {secs:.0f} s"
@@ -810,9 +857,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  == {n} articles; {load_average()}", flush=True)
             results[n] = measure(url, keys, args.repeat, Path(tmp))
             if args.write_sample:
-                rate, p95 = write_sample(url, world, args.write_sample, htmls)
-                rates.append((n, rate, p95))
-                print(f"  write path at {n}: {rate:.0f} rows/s, p95 batch {p95:.2f} s", flush=True)
+                rate = write_sample(url, world, args.write_sample, htmls, args.merge_every)
+                rates.append((n, rate))
+                print(f"  write path at {n}: {rate}", flush=True)
         n = int(scalar(url, "SELECT count(*) FROM articles"))
         footprint = sizes_report(url, n)
     columns = sorted(results)
@@ -822,8 +869,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         print(f"| {name} | " + " | ".join(f"{results[c][name].ms:,.1f}" for c in columns) + " |")
     print("\nwrite path (upsert_articles, batches of 100, with raw pages):")
-    for size, rate, p95 in rates:
-        print(f"  at {size:>9,} articles: {rate:6.0f} rows/s, p95 batch {p95:.2f} s")
+    for size, rate in rates:
+        print(f"  at {size:>9,} articles: {rate}")
     print(f"\nbytes per article at {n:,} articles:")
     print("\n".join(footprint))
     print(f"\n{load_average()}")

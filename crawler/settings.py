@@ -42,6 +42,8 @@ NEWSINGEST_EXTRACT_TIMEOUT = 30.0  # seconds per page; then rejected and its wor
 NEWSINGEST_EXTRACT_MAX_BYTES = 4 * 1024 * 1024  # larger pages: too_large, not parsed
 NEWSINGEST_STORE_BATCH_SIZE = 100
 NEWSINGEST_STORE_FLUSH_SECONDS = 2.0
+# merge the search index's pending list after this many stored articles (0: never)
+NEWSINGEST_SEARCH_MERGE_ARTICLES = 1000
 NEWSINGEST_LOCK_CHECK_SECONDS = 5.0  # how often a crawl checks it still holds its source lock
 NEWSINGEST_REFRESH = False  # True: fetch again articles already stored
 NEWSINGEST_MAX_ARTICLES = 0  # 0: no limit per crawl of a source

@@ -52,6 +52,7 @@ RULES: dict[str, Rule] = {
     "NEWSINGEST_EXTRACT_MAX_BYTES": Rule(int, 1),
     "NEWSINGEST_STORE_BATCH_SIZE": Rule(int, 1),
     "NEWSINGEST_STORE_FLUSH_SECONDS": Rule(float, 0, above=True),
+    "NEWSINGEST_SEARCH_MERGE_ARTICLES": Rule(int, 0),
     "NEWSINGEST_LOCK_CHECK_SECONDS": Rule(float, 0, above=True),
     "NEWSINGEST_MAX_ARTICLES": Rule(int, 0),
     "NEWSINGEST_WARC_IN_FLIGHT": Rule(int, 1),

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.failures import FailureReason
 from storage import db, sources
-from storage.articles import StoredArticle, UpsertResult, upsert_articles
+from storage.articles import StoredArticle, UpsertResult, merge_search_entries, upsert_articles
 from storage.failures import FailureRow, insert_failures
 from storage.models import CrawlRun, FetchFailure
 from storage.pagestore import WarcPageWriter
@@ -140,6 +140,13 @@ def write_entries(
     for run in run_finishes:
         _merge(total, _one(sessions, [], [], [run], page_writer))
     return total
+
+
+def merge_search_index(factory: sessionmaker[Session]) -> int:
+    """Merge the search index's pending list in a transaction of its own
+    (`storage.articles.merge_search_entries`); the number of its pages emptied."""
+    with db.transaction(factory) as session:
+        return merge_search_entries(session)
 
 
 def _one(

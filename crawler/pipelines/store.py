@@ -6,6 +6,11 @@ take because it is unreachable goes to the local spool (`crawler.spool`); the sp
 written to the database at the next successful flush and when the crawl closes. When the
 spool cannot be written either (disk full), the crawl stops (close reason
 ``spool_failed``) and the batch is kept in memory for a last attempt at close.
+
+Once this process's crawls stored ``NEWSINGEST_SEARCH_MERGE_ARTICLES`` new or changed
+articles, the pipeline that counts the last of them merges the search index's pending
+list (`storage.writes.merge_search_index`) in a transaction of its own after its batch,
+so that no batch's insert has to (issue 24; bench/README.md, ``scale.py``).
 """
 
 from __future__ import annotations
@@ -37,10 +42,22 @@ from storage.writes import (
     PendingArticle,
     PendingFailure,
     is_transient_db_error,
+    merge_search_index,
     write_entries,
 )
 
 logger = logging.getLogger(__name__)
+
+
+class _SearchMergeCount:
+    """New and changed articles this process stored since its last merge of the search
+    index's pending list: the list is the index's, so every crawl of the process counts
+    into it (they all run on the reactor's thread)."""
+
+    stored = 0
+
+
+_since_merge = _SearchMergeCount()
 
 
 class StorePipeline:
@@ -53,6 +70,7 @@ class StorePipeline:
         *,
         batch_size: int,
         flush_seconds: float,
+        search_merge_articles: int,
         stop: Callable[[str], None] | None = None,
         page_writer: pagestore.WarcPageWriter | None = None,
     ) -> None:
@@ -65,6 +83,8 @@ class StorePipeline:
         self.page_writer = page_writer
         """Raw pages go to its WARC files (``NEWSINGEST_PAGE_STORE=warc``); None: to
         ``pages.html_zlib``."""
+        self.search_merge_articles = search_merge_articles
+        """Merge the search index's pending list after this many stored articles (0: never)."""
         self._articles: list[PendingArticle] = []
         self._failures: list[PendingFailure] = []
         self._sessions: sessionmaker[Session] | None = None
@@ -95,6 +115,7 @@ class StorePipeline:
             flush_seconds=s.getfloat("NEWSINGEST_STORE_FLUSH_SECONDS"),
             stop=stop,
             page_writer=_page_writer(s.get("NEWSINGEST_PAGE_STORE"), s),
+            search_merge_articles=s.getint("NEWSINGEST_SEARCH_MERGE_ARTICLES"),
         )
         crawler.signals.connect(pipe.run_opened, signal=run_opened)
         return pipe
@@ -157,6 +178,7 @@ class StorePipeline:
                 return
             if articles or failures or closing:
                 await self._replay()
+            await self._merge_search_index()
 
     async def _store(self, articles: list[PendingArticle], failures: list[PendingFailure]) -> bool:
         """Write a batch, or spool it; False when the database could not take it."""
@@ -187,6 +209,7 @@ class StorePipeline:
                 self._outage_batches,
             )
             self._outage_batches = 0
+        _since_merge.stored += result.upsert.inserted + result.upsert.updated
         s = self.stats
         s.inc_value(stat.STORE_INSERTED, result.upsert.inserted)
         s.inc_value(stat.STORE_UPDATED, result.upsert.updated)
@@ -199,6 +222,32 @@ class StorePipeline:
             s.inc_value(stat.STORE_OTHER_SOURCE, result.foreign)
         s.inc_value(stat.STORE_BATCHES)
         return True
+
+    async def _merge_search_index(self) -> None:
+        """Merge the search index's pending list when this process stored enough since."""
+        if not self.search_merge_articles or _since_merge.stored < self.search_merge_articles:
+            return
+        assert self._sessions is not None
+        _since_merge.stored = 0
+        loop = asyncio.get_running_loop()
+        try:
+            pages = await loop.run_in_executor(self._db_thread, merge_search_index, self._sessions)
+        except Exception as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            if is_transient_db_error(exc):  # the database is away: merged after the next count
+                logger.info("could not merge the search index's pending list (%s)", first_line)
+                return
+            # e.g. a role that does not own the index: the inserts merge it, as before
+            self.search_merge_articles = 0
+            logger.warning(
+                "could not merge the search index's pending list (%s: %s); this crawl "
+                "leaves it to the inserts and autovacuum",
+                type(exc).__name__,
+                first_line,
+            )
+            return
+        self.stats.inc_value(stat.STORE_SEARCH_MERGES)
+        self.stats.inc_value(stat.STORE_SEARCH_MERGED_PAGES, pages)
 
     async def _spool(
         self, articles: list[PendingArticle], failures: list[PendingFailure], exc: BaseException

@@ -115,7 +115,13 @@ class Article(Base):
         ),
         Index(None, "source_id", "first_seen_at"),
         Index(None, "content_hash"),
-        Index(None, "search_vector", postgresql_using="gin"),
+        # its pending list: room for the store pipeline's merges (migration 0018)
+        Index(
+            None,
+            "search_vector",
+            postgresql_using="gin",
+            postgresql_with={"gin_pending_list_limit": 16384},
+        ),
         Index(None, "duplicate_of"),
         Index(None, "simhash_band0", postgresql_include=["simhash", "id"]),
         Index(None, "simhash_band1", postgresql_include=["simhash", "id"]),

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import select
+from scrapy.utils.test import get_crawler
+from sqlalchemy import make_url, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler import stats as stat
+from crawler.crawldb import CrawlDatabase
 from crawler.demo.server import SiteServer
+from crawler.pipelines import store
+from storage import articles, db
 from storage.models import Article, CrawlRun, FetchFailure, Page
 from tests.integration.conftest import Cli, write_sources
 from tests.integration.fixture_site import expected
@@ -138,6 +148,56 @@ def test_the_run_is_recorded_as_succeeded_with_its_stats(crawled: dict[str, Any]
     assert run.trigger == "cli"
     assert run.finished_at is not None
     assert run.stats["newsingest/store/inserted"] == len(crawled["pages"])
+
+
+def test_the_store_pipeline_merges_the_search_index_pending_list_after_its_batches(
+    cli: Cli, site: SiteServer, tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    _crawl(cli, _sources(tmp_path, site), "-s", "NEWSINGEST_SEARCH_MERGE_ARTICLES=1")
+    with db.transaction(sessions) as session:
+        (run,) = session.execute(select(CrawlRun)).scalars()
+        left = articles.merge_search_entries(session)
+    assert run.stats["newsingest/store/search_merges"] >= 1
+    assert run.stats["newsingest/store/search_merged_pages"] >= 1
+    assert left == 0  # the last batch's entries were merged too
+
+
+@pytest.fixture
+def writer_role(database_url: str) -> Iterator[str]:
+    """A role with every privilege on the tables that owns none of them."""
+    name = f"newsingest_w_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(db.libpq_url(database_url), autocommit=True) as owner:
+        owner.execute(f'CREATE ROLE "{name}" LOGIN')
+        owner.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{name}"')
+    yield make_url(database_url).set(username=name).render_as_string(hide_password=False)
+    with psycopg.connect(db.libpq_url(database_url), autocommit=True) as owner:
+        owner.execute(f'DROP OWNED BY "{name}"')
+        owner.execute(f'DROP ROLE "{name}"')
+
+
+def test_a_crawl_whose_role_does_not_own_the_search_index_stops_merging_it_with_a_warning(
+    writer_role: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    crawler = get_crawler()
+    assert crawler.stats is not None
+    pipe = store.StorePipeline(
+        crawler.stats,
+        CrawlDatabase(writer_role, tmp_path),
+        batch_size=100,
+        flush_seconds=2.0,
+        search_merge_articles=1,
+    )
+    engine = db.make_engine(writer_role, pool_size=1)
+    pipe._sessions = db.make_session_factory(engine)
+    store._since_merge.stored = 1
+    try:
+        with caplog.at_level(logging.WARNING, logger="crawler.pipelines.store"):
+            asyncio.run(pipe._merge_search_index())
+    finally:
+        engine.dispose()
+    assert pipe.search_merge_articles == 0  # the inserts merge it from now on
+    assert "could not merge the search index's pending list" in caplog.text
+    assert crawler.stats.get_value(stat.STORE_SEARCH_MERGES) is None
 
 
 def test_pending_requests_waited_on_disk_in_a_folder_removed_after_the_crawl(

@@ -180,6 +180,30 @@ def test_full_text_search_config_follows_the_articles_language(
     assert with_stopword == {"https://news.example/xx"}
 
 
+def test_merging_the_search_index_empties_its_pending_list_and_the_articles_stay_found(
+    sessions: sessionmaker[Session],
+) -> None:
+    _store(sessions, replace(_record(), title="Die Hafenarbeiter streiken"))
+    query = text(
+        "select count(*) from articles where search_vector @@ to_tsquery('german', 'hafenarbeiter')"
+    )
+    with db.transaction(sessions) as session:
+        assert articles.merge_search_entries(session) > 0  # the new entries were pending
+    with db.transaction(sessions) as session:
+        assert articles.merge_search_entries(session) == 0
+        assert session.execute(query).scalar_one() == 1
+
+
+def test_the_search_index_pending_list_holds_16_mb(sessions: sessionmaker[Session]) -> None:
+    # room for the store pipeline's merges (NEWSINGEST_SEARCH_MERGE_ARTICLES, ~8 MB)
+    with sessions() as session:
+        options = session.execute(
+            text("select reloptions from pg_class where relname = :index"),
+            {"index": articles.SEARCH_INDEX},
+        ).scalar_one()
+    assert options == ["gin_pending_list_limit=16384"]
+
+
 def test_concurrent_upserts_of_one_url_leave_one_consistent_row(
     sessions: sessionmaker[Session],
 ) -> None:
