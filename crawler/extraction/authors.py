@@ -10,7 +10,6 @@ feed's hint. Parsing one byline's text is :mod:`crawler.extraction.byline`'s.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Any
 
 from crawler.extraction import byline as bl
@@ -18,7 +17,6 @@ from crawler.extraction import signals
 from crawler.extraction.body import HEAD_PARAGRAPHS, TAIL_PARAGRAPHS
 from crawler.extraction.dom import Dom, select
 from crawler.extraction.metadata import PageMeta, ld_people, ld_text
-from crawler.extraction.patterns import load_data
 from crawler.extraction.record import Hints
 from crawler.extraction.text import normalize_line
 
@@ -171,11 +169,6 @@ def choose_authors(
     return Authorship(persons, credits, byline_text, True)
 
 
-@cache
-def _author_labels() -> frozenset[str]:
-    return frozenset(str(x).casefold() for x in load_data("common").get("author_labels") or ())
-
-
 TWITTER_LABELS = 4
 """How many ``twitter:labelN`` / ``twitter:dataN`` pairs are read (plugins write one or two)."""
 
@@ -183,7 +176,7 @@ TWITTER_LABELS = 4
 def labelled_authors(meta: PageMeta) -> list[str]:
     """Values of ``twitter:dataN`` whose ``twitter:labelN`` says "written by" (Yoast writes
     ``Written by`` / ``Verfasst von`` / ``Écrit par`` and the author on every post)."""
-    labels = _author_labels()
+    labels = bl.author_labels()
     out: list[str] = []
     for n in range(1, TWITTER_LABELS + 1):
         label = (meta.first(f"twitter:label{n}") or "").strip().rstrip(":").casefold()

@@ -111,8 +111,11 @@ def _inner_prefix_re() -> re.Pattern[str]:
 def _split_re() -> re.Pattern[str]:
     conj = "|".join(re.escape(c) for c in _lang_lists("conjunctions") if c.isalpha())
     # ", and" (the serial comma) is one separator, not a comma and a name "and X"
+    # "Anna Beispiel/dpa": a slash between two words joins two credits too
     return re.compile(
-        rf"\s*(?:,(?:\s*(?:{conj})\s)?|;|&|\s\+\s|\s/\s|\s(?:{conj})\s)\s*", re.IGNORECASE
+        rf"\s*(?:,(?:\s*(?:{conj})\s)?|;|&|\s\+\s|\s/\s|(?<=[^\W\d_])/(?=[^\W\d_])"
+        rf"|\s(?:{conj})\s)\s*",
+        re.IGNORECASE,
     )
 
 
@@ -157,9 +160,13 @@ def split_outlet(text: str) -> tuple[str, str | None]:
     return text[: match.start()].rstrip(" ,;"), match.group("outlet").strip(" .,;")
 
 
+_ACRONYM = re.compile(r"^[^\W\d_]{2,5}(?:-[^\W\d_]{1,3})?$")
+
+
 def _is_acronym(part: str) -> bool:
-    """An organisation's initials (``CNN``, ``NPR``): one word of 2-5 capital letters."""
-    return 2 <= len(part) <= 5 and part.isalpha() and part.isupper() and " " not in part
+    """An organisation's initials (``CNN``, ``NPR``, the agency ``SP-X``): one word of 2-5
+    capital letters, perhaps with a hyphenated tail."""
+    return bool(_ACRONYM.match(part)) and part.isupper()
 
 
 def _strip_suffix(part: str) -> tuple[str, bool]:
@@ -249,6 +256,13 @@ def is_teaser(text: str) -> bool:
     """True for 'read more' teasers (``Mehr zum Thema – ...``)."""
     low = text.strip().lower()
     return any(p.search(low) for p in _compiled("teasers"))
+
+
+@cache
+def author_labels() -> frozenset[str]:
+    """Labels saying the value beside them is the author (``Autor:``, ``Written by``;
+    ``patterns/common.yaml`` ``author_labels``), case-folded."""
+    return frozenset(str(x).casefold() for x in load_data("common").get("author_labels") or ())
 
 
 @cache

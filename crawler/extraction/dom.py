@@ -286,6 +286,7 @@ def scan_dom(tree: Any) -> Dom:
             line = normalize_line(el.text_content())
             if len(line) <= bl.MAX_BYLINE_CHARS:
                 dom.prefixed_bylines.append(line)
+    labelled = _labelled_bylines(body, dom)
     for el in _marked(body):
         tag = el.tag
         if tag in _SKIP_TAGS:
@@ -328,7 +329,33 @@ def scan_dom(tree: Any) -> Dom:
             text = normalize_line(el.text_content())
             if 6 <= len(text) <= 80:
                 dom.date_texts.append(text)
+    for text in labelled[: max(0, 8 - len(dom.byline_elements))]:
+        dom.byline_elements.append((text, False))
     return dom
+
+
+_LABEL_TAGS = ("h3", "h4", "h5", "h6", "dt", "th", "strong", "b", "label")
+"""Elements that print a label before the value beside them (``<h5>Autor:</h5> Name``)."""
+
+
+def _labelled_bylines(body: Any, dom: Dom) -> list[str]:
+    """Names printed after an author label in an element of their own: ``<h5>Autor:
+    </h5>Jane Doe`` or ``<dt>Author</dt><dd>Jane Doe</dd>`` (a byline no class marks)."""
+    labels = bl.author_labels()
+    out: list[str] = []
+    for el in body.iter(*_LABEL_TAGS):
+        if len(el) or (el.text or "").strip().rstrip(":").strip().casefold() not in labels:
+            continue
+        value = normalize_line(el.tail or "")
+        if not value:
+            following = el.getnext()
+            value = spaced_text(following) if following is not None else ""
+        value = value.strip(" ,;|")
+        if value and len(value) <= bl.MAX_BYLINE_CHARS and not off_article(el, dom):
+            out.append(value)
+        if len(out) >= 2:
+            break
+    return out
 
 
 def select(tree: Any, selector: str) -> list[Any]:

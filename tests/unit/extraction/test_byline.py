@@ -162,3 +162,15 @@ def test_the_outlet_followed_by_places_is_its_address_and_names_no_one() -> None
     outlet = ["Example Herald"]
     assert clean_names(["Example Herald, Halifax, Canada"], exclude=outlet, lenient=True) == ()
     assert clean_names(["Example Herald, Jane Doe"], exclude=outlet, lenient=True) == ("Jane Doe",)
+
+
+def test_a_slash_between_a_name_and_an_agency_separates_them() -> None:
+    found = parse_byline("Von Tobias Lindqvist/dpa")
+    assert found is not None
+    assert (found.persons, found.credits) == (("Tobias Lindqvist",), ("dpa",))
+
+
+def test_a_short_capitals_code_in_a_byline_is_a_credit_not_a_person() -> None:
+    found = parse_byline("Von Tobias Lindqvist und SP-X")
+    assert found is not None
+    assert (found.persons, found.credits) == (("Tobias Lindqvist",), ("SP-X",))
