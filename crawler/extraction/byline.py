@@ -391,6 +391,17 @@ def is_person_name(name: str) -> bool:
 _DATE_TAIL = re.compile(
     r"\s(?:(?:am|on|le|el|at|um|den|vom|du|del)\s+)?(?:\d{1,2}[./]|\d{4}\b)", re.IGNORECASE
 )
+
+
+@cache
+def _weekday_tail() -> re.Pattern[str]:
+    """A weekday opening the date after a name in a byline element (``J. Doe Thursday,
+    November 9, 2023``): the name ends before it (a weekday without a date after it may be
+    a name's word: ``Plácido Domingo``)."""
+    days = "|".join(re.escape(d) for d in sorted(_common_words("weekdays"), key=len, reverse=True))
+    return re.compile(rf"\s(?:{days}),?\s+\S{{0,12}}\s*\d", re.IGNORECASE)
+
+
 _AUTHOR_CHARS = re.compile(r"^[^\W\d_][^\W\d_\s.'’-]*(?:[\s.'’-]+[^\W\d_]*)*\.?$")
 _PAREN = re.compile(r"\(([^()]{1,60})\)")
 _TRAILING_CUT = re.compile(r"\s+(?:[|·•—–]|-\s)\s*.*$")
@@ -430,6 +441,7 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
     if others is not None:
         body = others.sub("", body).strip(" ,;.")
     if not strict:
+        body = _weekday_tail().split(body, maxsplit=1)[0]
         body = _DATE_TAIL.split(body, maxsplit=1)[0]
     parts = []
     for piece in _split_re().split(body):

@@ -139,10 +139,11 @@ def _marked(body: Any) -> list[Any]:
         attrs = el.attrib
         if not attrs:
             continue
-        cls, ident = attrs.get("class"), attrs.get("id")
+        cls, ident, testid = attrs.get("class"), attrs.get("id"), attrs.get("data-testid")
         if (
             (cls is not None and search(cls))
             or (ident is not None and search(ident))
+            or (testid is not None and search(testid))
             or (
                 el is not body
                 and (attrs.get("itemprop") in _MARK_ITEMPROPS or attrs.get("rel") == "author")
@@ -292,7 +293,15 @@ def scan_dom(tree: Any) -> Dom:
         if tag in _SKIP_TAGS:
             continue
         attrs = " ".join(
-            v for v in (el.get("class"), el.get("id"), el.get("itemprop"), el.get("rel")) if v
+            v
+            for v in (
+                el.get("class"),
+                el.get("id"),
+                el.get("data-testid"),  # sites whose classes are generated hashes
+                el.get("itemprop"),
+                el.get("rel"),
+            )
+            if v
         )
         if el.get("itemprop") == "datePublished" and tag != "time":
             value = el.get("content") or el.get("datetime")

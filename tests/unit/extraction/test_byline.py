@@ -174,3 +174,18 @@ def test_a_short_capitals_code_in_a_byline_is_a_credit_not_a_person() -> None:
     found = parse_byline("Von Tobias Lindqvist und SP-X")
     assert found is not None
     assert (found.persons, found.credits) == (("Tobias Lindqvist",), ("SP-X",))
+
+
+@pytest.mark.parametrize(
+    ("text", "persons"),
+    [
+        ("By Dana Whitfield Thursday, July 10, 2025 6:05PM", ("Dana Whitfield",)),
+        ("Von Anna Beispiel Donnerstag, 13. März 2025", ("Anna Beispiel",)),
+        ("Plácido Domingo, Anna Beispiel", ("Plácido Domingo", "Anna Beispiel")),
+    ],
+)
+def test_a_weekday_opening_a_date_ends_the_name_before_it(
+    text: str, persons: tuple[str, ...]
+) -> None:
+    found = parse_byline(text, strict=False)
+    assert found is not None and found.persons == persons
