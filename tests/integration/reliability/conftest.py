@@ -229,19 +229,23 @@ def crawls() -> Iterator[list[Crawl]]:
 
 
 @pytest.fixture
-def outage(pg_server: str, database_url: str) -> Callable[[], Any]:
-    """``with outage(): ...``: the scratch database refuses and cuts every connection."""
+def outage(pg_server: str, database_url: str) -> Callable[..., Any]:
+    """``with outage(): ...``: the scratch database refuses and cuts every connection
+    (``with outage(spare=name)``: every connection but those named ``name``)."""
     name = conninfo_to_dict(db.libpq_url(database_url))["dbname"]
     admin = db.libpq_url(pg_server)
 
     @contextmanager
-    def blocked() -> Iterator[None]:
+    def blocked(spare: str = "") -> Iterator[None]:
+        """``spare``: the application name of connections the outage leaves open (a
+        test's own, opened before it), so the test can act while everyone else is cut."""
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
             conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
+                " WHERE datname = %s AND pid <> pg_backend_pid()"
+                " AND application_name IS DISTINCT FROM %s",
+                (name, spare or None),
             )
         try:
             yield

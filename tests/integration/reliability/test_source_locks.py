@@ -4,7 +4,6 @@ crawl was skipped."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.demo.server import SiteServer
@@ -29,6 +28,7 @@ from tests.integration.reliability.conftest import (
 )
 
 CHECK = ["-s", "NEWSINGEST_LOCK_CHECK_SECONDS=0.5"]
+TAKER = "newsingest-test-taker"
 
 
 @pytest.fixture
@@ -89,23 +89,30 @@ def test_a_crawl_whose_lock_was_taken_during_a_restart_stops_and_keeps_the_taker
     database_url: str,
     sessions: sessionmaker[Session],
     crawls: list[Crawl],
-    outage: Callable[[], Any],
+    outage: Callable[..., Any],
 ) -> None:
     sources, server = slower_sources
     first = start_crawl(cli, sources, *CHECK, "-s", "NEWSINGEST_EXTRACT_WORKERS=1")
     crawls.append(first)
     run_id = _running(first, sessions)
-    engine = db.make_engine(database_url, pool_size=1)
+    # Another crawler takes the lock while the first crawl's sessions are cut, as a crawl
+    # of the source starting then would, and marks the first crawl's run abandoned. It
+    # acts on two connections the outage spares, opened before it: when the server is
+    # back the first crawl finds the lock taken (racing it for a free lock after the
+    # outage, the first crawl sometimes won and finished its run).
+    engine = db.make_engine(database_url, pool_size=2, application_name=TAKER)
+    with engine.connect() as one, engine.connect() as two:
+        one.execute(select(1))
+        two.execute(select(1))
     held = None
     try:
-        with outage():
+        with outage(spare=TAKER):
             wait_until(lambda: count_articles(sessions) == -1, 30, "the outage")
-        # Another crawler takes the lock the moment the server is back, as a crawl of the
-        # source starting then would, and marks the first crawl's run abandoned.
-        held = _take_lock(engine, "site")
-        with db.transaction(db.make_session_factory(engine)) as session:
-            sid = session.execute(select(Source.id).where(Source.key == "site")).scalar_one()
-            assert ledger.mark_source_runs_abandoned(session, sid) == 1
+            held = locks.try_lock_source(engine, "site")
+            assert held is not None
+            with db.transaction(db.make_session_factory(engine)) as session:
+                sid = session.execute(select(Source.id).where(Source.key == "site")).scalar_one()
+                assert ledger.mark_source_runs_abandoned(session, sid) == 1
         code, out, err = first.wait(timeout=120)
         fetched = len(article_paths(server))
     finally:
@@ -118,20 +125,6 @@ def test_a_crawl_whose_lock_was_taken_during_a_restart_stops_and_keeps_the_taker
     assert fetched < 40  # it stopped, not crawled on beside the other crawler
     (run,) = _runs(sessions)
     assert (run.id, run.status) == (run_id, "abandoned")  # never rewritten by its end
-
-
-def _take_lock(engine: Engine, key: str) -> Any:
-    """The lock of ``key``, taken as soon as the server accepts connections again."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            held = locks.try_lock_source(engine, key)
-        except Exception:  # the server is not accepting connections yet
-            held = None
-        if held is not None:
-            return held
-        time.sleep(0.05)
-    pytest.fail("could not take the lock after the outage")
 
 
 @pytest.fixture
