@@ -6,7 +6,8 @@ Usage::
 
 A fresh embedded PostgreSQL (temporary folder) is migrated to this checkout's head and
 filled as ``--sources`` sources crawled ``--runs-per-day`` times a day for ``--days``
-days would leave it: one ``crawl_runs`` row per crawl (with a ~1 KB stats document),
+days would leave it: one ``crawl_runs`` row per crawl (with a ~1 KB stats document;
+run ids grow with time, as a ledger's do),
 its ``run_field_stats`` row, a ``source_daily_stats`` row per source and day, and two
 fetch failures per crawl. Then, after ``ANALYZE``, the median of ``--repeat`` runs of:
 `storage.fieldstats.source_field_stats` for every source and for one, ``status``'s
@@ -60,7 +61,8 @@ SELECT s.id, 'schedule', 'bench', 1, 'succeeded',
        jsonb_build_object('newsingest/store/inserted', 3, 'newsingest/store/updated', 1,
                           'newsingest/store/unchanged', 0, 'newsingest/fetch/articles', 5,
                           'elapsed_time_seconds', 60.5, 'padding', repeat('x', 900))
-FROM sources AS s, generate_series(1, :runs) AS g;
+FROM sources AS s, generate_series(1, :runs) AS g
+ORDER BY g DESC, s.id;
 
 INSERT INTO run_field_stats (run_id, source_id, records, with_title, with_lead, with_authors,
     published_minute, published_day, language_agrees, rejected, words_hist, rejections)

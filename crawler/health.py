@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from storage.fieldstats import FieldCounts, RunCounts, SourceFieldStats
+from storage.fieldstats import FieldCounts, RunCounts, SourceFieldStats, sum_counts
 
 Verdict = Literal["ok", "late", "failing", "never-run", "skipped", "degraded"]
 
@@ -106,14 +106,15 @@ def recent_window(
     runs: Sequence[RunCounts], minimum: int, size: Callable[[FieldCounts], int]
 ) -> tuple[FieldCounts, list[RunCounts]]:
     """The newest runs (newest first) added up until ``size`` of their sum reaches
-    ``minimum`` (or every run)."""
-    total, used = FieldCounts(), []
+    ``minimum`` (or every run). ``size`` adds up over runs (a count), so the runs are
+    summed once, when the window is known."""
+    reached, used = 0, []
     for run in runs:
-        if size(total) >= minimum:
+        if reached >= minimum:
             break
-        total = total + run.counts
+        reached += size(run.counts)
         used.append(run)
-    return total, used
+    return sum_counts(run.counts for run in used), used
 
 
 def _since(runs: Sequence[RunCounts], bad: Callable[[FieldCounts], bool | None]) -> datetime | None:
@@ -183,6 +184,27 @@ def degradations(stats: SourceFieldStats, th: Thresholds, today: date) -> list[D
 
             out.append(Degradation("rejections", was_rate, now_rate, _since(stats.runs, rejecting)))
     return out
+
+
+def needs_older_runs(
+    stats: SourceFieldStats, th: Thresholds, found: Sequence[Degradation], read: int
+) -> bool:
+    """Whether `degradations` of ``stats``, which holds a source's newest ``read`` runs
+    (fewer: all it has in the window), could say more with older runs: when it found a
+    degradation (the start of its streak may lie further back) or when a recent window
+    takes every run read and still falls short of ``min_records``."""
+    if len(stats.runs) < read:
+        return False
+    if found:
+        return True
+    # a run's pages are never fewer than its records: the pages' window (rejections)
+    # fills whenever the records' window does
+    reached = 0
+    for run in stats.runs:
+        if reached >= th.min_records:
+            return False
+        reached += run.counts.records
+    return reached < th.min_records
 
 
 def describe_degradations(found: Sequence[Degradation]) -> str:

@@ -391,12 +391,13 @@ WHERE s.key = ANY(CAST(:keys AS text[])) AND d.day >= :first
   AND (d.records > 0 OR d.rejected > 0)
 """)
 
+_HIST_SUMS = ", ".join(
+    f"coalesce(sum(d.words_hist[{i}]), 0)::bigint" for i in range(1, len(WORD_EDGES) + 2)
+)
+
 _WINDOW = text(f"""
 SELECT s.key, {", ".join(f"sum(d.{c})::bigint" for c in COUNTERS)},
-  (SELECT array_agg(h.n ORDER BY h.i) FROM (
-     SELECT u.i, sum(u.v)::bigint AS n
-     FROM source_daily_stats AS x CROSS JOIN LATERAL unnest(x.words_hist) WITH ORDINALITY AS u(v, i)
-     WHERE x.source_id = s.id AND x.day >= :first GROUP BY u.i) AS h),
+  (ARRAY[{_HIST_SUMS}])[1:max(cardinality(d.words_hist))],
   (SELECT coalesce(jsonb_object_agg(r.k, r.n), '{{}}'::jsonb)::text FROM (
      SELECT e.k, sum(e.v::bigint) AS n
      FROM source_daily_stats AS x CROSS JOIN LATERAL jsonb_each_text(x.rejections) AS e(k, v)
@@ -406,7 +407,10 @@ WHERE s.key = ANY(CAST(:keys AS text[])) AND d.day >= :first
 GROUP BY s.id, s.key
 HAVING sum(d.records) > 0 OR sum(d.rejected) > 0
 """)
-"""`_DAYS` added up per source in the database: one row a source instead of one a day."""
+"""`_DAYS` added up per source in the database: one row a source instead of one a day.
+The histograms are added position by position in the same aggregate, cut to the
+longest day's (as written: ``len(WORD_EDGES) + 1``); an ``unnest`` of every day's
+histogram per source took 0.14 ms a source, 3/4 of the query at 500 sources."""
 
 _RUNS = text(f"""
 SELECT s.key, f.run_id, r.started_at, r.status, {", ".join(f"f.{c}" for c in COUNTERS)},
@@ -457,9 +461,24 @@ def source_field_stats(
     else:
         for row in session.execute(_DAYS, params).all():
             out[row[0]].days[row[1]] = _counts(row[2:])
-    since = datetime.combine(first, datetime.min.time(), tzinfo=now.tzinfo)
-    for row in session.execute(_RUNS, {"keys": list(keys), "since": since, "runs": runs}).all():
-        out[row[0]].runs.append(RunCounts(row[1], row[2], row[3], values=row[4:]))
+    for key, found in source_runs(session, keys, now, days=days, runs=runs).items():
+        out[key].runs.extend(found)
     for key in keys:
         out.setdefault(key, SourceFieldStats(key=key, language=None, days={}, runs=[]))
+    return out
+
+
+def source_runs(
+    session: Session, keys: Sequence[str], now: datetime, *, days: int = 30, runs: int = 50
+) -> dict[str, list[RunCounts]]:
+    """The newest ``runs`` run rows of each of ``keys`` started within the last ``days``
+    UTC days (today included), newest first; sources without any are left out. What
+    `source_field_stats` reads of runs, alone: for reading more of them for some
+    sources only (`status` reads a few runs of every source, then the older runs of
+    those whose verdict needs them)."""
+    first = now.date() - timedelta(days=days - 1)
+    since = datetime.combine(first, datetime.min.time(), tzinfo=now.tzinfo)
+    out: dict[str, list[RunCounts]] = {}
+    for row in session.execute(_RUNS, {"keys": list(keys), "since": since, "runs": runs}).all():
+        out.setdefault(row[0], []).append(RunCounts(row[1], row[2], row[3], values=row[4:]))
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from crawler.health import (
     crawl_status,
     degradations,
     ingest_status,
+    needs_older_runs,
     verdict,
 )
 from crawler.sources import Source
@@ -209,6 +211,16 @@ def last_ingests(url: str, limit: int = 1) -> list[Any]:
         ]
 
 
+FIRST_RUNS = 5
+"""Runs of every source `status_rows` reads first: enough for the recent window of a
+source crawled often (``NEWSINGEST_HEALTH_MIN_RECORDS`` records in a few runs)."""
+
+ALL_RUNS = 50
+"""Runs `status_rows` reads of a source whose verdict needs more than `FIRST_RUNS` (as
+`storage.fieldstats.source_field_stats` reads by default: a "since" over two days of
+hourly runs)."""
+
+
 def status_rows(
     url: str,
     sources: Sequence[Source],
@@ -217,7 +229,13 @@ def status_rows(
     fields: dict[str, SourceFieldStats] | None = None,
 ) -> list[dict[str, Any]]:
     """What `status` reports of each source (a JSON-able dict per source); ``fields``:
-    their field counts when the caller has read them already."""
+    their field counts when the caller has read them already.
+
+    Read otherwise: every source's summed window and newest `FIRST_RUNS` runs, then
+    `ALL_RUNS` runs of only the sources whose verdict needs older ones
+    (`crawler.health.needs_older_runs`: a degradation, whose streak's start is looked
+    for, or a recent window the first runs do not fill), so the report is the one
+    `ALL_RUNS` runs of every source would give."""
     from storage import db, fieldstats, ledger
 
     keys = [s.key for s in sources]
@@ -225,13 +243,24 @@ def status_rows(
         health = ledger.source_health(session, keys, now)
         if fields is None:
             fields = fieldstats.source_field_stats(
-                session, keys, now, days=th.baseline_days, summed=True
+                session, keys, now, days=th.baseline_days, runs=FIRST_RUNS, summed=True
             )
+            found_of = {k: degradations(fields[k], th, now.date()) for k in keys}
+            more = [k for k in keys if needs_older_runs(fields[k], th, found_of[k], FIRST_RUNS)]
+            if more:
+                older = fieldstats.source_runs(
+                    session, more, now, days=th.baseline_days, runs=ALL_RUNS
+                )
+                for k in more:
+                    fields[k] = replace(fields[k], runs=older.get(k, []))
+                    found_of[k] = degradations(fields[k], th, now.date())
+        else:
+            found_of = {k: degradations(fields[k], th, now.date()) for k in keys}
     rows = []
     for source, h in zip(sources, health, strict=True):
         finished = [st for st in h.last_crawl_statuses if st != "running"]
         last_status = crawl_status(finished) if h.last_crawl_id and finished else None
-        found = degradations(fields[source.key], th, now.date())
+        found = found_of[source.key]
         v = verdict(
             last_run_status=last_status or h.last_run_status,
             last_success_at=h.last_success_at,

@@ -1,12 +1,14 @@
 """`newsingest status` must not import the crawl's heavy dependencies, nor Alembic to
-check the schema is current (issue 24)."""
+check the schema is current, nor the discovery parsers (lxml) for the URL helpers
+`crawler.sources` reads (issue 24)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-HEAVY = ("scrapy", "twisted", "trafilatura", "htmldate", "langdetect", "alembic")
+HEAVY = ("scrapy", "twisted", "trafilatura", "htmldate", "langdetect", "alembic", "lxml",
+         "crawler.discovery.feeds")  # fmt: skip
 
 PROBE = f"""
 import sys
@@ -15,6 +17,7 @@ ctx = main.make_context("newsingest", ["status"])
 name, cmd, args = main.resolve_command(ctx, ["status"])
 assert name == "status" and cmd is not None
 from crawler.cli.health import thresholds
+from crawler.sources import load_sources
 from storage import migrate
 thresholds()
 migrate.head_revision()

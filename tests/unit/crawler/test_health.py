@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from crawler.health import Thresholds, degradations, is_due, verdict
+from crawler.health import Thresholds, degradations, is_due, needs_older_runs, verdict
 from storage.fieldstats import FieldCounts, RunCounts, SourceFieldStats
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -145,3 +146,20 @@ def test_degraded_verdict_only_where_the_source_is_otherwise_ok_or_skipped() -> 
     failing = verdict(last_run_status="failed", last_success_at=NOW, interval=HOUR, now=NOW,
                       degraded=True)  # fmt: skip
     assert (ok, failing) == ("degraded", "failing")
+
+
+def test_older_runs_are_needed_for_a_degradation_or_a_window_the_runs_read_do_not_fill() -> None:
+    healthy = _stats([(9, _counts(40, 0.9)), (2, _counts(10, 0.9)), (1, _counts(10, 0.9))])
+    assert not needs_older_runs(healthy, TH, [], read=3)  # the window filled by the first run
+    few = _stats([(9, _counts(40, 0.9)), (2, _counts(4, 0.9)), (1, _counts(4, 0.9))])
+    newest = replace(few, runs=few.runs[:2])  # 8 records in the 2 runs read
+    assert needs_older_runs(newest, TH, [], read=2)
+    assert not needs_older_runs(newest, TH, [], read=3)  # fewer than asked: all there are
+    rejected = replace(newest, runs=[RunCounts(9, NOW, "succeeded", FieldCounts(rejected=20))])
+    assert needs_older_runs(rejected, TH, [], read=1)  # pages fill it, records do not
+    found = degradations(
+        _stats([(10, _counts(40, 0.95)), (3, _counts(6, 0.0)), (1, _counts(6, 0.0))]),
+        TH, date(2025, 3, 2),
+    )  # fmt: skip
+    assert found and needs_older_runs(healthy, TH, found, read=3)
+    assert not needs_older_runs(healthy, TH, found, read=4)
