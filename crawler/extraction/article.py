@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 
-from crawler.extraction.authors import choose_authors, find_bylines
+from crawler.extraction.authors import choose_authors, find_bylines, wire_credits
 from crawler.extraction.body import (
     drop_bylines,
     drop_teasers_and_photo_credits,
@@ -165,7 +165,7 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
         title=title,
         lead=lead,
         authors=authorship.persons,
-        credits=authorship.credits,
+        credits=authorship.credits or wire_credits(lead, paragraphs),
         byline=authorship.byline,
         published_at=published.value if published else None,
         published_precision=published.precision if published else None,

@@ -106,7 +106,8 @@ def choose_authors(
     ``author`` persons, ``<meta name=author>``, a byline element, the feed; then the
     sources are weighed against each other (:func:`_agreed`). Credits (agencies, desks,
     the outlet) come from the printed byline, else the byline element, else JSON-LD
-    ``author`` organisations.
+    ``author`` organisations, else agencies and desks named in the metadata's author
+    strings (``det/dpa``).
     """
     if not signals.on(signals.BYLINE):
         printed = None
@@ -120,7 +121,6 @@ def choose_authors(
         # author on its WebPage node.
         node = meta.article or meta.page
         ld_persons, ld_orgs = ld_people(node.get("author") or node.get("creator"), meta.ids)
-    credits = _credits(printed, element, ld_orgs)
     generic = [
         n
         for n in (site_name, ld_text(meta.article.get("publisher")) if meta.article else None)
@@ -144,6 +144,8 @@ def choose_authors(
     ]
     if signals.on(signals.META_AUTHOR):
         meta_values += labelled_authors(meta)
+    named_credits = bl.named_credits([*ld_persons, *meta_values])
+    credits = _credits(printed, element, ld_orgs, named_credits)
     sources = [
         printed.persons if printed else (),
         bl.clean_names(ld_persons, exclude=generic, lenient=True),
@@ -165,7 +167,9 @@ def choose_authors(
         element_agrees = element is not None and _shares(persons, element.persons)
         byline_text = element.raw if element is not None and element_agrees else None
         if not printed.credits:
-            return Authorship(persons, _credits(None, element, ld_orgs), byline_text, False)
+            return Authorship(
+                persons, _credits(None, element, ld_orgs, named_credits), byline_text, False
+            )
     return Authorship(persons, credits, byline_text, True)
 
 
@@ -238,13 +242,18 @@ def _agreed(
 
 
 def _credits(
-    printed: bl.Byline | None, element: bl.Byline | None, ld_orgs: list[str]
+    printed: bl.Byline | None,
+    element: bl.Byline | None,
+    ld_orgs: list[str],
+    named: tuple[str, ...],
 ) -> tuple[str, ...]:
-    """Organisations credited: the printed byline's, else the element's, else JSON-LD's."""
+    """Organisations credited: the printed byline's, else the element's, else JSON-LD's
+    organisations, else the agencies and desks the metadata's author strings name."""
     for found in (
         printed.credits if printed else (),
         element.credits if element else (),
         tuple(normalize_line(o) for o in ld_orgs),
+        named,
     ):
         out: list[str] = []
         for name in found:
@@ -252,4 +261,14 @@ def _credits(
                 out.append(name)
         if out:
             return tuple(out)
+    return ()
+
+
+def wire_credits(lead: str | None, paragraphs: list[str]) -> tuple[str, ...]:
+    """The agencies a wire dateline credits (``Hamburg (dpa/lno) –``) at the start of the
+    lead or of the first paragraph: wire copy whose byline, if any, credits none."""
+    for text in (lead, paragraphs[0] if paragraphs else None):
+        found = bl.dateline_credits(text) if text else ()
+        if found:
+            return found
     return ()

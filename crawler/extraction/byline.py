@@ -443,15 +443,17 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
     if not strict:
         body = _weekday_tail().split(body, maxsplit=1)[0]
         body = _DATE_TAIL.split(body, maxsplit=1)[0]
-    parts = []
-    for piece in _split_re().split(body):
+    parts: list[tuple[str, bool]] = []  # (part, after a bare comma)
+    separators = ["", *(m.group().strip() for m in _split_re().finditer(body))]
+    for piece, separator in zip(_split_re().split(body), separators, strict=False):
         name, marked = _strip_suffix(piece.strip(" .,;"))
         had_prefix = had_prefix or marked  # "홍길동 기자": the suffix marks a byline
         if name.strip(" .,;"):
-            parts.append(_strip_roles(name.strip(" .,;")))
+            parts.append((_strip_roles(name.strip(" .,;")), separator == ","))
     persons: list[str] = []
+    placed: list[str] = []
     extra: list[str] = []
-    for part in parts:
+    for part, after_comma in parts:
         if _is_acronym(part):
             named.append(part)
         elif is_credit(part):
@@ -459,22 +461,80 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
         elif _is_role(part) or part.casefold() in _common_words("section_names"):
             continue  # "Senior Politics Editor", "Travel": beside a name, not one
         elif valid(part):
-            if part not in persons:
+            if after_comma and _affiliation(part, persons):
+                # "Von Max Muster, Berlin", "By Jane Doe, Acme": a place, a firm. It counts
+                # in the checks below as before, so which paragraphs are bylines is kept.
+                placed.append(part)
+            elif part not in persons:
                 persons.append(part)
         elif strict and not (had_prefix and _is_role(part)):
             return None
-    if strict and not had_prefix and len(persons) < 2 and not (credits and persons):
+    counted = [*persons, *placed]
+    if strict and not had_prefix and len(counted) < 2 and not (credits and counted):
         return None
-    if strict and not had_prefix and any(len(p.split()) < 2 for p in persons):
+    if strict and not had_prefix and any(len(p.split()) < 2 for p in counted):
         return None
     credits = (*credits, *extra)
-    if not persons and not credits and not named:
+    if not counted and not credits and not named:
         return None
-    if strict and not persons and not had_prefix:
+    if strict and not counted and not had_prefix:
         return None
     credits = tuple(c for c in credits if not is_person_name(c) or c.lower() in _non_person_words())
     credits = (*credits, *(n for n in named if n not in credits))
     return Byline(raw=raw, persons=tuple(persons), credits=credits, had_prefix=had_prefix)
+
+
+def named_credits(values: Iterable[str]) -> tuple[str, ...]:
+    """The agencies and desks named in metadata author strings (a JSON-LD person
+    ``det/dpa``, ``<meta name=author content="AFP">``, ``Redaktion``): organisations
+    credited where no byline credits one."""
+    out: list[str] = []
+    for original in values:
+        value = normalize_line(original)
+        prefix = _prefix_re().match(value)
+        if prefix:
+            value = value[prefix.end() :]
+        pieces = [*_PAREN.findall(value), *_split_re().split(_PAREN.sub(" ", value))]
+        for piece in pieces:
+            part = normalize_line(piece).strip(" .,;")
+            if part and is_credit(part) and part.casefold() not in {o.casefold() for o in out}:
+                out.append(part)
+    return tuple(out)
+
+
+_DATELINE = re.compile(r"^(?:[^\W\d_][^()\n]{0,60}?\s)?\(([^()]{2,40})\)\s*[-–—:]\s")
+"""A wire dateline opening the text: ``Hamburg (dpa/lno) – ``, ``WASHINGTON (Reuters) -``,
+``MADRID, 5 Mar. (EUROPA PRESS) -``, ``(AFP) —``."""
+
+_SERVICE_CODE = re.compile(r"^[a-z]{2,4}$")
+"""An agency's service code after it (``lno``: dpa's regional service for the north)."""
+
+
+def dateline_credits(text: str) -> tuple[str, ...]:
+    """The agencies a wire dateline at the start of ``text`` credits, in order; empty
+    when it has none or names anything but agencies and their service codes."""
+    match = _DATELINE.match(normalize_line(text))
+    if match is None:
+        return ()
+    parts = [p.strip() for p in re.split(r"\s*[/,;]\s*", match.group(1))]
+    if not parts or parts[0].casefold() not in _agencies():
+        return ()
+    for part in parts[1:]:
+        if part.casefold() not in _agencies() and not _SERVICE_CODE.match(part):
+            return ()
+    return tuple(dict.fromkeys(parts))
+
+
+def _affiliation(part: str, persons: list[str]) -> bool:
+    """True for one word of a cased script after a comma that follows a full name: the
+    place or the employer printed beside it (``Jane Doe, Berlin``), not another person
+    (persons are printed with first and last name where the first one is)."""
+    return (
+        len(part.split()) == 1
+        and not _caseless(part)
+        and bool(persons)
+        and len(persons[-1].split()) > 1
+    )
 
 
 def _outlet_address(pieces: list[str], excluded: set[str]) -> bool:

@@ -349,22 +349,58 @@ _LABEL_TAGS = ("h3", "h4", "h5", "h6", "dt", "th", "strong", "b", "label")
 
 def _labelled_bylines(body: Any, dom: Dom) -> list[str]:
     """Names printed after an author label in an element of their own: ``<h5>Autor:
-    </h5>Jane Doe`` or ``<dt>Author</dt><dd>Jane Doe</dd>`` (a byline no class marks)."""
-    labels = bl.author_labels()
+    </h5>Jane Doe``, ``<dt>Author</dt><dd>Jane Doe</dd>``, or a byline prefix alone in a
+    wrapper of its own before the name's (``<div><p><strong>By</strong></p></div><div><p>
+    Jane Doe</p></div>``): a byline no class marks."""
+    labels = bl.author_labels() | _prefix_labels()
     out: list[str] = []
     for el in body.iter(*_LABEL_TAGS):
-        if len(el) or (el.text or "").strip().rstrip(":").strip().casefold() not in labels:
+        label = (el.text or "").strip().rstrip(":").strip().casefold()
+        if len(el) or label not in labels:
             continue
-        value = normalize_line(el.tail or "")
-        if not value:
-            following = el.getnext()
-            value = spaced_text(following) if following is not None else ""
-        value = value.strip(" ,;|")
+        value = _value_after(el)
         if value and len(value) <= bl.MAX_BYLINE_CHARS and not off_article(el, dom):
             out.append(value)
         if len(out) >= 2:
             break
     return out
+
+
+LABELLED_VALUE_CHARS = 60
+"""An element after an author label printing more than this is a profile card (name,
+job, follow button); its first text is the name."""
+
+LABEL_WRAPPERS = 3
+"""How many wrappers holding only the label (``<p class=label><strong>By</strong></p>``)
+are climbed to find the element printing the name after it."""
+
+
+def _value_after(label: Any) -> str:
+    """The text printed after a label element: its tail, else the next element's text,
+    climbing out of wrappers that hold nothing but the label."""
+    el = label
+    text = normalize_line(label.text_content())
+    for _ in range(LABEL_WRAPPERS + 1):
+        value = normalize_line(el.tail or "")
+        if value:
+            return value.strip(" ,;|")
+        following = el.getnext()
+        if following is not None:
+            value = spaced_text(following).strip(" ,;|")
+            if len(value) > LABELLED_VALUE_CHARS:  # a profile card: the name comes first
+                value = next((t.strip() for t in following.itertext() if t.strip()), "")
+            return value
+        parent = el.getparent()
+        if parent is None or normalize_line(parent.text_content()) != text:
+            return ""
+        el = parent
+    return ""
+
+
+@cache
+def _prefix_labels() -> frozenset[str]:
+    """Byline prefixes (``By``, ``Von``, ``Por``) as labels, case-folded, colon dropped."""
+    return frozenset(p.rstrip(":").strip().casefold() for p in bl.byline_prefixes())
 
 
 def select(tree: Any, selector: str) -> list[Any]:

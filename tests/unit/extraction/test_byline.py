@@ -6,9 +6,11 @@ import pytest
 
 from crawler.extraction.byline import (
     clean_names,
+    dateline_credits,
     is_person_name,
     is_photo_credit,
     is_plausible_author,
+    named_credits,
     parse_byline,
 )
 
@@ -189,3 +191,47 @@ def test_a_weekday_opening_a_date_ends_the_name_before_it(
 ) -> None:
     found = parse_byline(text, strict=False)
     assert found is not None and found.persons == persons
+
+
+@pytest.mark.parametrize(
+    ("opening", "credited"),
+    [
+        ("Hamburg (dpa/lno) – Der Senat hat beschlossen", ("dpa", "lno")),
+        ("WASHINGTON (Reuters) - Negotiators returned", ("Reuters",)),
+        ("MADRID, 5 Mar. (EUROPA PRESS) - El Gobierno", ("EUROPA PRESS",)),
+        ("МОСКВА, 12 марта (ТАСС) – Поставки зерна", ("ТАСС",)),
+        ("(AFP) — Le gouvernement a annoncé", ("AFP",)),
+    ],
+)
+def test_a_wire_dateline_credits_its_agencies(opening: str, credited: tuple[str, ...]) -> None:
+    assert dateline_credits(opening) == credited
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "Der Mann (42) – so die Polizei",  # an age
+        "Hamburg (Mitte) - Im Bezirk",  # a district
+        "(dpa) Hamburg ohne Strich",  # no dash after it
+        "Berlin (dpa/Der Senat) - x",  # a part that is no agency nor service code
+    ],
+)
+def test_a_parenthesis_that_is_no_wire_dateline_credits_nothing(opening: str) -> None:
+    assert dateline_credits(opening) == ()
+
+
+def test_agencies_and_desks_in_metadata_author_strings_are_credits() -> None:
+    found = named_credits(["mkr/dpa", "Jane Roe", "Von Max Muster (AFP)", "Redaktion Sport"])
+    assert found == ("dpa", "AFP", "Redaktion Sport")
+
+
+def test_one_word_after_a_comma_behind_a_full_name_is_a_place_not_a_person() -> None:
+    found = parse_byline("Von Max Muster, Berlin")
+    assert found is not None
+    assert found.persons == ("Max Muster",)
+    both = parse_byline("Von Max Muster, Erika Mustermann")
+    assert both is not None
+    assert both.persons == ("Max Muster", "Erika Mustermann")
+    caseless = parse_byline("홍길동, 김철수 기자")
+    assert caseless is not None
+    assert caseless.persons == ("홍길동", "김철수")
