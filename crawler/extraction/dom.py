@@ -18,6 +18,7 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped]
 
 from crawler.extraction import byline as bl
+from crawler.extraction.metadata import in_nested_item
 from crawler.extraction.patterns import load_data
 from crawler.extraction.text import normalize_line, split_paragraphs
 
@@ -252,7 +253,8 @@ def scan_dom(tree: Any) -> Dom:
         elif tag == "time":
             value = el.get("datetime") or el.get("content")
             if value:
-                if el.get("itemprop") == "datePublished" or el.get("pubdate") is not None:
+                published = el.get("itemprop") == "datePublished" and not in_nested_item(el)
+                if published or el.get("pubdate") is not None:
                     dom.published_time.append(value)
                 elif len(dom.time_values) < 5:
                     dom.time_values.append(value)
@@ -292,18 +294,19 @@ def scan_dom(tree: Any) -> Dom:
         tag = el.tag
         if tag in _SKIP_TAGS:
             continue
+        itemprop = None if in_nested_item(el) else el.get("itemprop")  # a cited work's
         attrs = " ".join(
             v
             for v in (
                 el.get("class"),
                 el.get("id"),
                 el.get("data-testid"),  # sites whose classes are generated hashes
-                el.get("itemprop"),
+                itemprop,
                 el.get("rel"),
             )
             if v
         )
-        if el.get("itemprop") == "datePublished" and tag != "time":
+        if itemprop == "datePublished" and tag != "time":
             value = el.get("content") or el.get("datetime")
             if value:
                 dom.published_time.append(value)
@@ -316,7 +319,7 @@ def scan_dom(tree: Any) -> Dom:
             text = spaced_text(el)
             if text and len(text) <= bl.MAX_BYLINE_CHARS:
                 tokens = set((el.get("class") or "").lower().split())
-                strong = el.get("itemprop") == "author" or "author" in (el.get("rel") or "")
+                strong = itemprop == "author" or "author" in (el.get("rel") or "")
                 strong = strong or bool(tokens & _STRONG_BYLINE_CLASSES)
                 if strong:
                     dom.byline_elements.insert(dom.strong_bylines, (text, True))

@@ -125,6 +125,23 @@ def _load_json(raw: str) -> Any:
         return None
 
 
+PAGE_ITEM_PROPS = frozenset({"mainentity", "mainentityofpage"})
+"""Properties whose item is still the page's own (a WebPage's ``mainEntity`` article)."""
+
+
+def in_nested_item(el: Any) -> bool:
+    """True when microdata on ``el`` belongs to an item nested as another item's property
+    (a cited work's ``itemprop=citation``, a ``comment``, a ``review``): its author and
+    dates are not the page's."""
+    parent = el.getparent()
+    while parent is not None:
+        if parent.get("itemscope") is not None:
+            prop = (parent.get("itemprop") or "").strip().lower()
+            return bool(prop) and not set(prop.split()) & PAGE_ITEM_PROPS
+        parent = parent.getparent()
+    return False
+
+
 def collect(tree: Any) -> PageMeta:
     """Collect meta tags, JSON-LD objects, ``lang``, canonical links and ``<title>``."""
     page = PageMeta()
@@ -132,7 +149,9 @@ def collect(tree: Any) -> PageMeta:
     for el in tree.iter("meta", "script", "link", "title"):
         tag = el.tag
         if tag == "meta":
-            key = el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv")
+            key = el.get("property") or el.get("name") or el.get("http-equiv")
+            if key is None and el.get("itemprop") and not in_nested_item(el):
+                key = el.get("itemprop")
             content = el.get("content")
             if key and content is not None:
                 page.meta.setdefault(key.strip().lower(), []).append(normalize_line(content))
