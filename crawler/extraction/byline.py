@@ -211,11 +211,30 @@ def _desk_words() -> frozenset[str]:
 
 
 def is_credit(part: str) -> bool:
-    """True when a byline part names an organisation: an agency or a desk."""
+    """True when a byline part names an organisation: an agency, a desk, or a name with
+    its legal form (``Beispiel Verlag GmbH``)."""
     words = part.casefold().split()
     if not words:
         return False
-    return part.casefold() in _agencies() or words[0] in _desk_words()
+    return part.casefold() in _agencies() or words[0] in _desk_words() or is_organisation(part)
+
+
+@cache
+def _legal_form_re() -> re.Pattern[str] | None:
+    forms = [str(x) for x in load_data("common").get("legal_forms") or ()]
+    if not forms:
+        return None
+    # the trailing dot is optional: name lists are split and stripped of dots ("e.V")
+    stems = sorted({f.rstrip(".") for f in forms}, key=len, reverse=True)
+    alts = "|".join(re.escape(f) + r"\.?" for f in stems)
+    return re.compile(rf"(?:^(?:{alts})\s|\s(?:{alts})$)")
+
+
+def is_organisation(name: str) -> bool:
+    """True for a name that ends with a legal form (``e.V.``, ``GmbH``, ``Inc.``, ``S.A.``)
+    or opens with one (``ООО``), as printed: an organisation, never a person."""
+    pattern = _legal_form_re()
+    return bool(pattern and pattern.search(normalize_line(name).strip(" ,;")))
 
 
 def _non_person_words() -> frozenset[str]:
@@ -335,8 +354,11 @@ def is_plausible_author(name: str) -> bool:
 
 
 def _not_a_name(name: str) -> bool:
-    """True for a weekday alone or a string with a link label in it (``Kontakt``,
-    ``Afficher mon profil complet``: see `_strip_link_labels`)."""
+    """True for a weekday alone, a string with a link label in it (``Kontakt``,
+    ``Afficher mon profil complet``: see `_strip_link_labels`) or an organisation's name
+    with its legal form (``Beispiel-Stiftung e.V.``)."""
+    if is_organisation(name):
+        return True
     words = name.casefold().split()
     labels = _common_words("link_labels")
     if len(words) == 1 and words[0].strip(".,") in _common_words("weekdays"):
@@ -487,7 +509,8 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
 def named_credits(values: Iterable[str]) -> tuple[str, ...]:
     """The agencies and desks named in metadata author strings (a JSON-LD person
     ``det/dpa``, ``<meta name=author content="AFP">``, ``Redaktion``): organisations
-    credited where no byline credits one."""
+    credited where no byline credits one. A firm with its legal form there (``Example
+    GmbH``) is neither a person nor credited."""
     out: list[str] = []
     for original in values:
         value = normalize_line(original)
@@ -497,6 +520,8 @@ def named_credits(values: Iterable[str]) -> tuple[str, ...]:
         pieces = [*_PAREN.findall(value), *_split_re().split(_PAREN.sub(" ", value))]
         for piece in pieces:
             part = normalize_line(piece).strip(" .,;")
+            if is_organisation(part):
+                continue  # in metadata, as often the firm that built the site as the outlet
             if part and is_credit(part) and part.casefold() not in {o.casefold() for o in out}:
                 out.append(part)
     return tuple(out)

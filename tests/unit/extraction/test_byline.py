@@ -7,6 +7,7 @@ import pytest
 from crawler.extraction.byline import (
     clean_names,
     dateline_credits,
+    is_organisation,
     is_person_name,
     is_photo_credit,
     is_plausible_author,
@@ -235,3 +236,24 @@ def test_one_word_after_a_comma_behind_a_full_name_is_a_place_not_a_person() -> 
     caseless = parse_byline("홍길동, 김철수 기자")
     assert caseless is not None
     assert caseless.persons == ("홍길동", "김철수")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Hanns-Beispiel-Stiftung e.V.", "Deutscher Beispielverband e. V", "Beispiel Verlag GmbH",
+     "Acme Widgets Inc.", "Edizioni Esempio S.r.l", "ООО Ромашка"],
+)  # fmt: skip
+def test_a_name_with_a_legal_form_is_an_organisation_never_a_person(name: str) -> None:
+    assert is_organisation(name)
+    assert not is_person_name(name)
+    assert not is_plausible_author(name)
+
+
+def test_a_persons_name_ending_in_letters_of_a_legal_form_is_still_a_person() -> None:
+    assert not is_organisation("John V. Berenberg")
+    assert not is_organisation("Sag Ag")  # legal forms are matched as printed
+    assert is_person_name("John V. Berenberg")
+
+
+def test_metadata_firms_are_not_credited() -> None:
+    assert named_credits(["Beispiel Webagentur GmbH", "dpa"]) == ("dpa",)
