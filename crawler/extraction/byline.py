@@ -537,8 +537,15 @@ _SERVICE_CODE = re.compile(r"^[a-z]{2,4}$")
 
 def dateline_credits(text: str) -> tuple[str, ...]:
     """The agencies a wire dateline at the start of ``text`` credits, in order; empty
-    when it has none or names anything but agencies and their service codes."""
-    match = _DATELINE.match(normalize_line(text))
+    when it has none or names anything but agencies and their service codes. Datelines
+    of other forms (``(서울=연합뉴스)``, ``【ワシントン共同】``) are the languages'
+    ``wire_datelines``."""
+    line = normalize_line(text)
+    for pattern in _compiled("wire_datelines"):  # forms of other scripts, data per language
+        found = pattern.match(line)
+        if found and found.group("agency"):
+            return (found.group("agency"),)
+    match = _DATELINE.match(line)
     if match is None:
         return ()
     parts = [p.strip() for p in re.split(r"\s*[/,;]\s*", match.group(1))]

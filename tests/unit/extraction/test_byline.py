@@ -202,6 +202,9 @@ def test_a_weekday_opening_a_date_ends_the_name_before_it(
         ("MADRID, 5 Mar. (EUROPA PRESS) - El Gobierno", ("EUROPA PRESS",)),
         ("МОСКВА, 12 марта (ТАСС) – Поставки зерна", ("ТАСС",)),
         ("(AFP) — Le gouvernement a annoncé", ("AFP",)),
+        ("(세종=연합뉴스) 올해 1분기 쌀 수출량이", ("연합뉴스",)),
+        ("【ワシントン共同】米政府は", ("共同",)),
+        ("新华社北京3月5日电（记者 王伟）", ("新华社",)),
     ],
 )
 def test_a_wire_dateline_credits_its_agencies(opening: str, credited: tuple[str, ...]) -> None:
