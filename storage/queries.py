@@ -217,20 +217,7 @@ def search(
     if filters.full_only:
         where.append("a.stub IS NULL")
     params["options"] = HEADLINE_OPTIONS
-    matched = _count_matches(session, where, params, candidates)
-    cut = matched > candidates
-    if cut:  # the newest matches: from the narrowest recent window holding enough of them
-        top = filters.until or datetime.now(UTC)
-        for days in SEARCH_NARROWING_DAYS:
-            bound = top - timedelta(days=days)
-            if filters.since is not None and bound <= filters.since:
-                break
-            if (
-                _count_matches(session, [*where, _NARROWED], {**params, "bound": bound}, candidates)
-                > candidates
-            ):
-                where, params = [*where, _NARROWED], {**params, "bound": bound}
-                break
+    where, params, cut = _newest_window(session, where, params, candidates, filters)
     with _planner_off(session, "enable_seqscan"):
         rows = session.execute(_search_statement(where), params).all()
     found = int(rows[0].found) if rows else 0
@@ -290,12 +277,46 @@ def _search_statement(where: list[str]) -> Any:
 
 
 SEARCH_NARROWING_DAYS = (2, 7, 30, 90, 365)
-"""When more articles match than `search` ranks, the newest are looked for among those
-published in the last 2 days, then 7, 30, 90, 365, then all: the first of these windows
-holding more matches than the candidates is searched, so a common word reads the rows of
-a few days instead of every match's row to sort them by date."""
+"""The windows (days back from ``until`` or now) in which `search` counts the matches,
+narrowest first (`_newest_window`): the first holding more matches than the candidates is
+searched, so a common word reads the rows of a few days instead of every match's row to
+sort them by date; when none does, the whole range is."""
 
 _NARROWED = "a.published_at >= :bound"
+
+
+def _newest_window(
+    session: Session,
+    where: list[str],
+    params: dict[str, Any],
+    candidates: int,
+    filters: ArticleFilter,
+) -> tuple[list[str], dict[str, Any], bool]:
+    """The conditions to rank from, and whether more than ``candidates`` articles match.
+
+    The matches are counted in the narrowest recent window first (`SEARCH_NARROWING_DAYS`
+    back from ``until`` or now): a common word fills it, and its newest matches are all
+    there, so neither the whole range nor a wider window is counted (each count reads the
+    word's whole GIN posting list). A wider window is counted only when the narrowest
+    one's count, at the same rate, would fill it; when none holds enough, the whole
+    range is counted (a rare word: two counts of a few rows)."""
+    top = filters.until or datetime.now(UTC)
+    windows = [
+        days
+        for days in SEARCH_NARROWING_DAYS
+        if filters.since is None or top - timedelta(days=days) > filters.since
+    ]
+    first: int | None = None
+    for days in windows:
+        if first is not None and first * days / windows[0] <= candidates:
+            continue  # at the narrowest window's rate, this one would not hold enough
+        narrowed = [*where, _NARROWED]
+        bounded = {**params, "bound": top - timedelta(days=days)}
+        found = _count_matches(session, narrowed, bounded, candidates)
+        if found > candidates:
+            return narrowed, bounded, True
+        first = found if first is None else first
+    return where, params, _count_matches(session, where, params, candidates) > candidates
 
 
 def _count_matches(session: Session, where: list[str], params: dict[str, Any], cap: int) -> int:

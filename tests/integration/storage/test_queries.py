@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -300,6 +301,55 @@ def test_search_ranks_only_the_newest_candidates_and_says_the_result_was_cut(
     assert not whole.cut and whole.candidates == 4
     assert whole.hits[0].url == "https://e.example/old"
     assert not dated.cut and dated.candidates == 2
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each count `search` runs is narrowed to a recent window (real counts)."""
+    narrowed: list[bool] = []
+    real = queries._count_matches
+
+    def count(session: Session, where: list[str], params: dict[str, Any], cap: int) -> int:
+        narrowed.append(queries._NARROWED in where)
+        return real(session, where, params, cap)
+
+    monkeypatch.setattr(queries, "_count_matches", count)
+    return narrowed
+
+
+def test_search_of_a_word_filling_the_newest_window_counts_nothing_wider(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime.now(UTC)
+    recent = [
+        _dated(f"https://e.example/today{i}", "Boats", "At the harbour.", now - timedelta(hours=i))
+        for i in range(1, 4)
+    ]
+    old = _dated(
+        "https://e.example/older", "Harbour strike", "A harbour.", now - timedelta(days=20)
+    )
+    _store(sessions, "en", *recent, old)
+    narrowed = _counting(monkeypatch)
+    with sessions() as session:
+        found = queries.search(session, "harbour", candidates=2)
+    assert narrowed == [True]  # the two-day window only, never the whole range (GIN reads)
+    assert found.cut and found.candidates == 2
+    assert {h.url for h in found.hits} == {r.url for r in recent[:2]}
+
+
+def test_search_of_a_word_absent_from_the_newest_window_counts_the_whole_range_once(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store(
+        sessions,
+        "en",
+        _dated("https://e.example/a", "Harbour", "A harbour.", _day(1)),
+        _dated("https://e.example/b", "Ships", "The harbour waits.", _day(2)),
+    )
+    narrowed = _counting(monkeypatch)
+    with sessions() as session:
+        found = queries.search(session, "harbour", candidates=5)
+    assert narrowed == [True, False]  # none recent: no wider window is tried
+    assert not found.cut and found.candidates == 2
 
 
 def test_cli_search_covers_the_last_90_days_unless_widened_and_says_so(
