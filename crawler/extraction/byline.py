@@ -416,6 +416,18 @@ _DATE_TAIL = re.compile(
 
 
 @cache
+def _date_label_tail() -> re.Pattern[str]:
+    """A date's label ending what is left of a byline once its date is cut
+    (``Veröffentlicht``, ``Published on``, ``Mis à jour le``: the languages' date labels)."""
+    labels: set[str] = set()
+    for lang in available_languages():
+        for kind in ("labels", "modified_labels"):
+            labels.update(str(x) for x in load_data(lang).get("date", {}).get(kind) or ())
+    alts = "|".join(re.escape(x) for x in sorted(labels, key=len, reverse=True))
+    return re.compile(rf"(?:^|\s+)(?:{alts})\s*:?\s*$", re.IGNORECASE)
+
+
+@cache
 def _weekday_tail() -> re.Pattern[str]:
     """A weekday opening the date after a name in a byline element (``J. Doe Thursday,
     November 9, 2023``): the name ends before it (a weekday without a date after it may be
@@ -464,7 +476,13 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
         body = others.sub("", body).strip(" ,;.")
     if not strict:
         body = _weekday_tail().split(body, maxsplit=1)[0]
-        body = _DATE_TAIL.split(body, maxsplit=1)[0]
+        undated = _DATE_TAIL.split(body, maxsplit=1)[0]
+        if undated != body:  # "Veröffentlicht am 19.10.19": the date's label is no name
+            unlabelled = _date_label_tail().sub("", undated)
+            if unlabelled != undated and len(unlabelled.split()) < 2:
+                unlabelled = ""  # one word left is the label's ("Zuletzt geändert am:")
+            undated = unlabelled
+        body = undated
     parts: list[tuple[str, bool]] = []  # (part, after a bare comma)
     separators = ["", *(m.group().strip() for m in _split_re().finditer(body))]
     for piece, separator in zip(_split_re().split(body), separators, strict=False):

@@ -260,3 +260,18 @@ def test_a_persons_name_ending_in_letters_of_a_legal_form_is_still_a_person() ->
 
 def test_metadata_firms_are_not_credited() -> None:
     assert named_credits(["Beispiel Webagentur GmbH", "dpa"]) == ("dpa",)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Veröffentlicht am 19.10.25 um 14:34 Uhr", "Опубликовано 21.05.2025 09:40",
+     "Publicado el 14.10.2025 a las 16:05", "Zuletzt geändert am: 15.10.2021"],
+)  # fmt: skip
+def test_a_dates_label_in_a_byline_element_is_no_name(line: str) -> None:
+    assert parse_byline(line, strict=False) is None
+
+
+def test_a_name_before_a_labelled_date_is_kept() -> None:
+    found = parse_byline("Jane Doe Published on 12.03.2025", strict=False)
+    assert found is not None
+    assert found.persons == ("Jane Doe",)
