@@ -294,7 +294,9 @@ def scan_dom(tree: Any) -> Dom:
         tag = el.tag
         if tag in _SKIP_TAGS:
             continue
-        itemprop = None if in_nested_item(el) else el.get("itemprop")  # a cited work's
+        itemprop = el.get("itemprop")
+        if itemprop and in_nested_item(el):  # a cited work's, a comment's
+            itemprop = None
         attrs = " ".join(
             v
             for v in (
