@@ -93,9 +93,30 @@ class Damage:
     a record), ``unreadable`` (the file could not be opened or read)."""
     detail: str
     url: str | None = None
+    """The damaged record's ``WARC-Target-URI`` when it reads as a URL (`_plausible_url`);
+    None when the header is junk: bytes taken for a header can name anything, NUL and
+    control characters included."""
 
 
 Entry = ArchiveRecord | Damage
+
+_NOT_IN_A_URL = re.compile(r"[\x00-\x20\x7f-\x9f\ufffd]")
+"""Control characters, whitespace and U+FFFD: no written URL holds them."""
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+
+
+def _plausible_url(url: str | None) -> str | None:
+    """``url`` when it reads as a URL (a scheme, an address, no control characters)."""
+    if not url or _NOT_IN_A_URL.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if not _SCHEME.fullmatch(scheme) or not (parts.netloc or scheme == "dns"):
+        return None
+    return url
 
 
 def is_url(location: str) -> bool:
@@ -284,12 +305,12 @@ def _read(fh: BinaryIO, seekable: bool, start: int, max_body: int) -> Iterator[E
                         else f"the record's Content-Length does not match its content{short or ''}"
                     )
                     if not seekable:
-                        yield Damage(offset, next_offset, reason, detail, url)
+                        yield Damage(offset, next_offset, reason, detail, _plausible_url(url))
                         continue
                     # the next record starts after its header: the next gzip member, or
                     # (plain) the records it swallowed or cut
                     found = _resync(fh, offset, gzipped)
-                    yield Damage(offset, found, reason, detail, url)
+                    yield Damage(offset, found, reason, detail, _plausible_url(url))
                     if found is None:
                         return
                     fh.seek(found)

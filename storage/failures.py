@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from crawler.extraction.sanitize import clean_text
 from storage import fieldstats
 from storage.models import FetchFailure
 
@@ -29,15 +30,19 @@ class FailureRow:
 
 def insert_failures(session: Session, rows: Iterable[FailureRow]) -> int:
     """Record failures; returns how many. Rejections by extraction (stage ``extract``) are
-    added to their source's day and run counts (`storage.fieldstats`)."""
+    added to their source's day and run counts (`storage.fieldstats`).
+
+    Strings are cleaned first (`clean_text`): a URL or detail read from a damaged page or
+    archive may hold NUL, which PostgreSQL refuses, and one such row failed the whole
+    insert (an archive ingest lost every damage report of its run that way)."""
     rows_list = list(rows)
     values = [
         {
-            "url": r.url,
+            "url": clean_text(r.url),
             "stage": r.stage,
-            "reason": r.reason[:500],
+            "reason": clean_text(r.reason[:500]),
             "status": r.status,
-            "detail": (r.detail or None) and r.detail[:4000],
+            "detail": (r.detail or None) and clean_text(r.detail[:4000]),
             "source_id": r.source_id,
             "run_id": r.run_id,
         }

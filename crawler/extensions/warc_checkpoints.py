@@ -64,6 +64,8 @@ class WarcCheckpoints:
         self._sessions: sessionmaker[Session] | None = None
         self._source_ids: dict[str, int] = {}
         self._ticker: asyncio.Task[None] | None = None
+        self._writing: asyncio.Task[None] | None = None
+        """The periodic write last begun (shielded from the ticker's cancellation)."""
         self._lock = asyncio.Lock()
         self.run_id: int | None = None
 
@@ -140,7 +142,8 @@ class WarcCheckpoints:
                 # shielded: cancelled at close while its store was still queued for a
                 # thread, the write dropped the damage reports it had taken (their rows
                 # were lost); now it finishes, and the last write waits for it (the lock)
-                await asyncio.shield(self._write(previous or {}, done=()))
+                self._writing = asyncio.ensure_future(self._write(previous or {}, done=()))
+                await asyncio.shield(self._writing)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database is away: written at the next tick
@@ -183,6 +186,14 @@ class WarcCheckpoints:
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
+        if self._writing is not None:
+            # a periodic write begun but not yet run would come after the last one and
+            # put its older checkpoints (done=False) over the exact ones
+            await asyncio.wait({self._writing})
+            if not self._writing.cancelled() and self._writing.exception() is not None:
+                logger.warning(
+                    "could not write the ingest's checkpoints: %s", self._writing.exception()
+                )
         if self._sessions is None:
             return
         files = self.spider.files

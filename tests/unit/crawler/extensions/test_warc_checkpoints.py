@@ -11,7 +11,7 @@ from typing import Any
 
 from crawler.archive import Damage
 from crawler.extensions.warc_checkpoints import Snapshot, WarcCheckpoints
-from crawler.spiders.warc import DamageReport, WarcSpider
+from crawler.spiders.warc import DamageReport, FileProgress, WarcSpider
 
 
 def _report(offset: int) -> DamageReport:
@@ -52,3 +52,44 @@ def test_reports_a_write_took_are_stored_when_the_close_cancels_it_while_queued(
 
     asyncio.run(ingest())
     assert [r.damage.offset for r in stored] == [100]
+
+
+class _Progress(FileProgress):
+    """A file read to its end whose second snapshot (the second tick's) sets ``ticked``."""
+
+    __slots__ = ("calls", "ticked")
+    calls: int
+    ticked: asyncio.Event
+
+    def safe(self) -> tuple[int, int]:
+        self.calls += 1
+        if self.calls == 2:
+            self.ticked.set()
+        return super().safe()
+
+
+def test_a_periodic_write_begun_at_the_close_does_not_overwrite_the_last_checkpoints() -> None:
+    """The close came between a tick's snapshot and its write's first step: the write then
+    ran after the close's and stored the file as not done."""
+    writes: list[tuple[Snapshot, tuple[str, ...]]] = []
+
+    def store(points: Snapshot, done: tuple[str, ...], damaged: list[DamageReport]) -> None:
+        writes.append((points, done))
+
+    async def ingest() -> None:
+        progress = _Progress("archive.warc.gz", 500, 7, finished=True)
+        progress.calls = 0
+        progress.ticked = asyncio.Event()
+        spider: Any = object.__new__(WarcSpider)
+        spider.damaged = []
+        spider.files = {progress.location: progress}
+        crawler: Any = SimpleNamespace(spider=spider)
+        ext = WarcCheckpoints(crawler, SimpleNamespace(), None, Path("."), interval=0.001)  # type: ignore[arg-type]
+        ext._store = store  # type: ignore[method-assign]
+        ext._sessions = object()  # type: ignore[assignment]
+        ext._ticker = asyncio.ensure_future(ext._tick())
+        await progress.ticked.wait()  # woken before the tick's write takes its first step
+        await ext.spider_closed(spider, "finished")
+
+    asyncio.run(ingest())
+    assert writes[-1] == ({"archive.warc.gz": (500, 7)}, ("archive.warc.gz",))
