@@ -16,11 +16,17 @@ from trafilatura import bare_extraction
 from crawler.extraction import byline as bl
 from crawler.extraction.dom import block_paragraphs, select
 from crawler.extraction.record import Hints, TranslationNote
-from crawler.extraction.text import same_line, split_paragraphs
+from crawler.extraction.text import same_line, split_paragraphs, word_count
 from crawler.extraction.translation import find_translation
 
 if TYPE_CHECKING:
     from crawler.extraction.authors import Bylines
+
+RECALL_BELOW_WORDS = 40
+"""When trafilatura's main text has fewer words than this (`word_count`), it is asked
+again favouring recall, and the longer text is kept: its default pass can drop a whole
+article body whose paragraphs sit between embedded posts and bare ``<div>`` blocks,
+leaving a site tagline (a page typed as an article was then rejected ``too_short``)."""
 
 HEAD_PARAGRAPHS = 4
 """The body's head: where a date header or a byline paragraph is looked for first."""
@@ -36,11 +42,24 @@ def main_paragraphs(tree: Any, url: str, hints: Hints) -> list[str]:
         if found:
             paragraphs = block_paragraphs(found[0])
     if not paragraphs:
-        doc = bare_extraction(
-            tree, url=url, with_metadata=False, include_comments=False, include_tables=True
-        )
-        paragraphs = split_paragraphs(getattr(doc, "text", None) or "")
+        paragraphs = _trafilatura_paragraphs(tree, url)
+        if word_count("\n\n".join(paragraphs)) < RECALL_BELOW_WORDS:
+            recalled = _trafilatura_paragraphs(tree, url, favor_recall=True)
+            if word_count("\n\n".join(recalled)) > word_count("\n\n".join(paragraphs)):
+                paragraphs = recalled
     return paragraphs
+
+
+def _trafilatura_paragraphs(tree: Any, url: str, *, favor_recall: bool = False) -> list[str]:
+    doc = bare_extraction(
+        tree,
+        url=url,
+        with_metadata=False,
+        include_comments=False,
+        include_tables=True,
+        favor_recall=favor_recall,
+    )
+    return split_paragraphs(getattr(doc, "text", None) or "")
 
 
 def drop_title(paragraphs: list[str], titles: list[str]) -> list[str]:
