@@ -51,6 +51,10 @@ class PageMeta:
     meta: dict[str, list[str]] = field(default_factory=dict)
     """``<meta>`` values by lower-cased ``name``/``property``/``itemprop``/``http-equiv``."""
 
+    microdata: dict[str, list[str]] = field(default_factory=dict)
+    """The values of `meta` that came from ``<meta itemprop>`` (microdata, not a meta tag of
+    the page's head), by the same keys."""
+
     article: dict[str, Any] = field(default_factory=dict)
     """The first JSON-LD object of an article type (empty when none)."""
 
@@ -150,11 +154,15 @@ def collect(tree: Any) -> PageMeta:
         tag = el.tag
         if tag == "meta":
             key = el.get("property") or el.get("name") or el.get("http-equiv")
+            microdata = False
             if key is None and el.get("itemprop") and not in_nested_item(el):
-                key = el.get("itemprop")
+                key, microdata = el.get("itemprop"), True
             content = el.get("content")
             if key and content is not None:
-                page.meta.setdefault(key.strip().lower(), []).append(normalize_line(content))
+                key, value = key.strip().lower(), normalize_line(content)
+                page.meta.setdefault(key, []).append(value)
+                if microdata:
+                    page.microdata.setdefault(key, []).append(value)
         elif tag == "script":
             if (el.get("type") or "").strip().lower() != "application/ld+json":
                 continue

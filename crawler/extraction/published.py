@@ -160,6 +160,8 @@ def published_date(
             add(dates.parse_machine_date(value), "jsonld")
     for name in _PUBLISHED_META:
         for value in meta.meta.get(name, ())[:1]:
+            if value in meta.microdata.get(name, ()) and value in dom.published_time:
+                continue  # ``<meta itemprop>`` in the body: one statement, the itemprop's
             add(dates.parse_machine_date(value), "meta")
     for value in dom.published_time[:1]:
         add(dates.parse_machine_date(value), "itemprop")
