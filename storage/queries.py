@@ -304,6 +304,7 @@ _FEW = "(a.published_at + interval '0')"
 
 
 def _date_conditions(filters: ArticleFilter, column: str) -> list[str]:
+    """The ``since``/``until`` bounds of ``filters`` on ``column`` (`_INDEXED` or `_FEW`)."""
     out = []
     if filters.since is not None:
         out.append(f"{column} >= :since")

@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 
 RECALL_BELOW_WORDS = 40
 """When trafilatura's main text has fewer words than this (`word_count`), it is asked
-again favouring recall, and the longer text is kept: its default pass can drop a whole
-article body whose paragraphs sit between embedded posts and bare ``<div>`` blocks,
-leaving a site tagline (a page typed as an article was then rejected ``too_short``)."""
+again favouring recall, and the longer text is kept: its default pass prunes ``<aside>``
+as boilerplate, and an article that malformed markup left inside an unclosed sidebar
+``<aside>`` was dropped whole, leaving a site tagline (a page typed as an article was then
+rejected ``too_short``)."""
 
 HEAD_PARAGRAPHS = 4
 """The body's head: where a date header or a byline paragraph is looked for first."""
