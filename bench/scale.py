@@ -3,7 +3,7 @@
 Usage::
 
     python bench/scale.py [--sizes 10000 50000 100000] [--sources 500] [--write-sample 1000]
-                          [--fill-workers N] [--merge-every 1000]
+                          [--fill-workers N] [--merge-every 1000] [--merge-between]
                           [--data-dir DIR [--measure-only]] [--database-url URL] [--corpus DIR...]
 
 The database (a fresh embedded PostgreSQL in a temporary folder, or ``--data-dir DIR``
@@ -25,9 +25,11 @@ this checkout and filled step by step up to each of ``--sizes``:
   raw page each (real corpus HTML when the corpus is found, else the article as HTML),
   as the crawl's store pipeline writes them, the search index's pending list merged after
   every ``--merge-every`` articles as the pipeline merges it
-  (``NEWSINGEST_SEARCH_MERGE_ARTICLES``; 0: the inserts merge it): rows/s over the
-  whole sample (merges included), rows/s of the batches alone and the 95th percentile
-  batch time. The first sample runs on the empty database.
+  (``NEWSINGEST_SEARCH_MERGE_ARTICLES``; 0: the inserts merge it), alongside the batches
+  on a connection of its own (``--merge-between``: between two batches, as the pipeline
+  did before): rows/s over the whole sample (merges between batches included), rows/s of
+  the batches alone and the 95th percentile batch time. The first sample runs on the
+  empty database.
 
 Then, at each size (after ``ANALYZE``), the queries downstream tools and the CLI run,
 each once to warm up and then the median of ``--repeat`` runs: SQL through
@@ -60,6 +62,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
@@ -461,28 +464,40 @@ def fill_runs(conn: Any, world: World, runs: int, failures: int) -> None:
 
 @dataclass(frozen=True, slots=True)
 class WriteRate:
-    """A write sample: rows/s over its whole time (merges included), rows/s of the batches
-    alone, the 95th percentile batch, and the merges' total seconds."""
+    """A write sample: rows/s over its whole time (merges included; merges alongside the
+    batches: up to the last batch), rows/s of the batches alone, the 95th percentile batch,
+    and the merges' total seconds (alongside: how long the last one outlasted the batches)."""
 
     rate: float
     batch_rate: float
     p95: float
     merge_seconds: float
     merges: int
+    alongside: bool = False
+    tail: float = 0.0
 
     def __str__(self) -> str:
+        where = "alongside" if self.alongside else "between batches"
+        tail = f", the last outlasting the batches by {self.tail:.1f} s" if self.alongside else ""
         return (
             f"{self.rate:.0f} rows/s ({self.batch_rate:.0f} in batches, {self.merges} merges"
-            f" {self.merge_seconds:.1f} s), p95 batch {self.p95:.2f} s"
+            f" {where} {self.merge_seconds:.1f} s{tail}), p95 batch {self.p95:.2f} s"
         )
 
 
 def write_sample(
-    url: str, world: World, count: int, htmls: list[bytes], merge_every: int = 0
+    url: str,
+    world: World,
+    count: int,
+    htmls: list[bytes],
+    merge_every: int = 0,
+    alongside: bool = False,
 ) -> WriteRate:
     """``count`` articles through ``upsert_articles``, the search index's pending list
     merged after every ``merge_every`` articles as the store pipeline does
-    (``NEWSINGEST_SEARCH_MERGE_ARTICLES``; 0: never, the inserts merge it)."""
+    (``NEWSINGEST_SEARCH_MERGE_ARTICLES``; 0: never, the inserts merge it): between two
+    batches, or ``alongside`` them on a connection of its own (a merge still running is
+    not started again)."""
     from crawler.extraction.record import ArticleRecord
     from crawler.extraction.text import content_hash, simhash, word_count
     from storage import articles, db
@@ -529,10 +544,20 @@ def write_sample(
         )
         items.append(articles.StoredArticle(record=record, source_id=world.source(), page=page))
     world.rng = saved
-    engine = dbmod.make_engine(url, pool_size=1)
+    engine = dbmod.make_engine(url, pool_size=2)
     sessions = dbmod.make_session_factory(engine)
     durations: list[float] = []
     merges: list[float] = []
+
+    def merge() -> None:
+        t0 = time.perf_counter()
+        with dbmod.transaction(sessions) as session:
+            articles.merge_search_entries(session)
+        merges.append(time.perf_counter() - t0)
+
+    merger = ThreadPoolExecutor(max_workers=1) if alongside else None
+    running: Future[None] | None = None
+    tail = 0.0
     try:
         with dbmod.transaction(sessions) as session:
             db.ping(session)
@@ -547,16 +572,24 @@ def write_sample(
             durations.append(time.perf_counter() - t0)
             since_merge += len(items[start : start + BATCH])
             if merge_every and since_merge >= merge_every:
-                since_merge = 0
-                t0 = time.perf_counter()
-                with dbmod.transaction(sessions) as session:
-                    articles.merge_search_entries(session)
-                merges.append(time.perf_counter() - t0)
+                if merger is None:
+                    since_merge = 0
+                    merge()
+                elif running is None or running.done():
+                    since_merge = 0
+                    running = merger.submit(merge)
         wall = time.perf_counter() - started
+        if running is not None:
+            running.result()
+            tail = time.perf_counter() - started - wall
     finally:
+        if merger is not None:
+            merger.shutdown(wait=True)
         engine.dispose()
     p95 = sorted(durations)[min(len(durations) - 1, int(0.95 * len(durations)))]
-    return WriteRate(count / wall, count / sum(durations), p95, sum(merges), len(merges))
+    return WriteRate(
+        count / wall, count / sum(durations), p95, sum(merges), len(merges), alongside, tail
+    )
 
 
 # --------------------------------------------------------------------------- queries
@@ -799,6 +832,11 @@ def main(argv: list[str] | None = None) -> int:
         help="write samples merge the search index's pending list after this many articles, as"
         " the store pipeline does (NEWSINGEST_SEARCH_MERGE_ARTICLES); 0: never",
     )
+    parser.add_argument(
+        "--merge-between",
+        action="store_true",
+        help="merge between two batches, the store pipeline's way before it merged alongside",
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--data-dir", help="keep the embedded server's data here (reused)")
@@ -842,7 +880,14 @@ def main(argv: list[str] | None = None) -> int:
             have = int(scalar(url, "SELECT count(*) FROM articles"))
             if not args.measure_only:
                 if have == 0 and args.write_sample:
-                    rate = write_sample(url, world, args.write_sample, htmls, args.merge_every)
+                    rate = write_sample(
+                        url,
+                        world,
+                        args.write_sample,
+                        htmls,
+                        args.merge_every,
+                        not args.merge_between,
+                    )
                     rates.append((0, rate))
                     print(f"  write path, empty database: {rate}")
                 secs = bulk_fill(url, world, size, args.fill_workers)
@@ -857,7 +902,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  == {n} articles; {load_average()}", flush=True)
             results[n] = measure(url, keys, args.repeat, Path(tmp))
             if args.write_sample:
-                rate = write_sample(url, world, args.write_sample, htmls, args.merge_every)
+                rate = write_sample(
+                    url, world, args.write_sample, htmls, args.merge_every, not args.merge_between
+                )
                 rates.append((n, rate))
                 print(f"  write path at {n}: {rate}", flush=True)
         n = int(scalar(url, "SELECT count(*) FROM articles"))

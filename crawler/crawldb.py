@@ -19,8 +19,9 @@ from sqlalchemy import Engine
 
 from storage import db
 
-POOL_SIZE = 4
-"""Connections kept: the ledger's lock, its checks, the store pipeline, a lookup (and
+POOL_SIZE = 5
+"""Connections kept: the ledger's lock, its checks, the store pipeline's batches, its
+merges of the search index, a lookup (and
 `storage.db.make_engine`'s overflow of 2 beyond them)."""
 
 

@@ -9,8 +9,10 @@ spool cannot be written either (disk full), the crawl stops (close reason
 
 Once this process's crawls stored ``NEWSINGEST_SEARCH_MERGE_ARTICLES`` new or changed
 articles, the pipeline that counts the last of them merges the search index's pending
-list (`storage.writes.merge_search_index`) in a transaction of its own after its batch,
-so that no batch's insert has to (issue 24; bench/README.md, ``scale.py``).
+list (`storage.writes.merge_search_index`) in a transaction of its own, on a thread and
+connection of its own, so that no batch's insert has to and no batch waits for it: the
+merge grows with the index, the batches do not (issue 24; docs/performance.md). One
+merge runs at a time in the process; the close waits for it and merges what is left.
 """
 
 from __future__ import annotations
@@ -51,10 +53,11 @@ logger = logging.getLogger(__name__)
 
 class _SearchMergeCount:
     """New and changed articles this process stored since its last merge of the search
-    index's pending list: the list is the index's, so every crawl of the process counts
-    into it (they all run on the reactor's thread)."""
+    index's pending list, and whether a merge runs: the list is the index's, so every
+    crawl of the process counts into it (they all run on the reactor's thread)."""
 
     stored = 0
+    running = False
 
 
 _since_merge = _SearchMergeCount()
@@ -89,6 +92,10 @@ class StorePipeline:
         self._failures: list[PendingFailure] = []
         self._sessions: sessionmaker[Session] | None = None
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsingest-db")
+        self._merge_thread = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="newsingest-search-merge"
+        )
+        self._merging: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._stopping = False
@@ -145,6 +152,11 @@ class StorePipeline:
         if self._ticker is not None:
             self._ticker.cancel()
         await self._flush(closing=True)
+        if self._merging is not None:
+            await self._merging
+            await self._merge_search_index()  # what the batches stored meanwhile
+            await self._merging
+        self._merge_thread.shutdown(wait=True)
         lost_articles, lost_failures = len(self._articles), len(self._failures)
         if lost_articles or lost_failures:
             self.stats.set_value(stat.STORE_LOST_ARTICLES, lost_articles)
@@ -224,14 +236,23 @@ class StorePipeline:
         return True
 
     async def _merge_search_index(self) -> None:
-        """Merge the search index's pending list when this process stored enough since."""
-        if not self.search_merge_articles or _since_merge.stored < self.search_merge_articles:
+        """Start a merge of the search index's pending list when this process stored enough
+        since its last one and none runs; the batches go on meanwhile."""
+        if (
+            not self.search_merge_articles
+            or _since_merge.stored < self.search_merge_articles
+            or _since_merge.running
+        ):
             return
         assert self._sessions is not None
         _since_merge.stored = 0
+        _since_merge.running = True
+        self._merging = asyncio.ensure_future(self._merge(self._sessions))
+
+    async def _merge(self, sessions: sessionmaker[Session]) -> None:
         loop = asyncio.get_running_loop()
         try:
-            pages = await loop.run_in_executor(self._db_thread, merge_search_index, self._sessions)
+            pages = await loop.run_in_executor(self._merge_thread, merge_search_index, sessions)
         except Exception as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             if is_transient_db_error(exc):  # the database is away: merged after the next count
@@ -246,6 +267,8 @@ class StorePipeline:
                 first_line,
             )
             return
+        finally:
+            _since_merge.running = False
         self.stats.inc_value(stat.STORE_SEARCH_MERGES)
         self.stats.inc_value(stat.STORE_SEARCH_MERGED_PAGES, pages)
 

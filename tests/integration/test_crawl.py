@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler import stats as stat
 from crawler.crawldb import CrawlDatabase
 from crawler.demo.server import SiteServer
+from crawler.extraction.record import ArticleRecord
 from crawler.pipelines import store
 from storage import articles, db
+from storage.articles import StoredArticle
 from storage.models import Article, CrawlRun, FetchFailure, Page
+from storage.sources import SourceRow, upsert_source
+from storage.writes import PendingArticle, merge_search_index
 from tests.integration.conftest import Cli, write_sources
 from tests.integration.fixture_site import expected
 
@@ -162,6 +168,66 @@ def test_the_store_pipeline_merges_the_search_index_pending_list_after_its_batch
     assert left == 0  # the last batch's entries were merged too
 
 
+def test_batches_are_stored_while_a_merge_of_the_search_index_runs(
+    database_url: str,
+    sessions: sessionmaker[Session],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with db.transaction(sessions) as session:
+        upsert_source(session, SourceRow("m", "M", "http://127.0.0.1:1/"))
+    release, merges = threading.Event(), list[int]()
+
+    def held_merge(factory: sessionmaker[Session]) -> int:
+        release.wait(60)
+        merges.append(1)
+        return merge_search_index(factory)
+
+    monkeypatch.setattr(store, "merge_search_index", held_merge)
+    crawler = get_crawler()
+    assert crawler.stats is not None
+    pipe = store.StorePipeline(
+        crawler.stats,
+        CrawlDatabase(database_url, tmp_path),
+        batch_size=1,
+        flush_seconds=60.0,
+        search_merge_articles=1,
+    )
+
+    def article(n: int) -> PendingArticle:
+        text = f"merge alongside article number {n} of the pipeline"
+        record = ArticleRecord(
+            url=f"http://127.0.0.1:1/{n}.html", text=text, content_hash=f"{n}".rjust(64, "0"),
+            simhash=n, word_count=len(text.split()), extractor_version="t",
+            fetched_at=datetime.now(UTC),
+        )  # fmt: skip
+        return PendingArticle("m", StoredArticle(record, None))
+
+    async def crawl() -> int:
+        await pipe.open_spider()
+        pipe._articles.append(article(1))
+        await pipe._flush()  # stores it, then starts a merge that waits
+        pipe._articles.append(article(2))
+        await asyncio.wait_for(pipe._flush(), 30)  # not behind the merge
+        with sessions() as session:
+            stored = len(session.execute(select(Article.id)).all())
+        release.set()
+        await pipe.close_spider()
+        return stored
+
+    try:
+        stored = asyncio.run(crawl())
+    finally:
+        release.set()
+        pipe.database.dispose()
+    with db.transaction(sessions) as session:
+        left = articles.merge_search_entries(session)
+    assert stored == 2
+    assert len(merges) == 2  # the close merged what the second batch added
+    assert left == 0
+    assert crawler.stats.get_value(stat.STORE_SEARCH_MERGES) == 2
+
+
 @pytest.fixture
 def writer_role(database_url: str) -> Iterator[str]:
     """A role with every privilege on the tables that owns none of them."""
@@ -190,11 +256,19 @@ def test_a_crawl_whose_role_does_not_own_the_search_index_stops_merging_it_with_
     engine = db.make_engine(writer_role, pool_size=1)
     pipe._sessions = db.make_session_factory(engine)
     store._since_merge.stored = 1
+
+    async def merge() -> None:
+        await pipe._merge_search_index()
+        assert pipe._merging is not None
+        await pipe._merging
+
     try:
         with caplog.at_level(logging.WARNING, logger="crawler.pipelines.store"):
-            asyncio.run(pipe._merge_search_index())
+            asyncio.run(merge())
     finally:
         engine.dispose()
+        pipe._merge_thread.shutdown()
+    assert not store._since_merge.running
     assert pipe.search_merge_articles == 0  # the inserts merge it from now on
     assert "could not merge the search index's pending list" in caplog.text
     assert crawler.stats.get_value(stat.STORE_SEARCH_MERGES) is None
