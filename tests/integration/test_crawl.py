@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from scrapy.crawler import Crawler
 from scrapy.utils.test import get_crawler
 from sqlalchemy import make_url, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -168,6 +169,22 @@ def test_the_store_pipeline_merges_the_search_index_pending_list_after_its_batch
     assert left == 0  # the last batch's entries were merged too
 
 
+def _merging_pipeline(
+    url: str, data_dir: Path, *, batch_size: int
+) -> tuple[Crawler, store.StorePipeline]:
+    """A store pipeline (and its crawler, for the stats) merging after every article."""
+    crawler = get_crawler()
+    assert crawler.stats is not None
+    pipe = store.StorePipeline(
+        crawler.stats,
+        CrawlDatabase(url, data_dir),
+        batch_size=batch_size,
+        flush_seconds=60.0,
+        search_merge_articles=1,
+    )
+    return crawler, pipe
+
+
 def test_batches_are_stored_while_a_merge_of_the_search_index_runs(
     database_url: str,
     sessions: sessionmaker[Session],
@@ -184,15 +201,7 @@ def test_batches_are_stored_while_a_merge_of_the_search_index_runs(
         return merge_search_index(factory)
 
     monkeypatch.setattr(store, "merge_search_index", held_merge)
-    crawler = get_crawler()
-    assert crawler.stats is not None
-    pipe = store.StorePipeline(
-        crawler.stats,
-        CrawlDatabase(database_url, tmp_path),
-        batch_size=1,
-        flush_seconds=60.0,
-        search_merge_articles=1,
-    )
+    crawler, pipe = _merging_pipeline(database_url, tmp_path, batch_size=1)
 
     def article(n: int) -> PendingArticle:
         text = f"merge alongside article number {n} of the pipeline"
@@ -244,15 +253,7 @@ def writer_role(database_url: str) -> Iterator[str]:
 def test_a_crawl_whose_role_does_not_own_the_search_index_stops_merging_it_with_a_warning(
     writer_role: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    crawler = get_crawler()
-    assert crawler.stats is not None
-    pipe = store.StorePipeline(
-        crawler.stats,
-        CrawlDatabase(writer_role, tmp_path),
-        batch_size=100,
-        flush_seconds=2.0,
-        search_merge_articles=1,
-    )
+    crawler, pipe = _merging_pipeline(writer_role, tmp_path, batch_size=100)
     engine = db.make_engine(writer_role, pool_size=1)
     pipe._sessions = db.make_session_factory(engine)
     store._since_merge.stored = 1
