@@ -11,6 +11,8 @@ from crawler.extraction.metadata import PageMeta, ld_text
 from crawler.extraction.text import normalize_line
 
 _TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|/)\s+")
+_LEADING_SEPARATOR = re.compile(r"^\s*(?:\||-|–|—|::|·|•|»|/)\s+")
+_TRAILING_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|/)\s*$")
 
 
 def _strip_site(title: str, site_name: str | None) -> str:
@@ -20,17 +22,19 @@ def _strip_site(title: str, site_name: str | None) -> str:
         return title
     site = (site_name or "").casefold()
     if site and parts[0].casefold() == site:
-        return normalize_line(title[len(parts[0]) :].lstrip(" |-–—:·•»/"))
+        return normalize_line(_LEADING_SEPARATOR.sub("", title[len(parts[0]) :]))
     last = parts[-1]
     if (site and last.casefold() == site) or len(last.split()) <= 4:
+        # the headline keeps its own separators ("Storm hits coast – ferries stop | Site")
         cut = title.rfind(last)
-        return normalize_line(_TITLE_SEPARATORS.sub(" | ", title[:cut]).rstrip(" |"))
+        return normalize_line(_TRAILING_SEPARATOR.sub("", title[:cut]))
     return title
 
 
 def choose_title(meta: PageMeta, dom: Dom, site_name: str | None) -> str | None:
-    """An ``<h1>`` the metadata titles contain, else the first metadata title without the
-    site's name, else the first ``<h1>``, else ``<title>`` without the site's name."""
+    """An ``<h1>`` that prints a metadata title whole or that the metadata titles without
+    the site's name contain, else the first metadata title without the site's name, else
+    the first ``<h1>``, else ``<title>`` without the site's name."""
     declared = [
         t
         for t in (
@@ -48,10 +52,17 @@ def choose_title(meta: PageMeta, dom: Dom, site_name: str | None) -> str | None:
     # site's name is not known and several headings are in a title ("<h1>Port</h1>",
     # "<h1>News</h1>", "<h1>Ferry fares rise</h1>" in "Port online - News - Ferry fares
     # rise"), the longest is the headline.
+    # A heading that prints a metadata title whole is the headline, whatever separators
+    # it holds ("Storm hits coast – ferries stop": its last part is not the site's name).
+    whole_titles = {normalize_line(d).casefold() for d in declared}
     contained = [
         h1
         for h1 in dom.h1
-        if h1.casefold() != site and any(h1.casefold() in t for t in stripped_titles)
+        if h1.casefold() != site
+        and (
+            normalize_line(h1).casefold() in whole_titles
+            or any(h1.casefold() in t for t in stripped_titles)
+        )
     ]
     if contained:
         return max(contained, key=len)
