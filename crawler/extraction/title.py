@@ -15,6 +15,24 @@ _LEADING_SEPARATOR = re.compile(r"^\s*(?:\||-|–|—|::|·|•|»|/)\s+")
 _TRAILING_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|/)\s*$")
 
 
+_FOLDED = str.maketrans(
+    {
+        **dict.fromkeys("’‘‚‛`´", "'"),
+        **dict.fromkeys("“”„‟«»‹›", '"'),
+        **dict.fromkeys("–—‒―−", "-"),
+    }
+)
+
+
+_QUOTE_SPACE = re.compile(r'\s*"\s*')
+
+
+def _fold(text: str) -> str:
+    """``text`` for comparing titles: casefolded, one kind of quote and dash, no spaces
+    inside quotes (French « … » has them, its straight-quoted metadata not)."""
+    return _QUOTE_SPACE.sub('"', normalize_line(text).casefold().translate(_FOLDED))
+
+
 def _strip_site(title: str, site_name: str | None) -> str:
     """``title`` without a leading site name or a short trailing part after a separator."""
     parts = _TITLE_SEPARATORS.split(title)
@@ -45,8 +63,8 @@ def choose_title(meta: PageMeta, dom: Dom, site_name: str | None) -> str | None:
         )
         if t
     ]
-    site = (site_name or "").casefold()
-    stripped_titles = [_strip_site(d, site_name).casefold() for d in declared]
+    site = _fold(site_name or "")
+    stripped_titles = [_fold(_strip_site(d, site_name)) for d in declared]
     # A logo heading ("<h1>Harbour Times</h1>") is in every metadata title, but only in
     # the site's part of it: compare with the titles without the site's name. When the
     # site's name is not known and several headings are in a title ("<h1>Port</h1>",
@@ -54,15 +72,15 @@ def choose_title(meta: PageMeta, dom: Dom, site_name: str | None) -> str | None:
     # rise"), the longest is the headline.
     # A heading that prints a metadata title whole is the headline, whatever separators
     # it holds ("Storm hits coast – ferries stop": its last part is not the site's name).
-    whole_titles = {normalize_line(d).casefold() for d in declared}
+    # Headings and titles are compared with their quotes and dashes folded: metadata
+    # often has straight quotes where the heading prints typographic ones, and the
+    # heading is what the page prints.
+    whole_titles = {_fold(d) for d in declared}
     contained = [
         h1
         for h1 in dom.h1
-        if h1.casefold() != site
-        and (
-            normalize_line(h1).casefold() in whole_titles
-            or any(h1.casefold() in t for t in stripped_titles)
-        )
+        if _fold(h1) != site
+        and (_fold(h1) in whole_titles or any(_fold(h1) in t for t in stripped_titles))
     ]
     if contained:
         return max(contained, key=len)
