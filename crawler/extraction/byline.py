@@ -438,7 +438,7 @@ def _weekday_tail() -> re.Pattern[str]:
 
 _AUTHOR_CHARS = re.compile(r"^[^\W\d_][^\W\d_\s.'’-]*(?:[\s.'’-]+[^\W\d_]*)*\.?$")
 _PAREN = re.compile(r"\(([^()]{1,60})\)")
-_TRAILING_CUT = re.compile(r"\s+(?:[|·•—–]|-\s)\s*.*$")
+_TRAILING_CUT = re.compile(r"\s+(?:[|·•—–]|-(?:\s|$))\s*.*$")
 
 
 def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> Byline | None:
