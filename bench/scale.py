@@ -19,7 +19,9 @@ this checkout and filled step by step up to each of ``--sizes``:
   ``duplicate_of`` set), 1 % of the rows then updated with new content (the archive
   trigger writes a version), crawl runs (half a run per article, each with a ~1.5 KB
   stats document as a crawl writes it) and fetch failures (one per five articles). The
-  bulk-filled rows have no raw page;
+  bulk-filled rows have no raw page. With ``--fill-workers`` > 1 the search index is
+  rebuilt after the copy (``REINDEX``: the writers' pending list would otherwise make
+  the next statement merge gigabytes);
 * **write path**: at each size, ``--write-sample`` more articles through
   ``storage.articles.upsert_articles`` in batches of 100, one transaction each, with a
   raw page each (real corpus HTML when the corpus is found, else the article as HTML),
@@ -266,7 +268,8 @@ def bulk_fill(url: str, world: World, upto: int, workers: int = 1) -> float:
         assert have is not None and next_id is not None
         todo = upto - int(have[0])
         first_id = int(next_id[0])
-    if workers <= 1 or todo < workers * COPY_CHUNK:
+    parallel = workers > 1 and todo >= workers * COPY_CHUNK
+    if not parallel:
         _copy_articles(url, world, first_id, todo)
     else:
         share = -(-todo // workers)
@@ -285,6 +288,7 @@ def bulk_fill(url: str, world: World, upto: int, workers: int = 1) -> float:
         failed = [proc.exitcode for proc in procs if proc.exitcode != 0]
         if failed:
             raise SystemExit(f"a fill worker failed (exit codes {failed})")
+        _rebuild_search_index(url)
     with psycopg.connect(url) as conn:
         conn.execute(
             "SELECT setval(pg_get_serial_sequence('articles', 'id'),"
@@ -302,6 +306,32 @@ def bulk_fill(url: str, world: World, upto: int, workers: int = 1) -> float:
         fill_runs(conn, world, round(todo * RUNS_PER_ARTICLE), round(todo * FAILURES_PER_ARTICLE))
         conn.commit()
     return time.perf_counter() - started
+
+
+def _rebuild_search_index(url: str) -> None:
+    """Rebuild the search index after a parallel fill.
+
+    Several COPY writers leave its pending list gigabytes long (a 1M fill by two
+    writers: a 7-8 GB index, 1.15 GB rebuilt), and the first statement that merges it
+    pays for all of it: the fill's own ``UPDATE`` below stalled for more than 15 minutes
+    (bench/README.md, 2026-12-07). A rebuild takes minutes and leaves the index a
+    database written one batch at a time has."""
+    import psycopg
+
+    from storage.articles import SEARCH_INDEX
+
+    started = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '1GB'")
+        conn.execute(f"REINDEX INDEX {SEARCH_INDEX}")
+        size = conn.execute(
+            "SELECT pg_size_pretty(pg_relation_size(%s::regclass))", (SEARCH_INDEX,)
+        ).fetchone()
+    print(
+        f"  search index rebuilt after the parallel fill in"
+        f" {time.perf_counter() - started:.0f} s: {size[0] if size else '?'}",
+        flush=True,
+    )
 
 
 def _copy_worker(url: str, world: World, seed: str, first_id: int, count: int) -> None:
