@@ -166,7 +166,7 @@ def _alt(words: tuple[str, ...] | list[str]) -> str:
 
 
 _TIME = (
-    r"(?:\s*,?\s*(?:{words}|,|-|–|\||/)?\s*"
+    r"(?:\s*,?\s*(?:{words}|,|-|–|—|\||/|·|•|∙)?\s*"
     r"(?:(?P<half>{halves})\s?)?"
     r"(?P<hour>\d{{1,2}})\s?[:.h時시]\s?(?P<minute>\d{{2}})(?::\d{{2}})?(?:分|분)?"
     r"(?:\s*(?P<ampm>[ap]\.?\s?m\.?))?"

@@ -79,6 +79,24 @@ def test_printed_time_with_zone_abbreviation_is_converted_to_utc() -> None:
     assert found[0].precision == "minute"
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("17 April 2012 • 2:54pm", "en", datetime(2012, 4, 17, 14, 54, tzinfo=UTC)),
+        ("14. März 2024 · 08:15 Uhr", "de", datetime(2024, 3, 14, 8, 15, tzinfo=UTC)),
+        ("21 ноября 2023 · 11:40", "ru", datetime(2023, 11, 21, 11, 40, tzinfo=UTC)),
+        ("6 de mayo de 2022 ∙ 2:00 a. m.", "es", datetime(2022, 5, 6, 2, 0, tzinfo=UTC)),
+        ("2024年3月14日 — 08:15", "ja", datetime(2024, 3, 14, 8, 15, tzinfo=UTC)),
+    ],
+)
+def test_a_time_after_a_bullet_or_middle_dot_belongs_to_the_date(
+    text: str, lang: str, expected: datetime
+) -> None:
+    found = match_date_header(text, lang)
+    assert found is not None, text
+    assert (found[0].value, found[0].precision, found[1]) == (expected, "minute", "")
+
+
 def test_pm_times_are_converted_to_24_hours() -> None:
     parsed = parse_text_date("Published March 3, 2025 at 4:30 p.m.")
     assert parsed is not None
