@@ -132,7 +132,7 @@ def _extract(html: str | bytes, url: str, hints: Hints) -> ArticleRecord | Rejec
     paragraphs, lead_from_position = drop_bylines(paragraphs, bylines, header_index)
     translation, paragraphs = take_translation_note(paragraphs)
     body = drop_teasers_and_photo_credits(paragraphs)
-    lead, paragraphs = choose_lead(meta, dom, body, lead_from_position, title, site)
+    lead, paragraphs = choose_lead(meta, dom, body, lead_from_position, title, site, bylines.raws)
     text = join_paragraphs(paragraphs)
     says_article = bylines.printed is not None or header_date is not None
     verdict = classify(url, meta, dom, body, paragraphs, text, lead, says_article=says_article)

@@ -28,8 +28,9 @@ class Bylines:
     printed: bl.Byline | None
     """The printed byline: the hint selector's, a body paragraph's, a prefixed line's."""
     element: bl.Byline | None
-    """From the elements marked as byline/author: the first that names a person, else the
-    last one's parse (or None)."""
+    """From the elements marked as byline/author: the first that names a person, unless a
+    strongly marked one before it names only organisations (that one, then); else the
+    first strongly marked one naming organisations, else the last one's parse (or None)."""
     index: int | None
     """Index of the body paragraph that is a byline (it leaves the body), or None."""
 
@@ -69,10 +70,19 @@ def find_bylines(tree: Any, paragraphs: list[str], dom: Dom, hints: Hints) -> By
                 break
             printed_byline = None
     element_byline: bl.Byline | None = None
+    credited: bl.Byline | None = None  # a strongly marked element naming only organisations
     for text, strong in dom.byline_elements:
         element_byline = bl.parse_byline(text, strict=False, lenient=strong)
         if element_byline and element_byline.persons:
+            if credited is not None and not strong:
+                # The page's own author link credits an agency ("Associated Press"): a
+                # weaker element's person is another text's (a related article's teaser).
+                element_byline = credited
             break
+        if credited is None and strong and element_byline and element_byline.credits:
+            credited = element_byline
+    else:
+        element_byline = credited or element_byline
     return Bylines(printed_byline, element_byline, byline_index)
 
 
@@ -121,11 +131,12 @@ def choose_authors(
         # author on its WebPage node.
         node = meta.article or meta.page
         ld_persons, ld_orgs = ld_people(node.get("author") or node.get("creator"), meta.ids)
-    generic = [
-        n
-        for n in (site_name, ld_text(meta.article.get("publisher")) if meta.article else None)
-        if n
-    ]
+    # The outlet's names are no persons; a one-person site's publisher is its author.
+    publisher = (meta.article.get("publisher") if meta.article else None) or meta.page.get(
+        "publisher"
+    )
+    author_publisher = ld_text(publisher) if _is_person(publisher) else None
+    generic = [n for n in (site_name, ld_text(publisher)) if n and n != author_publisher]
     meta_values = [
         v
         for v in meta.all(
@@ -171,6 +182,16 @@ def choose_authors(
                 persons, _credits(None, element, ld_orgs, named_credits), byline_text, False
             )
     return Authorship(persons, credits, byline_text, True)
+
+
+def _is_person(node: Any) -> bool:
+    """True for a JSON-LD node typed ``Person`` (a one-person site publishes as its author:
+    the publisher's name is then no outlet's to exclude from the authors)."""
+    if not isinstance(node, dict):
+        return False
+    kind = node.get("@type") or node.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return any(str(k).casefold() == "person" for k in kinds)
 
 
 TWITTER_LABELS = 4

@@ -376,6 +376,16 @@ def _strip_link_labels(part: str) -> str:
     return " ".join(tokens)
 
 
+def _once(part: str) -> str:
+    """``Jane Doe Jane Doe`` -> ``Jane Doe``: a byline element whose name is printed twice
+    (an author picture's text beside the name's link, a hidden copy for screen readers)."""
+    tokens = part.split()
+    half = len(tokens) // 2
+    if half >= 1 and len(tokens) % 2 == 0 and tokens[:half] == tokens[half:]:
+        return " ".join(tokens[:half])
+    return part
+
+
 def is_person_name(name: str) -> bool:
     """Heuristic: 1-5 capitalised words (particles allowed), no digits, not a desk or role."""
     name = name.strip()
@@ -438,6 +448,9 @@ def _weekday_tail() -> re.Pattern[str]:
 
 _AUTHOR_CHARS = re.compile(r"^[^\W\d_][^\W\d_\s.'’-]*(?:[\s.'’-]+[^\W\d_]*)*\.?$")
 _PAREN = re.compile(r"\(([^()]{1,60})\)")
+_CLOCK = re.compile(r"\d{1,2}\s?[:.h]\s?\d{2}(?!\d)")
+"""A clock time: a parenthesised one beside a byline is the time in another zone
+(``04:05 pm PT (07:05 pm ET)``) or of an update, never an agency."""
 _TRAILING_CUT = re.compile(r"\s+(?:[|·•—–]|-(?:\s|$))\s*.*$")
 
 
@@ -462,7 +475,9 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
             prefix = _prefix_re().match(raw)
     had_prefix = bool(prefix)
     body = raw[prefix.end() :] if prefix else raw
-    credits = tuple(normalize_line(c) for c in _PAREN.findall(body) if normalize_line(c))
+    credits = tuple(
+        c for c in (normalize_line(c) for c in _PAREN.findall(body)) if c and not _CLOCK.search(c)
+    )
     body = _PAREN.sub(" ", body)
     body, outlet = split_outlet(body)
     named: list[str] = [outlet] if outlet else []  # organisations named as such
@@ -489,7 +504,7 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
         name, marked = _strip_suffix(piece.strip(" .,;"))
         had_prefix = had_prefix or marked  # "홍길동 기자": the suffix marks a byline
         if name.strip(" .,;"):
-            parts.append((_strip_roles(name.strip(" .,;")), separator == ","))
+            parts.append((_once(_strip_roles(name.strip(" .,;"))), separator == ","))
     persons: list[str] = []
     placed: list[str] = []
     extra: list[str] = []
@@ -519,7 +534,11 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
         return None
     if strict and not counted and not had_prefix:
         return None
-    credits = tuple(c for c in credits if not is_person_name(c) or c.lower() in _non_person_words())
+    credits = tuple(
+        c
+        for c in credits
+        if is_credit(c) or not is_person_name(c) or c.lower() in _non_person_words()
+    )
     credits = (*credits, *(n for n in named if n not in credits))
     return Byline(raw=raw, persons=tuple(persons), credits=credits, had_prefix=had_prefix)
 
@@ -620,7 +639,7 @@ def clean_names(
         if _outlet_address(pieces, excluded):
             continue
         for piece in pieces:
-            part = _strip_link_labels(normalize_line(piece).strip(" .,;"))
+            part = _once(_strip_link_labels(normalize_line(piece).strip(" .,;")))
             if part.lower() in excluded or not check(part):
                 continue
             if part not in out:

@@ -4,6 +4,8 @@ body's first paragraph is that lead (then it moves from the text to the lead).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from crawler.extraction.dom import Dom
 from crawler.extraction.metadata import PageMeta, ld_text
 from crawler.extraction.text import same_line
@@ -27,6 +29,7 @@ def choose_lead(
     from_position: str | None,
     title: str | None,
     site_name: str | None,
+    bylines: Iterable[str] = (),
 ) -> tuple[str | None, list[str]]:
     """The lead and the paragraphs left in the body.
 
@@ -34,9 +37,11 @@ def choose_lead(
     first paragraph when it is one of the candidates (lead elements, ``og:description``,
     JSON-LD ``description``, the description metas); else the first candidate. A body of
     one paragraph that is the description is the article's text, and there is no lead.
+    A description opening with the page's byline (``Staff Reports Police arrested …``: a
+    CMS wrote it from the article's first characters) is read without it.
     """
     candidates = [
-        c
+        _without_byline(c, bylines)
         for c in (
             *dom.lead_elements,
             meta.first("og:description"),
@@ -54,3 +59,11 @@ def choose_lead(
                     return None, paragraphs  # the whole article: it stays the text
                 return paragraphs[0], paragraphs[1:]
     return (candidates[0] if candidates else None), paragraphs
+
+
+def _without_byline(candidate: str, bylines: Iterable[str]) -> str:
+    """``candidate`` without a byline printed at its start (and the space after it)."""
+    for raw in sorted(bylines, key=len, reverse=True):
+        if len(raw) >= 3 and candidate.casefold().startswith(raw.casefold() + " "):
+            return candidate[len(raw) :].lstrip(" -–—:|")
+    return candidate
