@@ -232,7 +232,16 @@ def _legal_form_re() -> re.Pattern[str] | None:
 
 def is_organisation(name: str) -> bool:
     """True for a name that ends with a legal form (``e.V.``, ``GmbH``, ``Inc.``, ``S.A.``)
-    or opens with one (``ООО``), as printed: an organisation, never a person."""
+    or opens with one (``ООО``), as printed, or whose last word of two or more is an
+    organisation's (``org_words``: ``KBS World Radio News``): an organisation, never a person."""
+    words = name.casefold().split()
+    if len(words) >= 2 and words[-1].strip(" ,;.") in _common_words("org_words"):
+        return True
+    return has_legal_form(name)
+
+
+def has_legal_form(name: str) -> bool:
+    """True for a name that ends with a legal form (``GmbH``) or opens with one (``ООО``)."""
     pattern = _legal_form_re()
     return bool(pattern and pattern.search(normalize_line(name).strip(" ,;")))
 
@@ -458,8 +467,9 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
     """Parse a printed byline.
 
     ``strict`` (for body paragraphs): every comma/conjunction-separated part must be a
-    person name, and without a prefix at least two names or a parenthesised credit
-    are needed. Non-strict (for byline elements): invalid parts are dropped.
+    person name, and without a prefix at least two names or a credit (parenthesised, or an
+    organisation after the name: ``Max Lee, Example Radio News``) are needed. Non-strict
+    (for byline elements): invalid parts are dropped.
     ``lenient`` (non-strict only; strongly marked elements such as ``itemprop=author``)
     accepts user names (:func:`is_plausible_author`) as well as personal names.
     """
@@ -525,7 +535,7 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
         elif strict and not (had_prefix and _is_role(part)):
             return None
     counted = [*persons, *placed]
-    if strict and not had_prefix and len(counted) < 2 and not (credits and counted):
+    if strict and not had_prefix and len(counted) < 2 and not ((credits or extra) and counted):
         return None
     if strict and not had_prefix and any(len(p.split()) < 2 for p in counted):
         return None
@@ -558,7 +568,9 @@ def named_credits(values: Iterable[str]) -> tuple[str, ...]:
         for piece in pieces:
             part = normalize_line(piece).strip(" .,;")
             if is_organisation(part):
-                continue  # in metadata, as often the firm that built the site as the outlet
+                # in metadata, as often the firm that built the site or the outlet itself
+                # (``FOCUS Online``) as an organisation credited for the article
+                continue
             if part and is_credit(part) and part.casefold() not in {o.casefold() for o in out}:
                 out.append(part)
     return tuple(out)
