@@ -49,10 +49,16 @@ def _strip_site(title: str, site_name: str | None) -> str:
     return title
 
 
+MIN_PRINTED_TITLE = 20
+"""Shortest metadata title whose being printed on the page counts (shorter ones are
+printed by chance: a section's name, a site's)."""
+
+
 def choose_title(meta: PageMeta, dom: Dom, site_name: str | None) -> str | None:
     """An ``<h1>`` that prints a metadata title whole or that the metadata titles without
-    the site's name contain, else the first metadata title without the site's name, else
-    the first ``<h1>``, else ``<title>`` without the site's name."""
+    the site's name contain, else the first metadata title without the site's name (one
+    the page prints, when the first is printed nowhere), else the first ``<h1>``, else
+    ``<title>`` without the site's name."""
     declared = [
         t
         for t in (
@@ -84,6 +90,15 @@ def choose_title(meta: PageMeta, dom: Dom, site_name: str | None) -> str | None:
     ]
     if contained:
         return max(contained, key=len)
+    candidates = [t for t in (_strip_site(v, site_name) for v in declared) if t]
+    if candidates:
+        # A metadata title the page never prints (a site-wide tagline in og:title) loses to
+        # a later one it prints (the <title> whose text is the article's heading).
+        printed = _fold(dom.visible_text())
+        if _fold(candidates[0]) not in printed:
+            for later in candidates[1:]:
+                if len(later) >= MIN_PRINTED_TITLE and _fold(later) in printed:
+                    return later
     for value in declared[:3]:
         stripped = _strip_site(value, site_name)
         if stripped:
