@@ -211,12 +211,14 @@ def _desk_words() -> frozenset[str]:
 
 
 def is_credit(part: str) -> bool:
-    """True when a byline part names an organisation: an agency, a desk, or a name with
-    its legal form (``Beispiel Verlag GmbH``)."""
+    """True when a byline part names an organisation: an agency, a desk (``Redaktion
+    Politik``, ``Example Post Staff``), or a name with its legal form (``Beispiel Verlag
+    GmbH``)."""
     words = part.casefold().split()
     if not words:
         return False
-    return part.casefold() in _agencies() or words[0] in _desk_words() or is_organisation(part)
+    desk = words[0] in _desk_words() or (len(words) >= 2 and words[-1] in _desk_words())
+    return part.casefold() in _agencies() or desk or is_organisation(part)
 
 
 @cache
