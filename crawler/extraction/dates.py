@@ -582,6 +582,9 @@ def as_instant(chosen: ParsedDate, others: list[ParsedDate]) -> ParsedDate:
     """
     if chosen.precision != "minute":
         return chosen
+    stated = _offset_stated_elsewhere(chosen, others)
+    if stated is not None:
+        return ParsedDate(chosen.value, "minute", chosen.raw, offset=stated)
     limit = MAX_UTC_OFFSET.total_seconds() // 60
     for other in others:
         if other.precision != "minute" or other.naive == chosen.naive:
@@ -598,6 +601,28 @@ def as_instant(chosen: ParsedDate, others: list[ParsedDate]) -> ParsedDate:
             return chosen if not chosen.naive else aware  # the page stated its offset
         return ParsedDate(aware.value, "minute", chosen.raw, offset=gap)
     return _on_printed_day(chosen, others)
+
+
+def _offset_stated_elsewhere(chosen: ParsedDate, others: list[ParsedDate]) -> int | None:
+    """The offset another source states for the very instant ``chosen`` gives in UTC.
+
+    JSON-LD often says ``…T04:11:44+00:00`` where the article's ``<time>`` says
+    ``…T22:11:44-06:00``: one instant, and the second keeps the outlet's own offset
+    (and calendar day). None when ``chosen`` states an offset of its own or no aware
+    source states another for the same minute.
+    """
+    if chosen.naive or chosen.offset not in (None, 0):
+        return None
+    minute = chosen.value.replace(second=0, microsecond=0)
+    for other in others:
+        if (
+            not other.naive
+            and other.precision == "minute"
+            and other.offset not in (None, 0)
+            and other.value.replace(second=0, microsecond=0) == minute
+        ):
+            return other.offset
+    return None
 
 
 def _on_printed_day(chosen: ParsedDate, others: list[ParsedDate]) -> ParsedDate:
