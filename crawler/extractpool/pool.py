@@ -46,6 +46,10 @@ to, caches, the allocator's fragmentation): on the corpora ~58 MB after 10 pages
 after 250, ~80 after 500, ~84 after 1,000. The switch leaves a core idle for about one
 page's time (the old pool drains before new workers fork), under 1 % of the time at 250."""
 
+REAP_AFTER_SECONDS = 2.0
+"""How long a broken or timed-out pool's workers get to exit before the ones left are
+killed (`_reap`)."""
+
 ExtractFn = Callable[
     [bytes, str, Hints | None, str | None], tuple[ArticleRecord | Rejection, float]
 ]
@@ -310,10 +314,10 @@ class ExtractionPool:
 
         A retired pool (recycled while the page ran) has its workers killed too.
         """
+        processes: dict[int, Any] = getattr(old, "_processes", None) or {}
         if kill and old not in self._killed:
             self._killed.add(old)
             logger.error("an extraction timed out; killing the extraction workers")
-            processes: dict[int, Any] = getattr(old, "_processes", None) or {}
             for process in list(processes.values()):
                 with contextlib.suppress(OSError, ValueError, AttributeError):  # gone
                     process.kill()
@@ -324,7 +328,34 @@ class ExtractionPool:
         # not cancel_futures: pages still queued in the old pool then fail with
         # BrokenProcessPool (and are retried) instead of being cancelled
         old.shutdown(wait=False)
+        _reap(processes)
         self._pool = self._new()
+
+
+def _reap(processes: dict[int, Any], after: float = REAP_AFTER_SECONDS) -> threading.Thread:
+    """Kill the workers of a retired broken pool still alive after ``after`` seconds.
+
+    ``processes`` is the pool's own worker table (its manager thread keeps using it after
+    ``shutdown``). Python 3.11's executor can start a worker while its manager thread
+    terminates a broken pool's workers; that worker never gets the signal, and the
+    manager thread then waits for it for ever, and so does the interpreter at exit (a
+    unit-test run hung there). The old pool's pages have failed or been retried by then,
+    so nothing of value runs in what is left.
+    """
+
+    def reap() -> None:
+        threading.Event().wait(after)
+        for process in list(processes.values()):
+            with contextlib.suppress(OSError, ValueError, AttributeError):  # gone
+                if process.is_alive():
+                    logger.warning(
+                        "killing extraction worker %s left by a retired pool", process.pid
+                    )
+                    process.kill()
+
+    thread = threading.Thread(target=reap, name="newsingest-pool-reaper", daemon=True)
+    thread.start()
+    return thread
 
 
 def _start_worker(pool: ProcessPoolExecutor) -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import multiprocessing
 import os
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +17,7 @@ from scrapy.utils.test import get_crawler
 from crawler import settings as project
 from crawler.extraction.record import Rejection
 from crawler.extractpool import ExtractionPool, charset_of, extract_timed, new_executor
-from crawler.extractpool.pool import PRELOAD_MODULE
+from crawler.extractpool.pool import PRELOAD_MODULE, _reap
 from crawler.items import FetchedPage, Rejected
 from crawler.pipelines.extract import ExtractPipeline
 
@@ -189,3 +191,17 @@ def test_the_crawls_of_one_process_share_one_pool_and_zero_workers_extract_inlin
 
     (result, _millis), pids = asyncio.run(run())
     assert isinstance(result, Rejection) and pids == []  # ran here: no worker forked
+
+
+def test_a_worker_a_retired_pool_left_alive_is_killed() -> None:
+    # Python 3.11's executor may start a worker while it terminates a broken pool; that
+    # worker waits for work for ever, and the interpreter waits for it at exit.
+    idle = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,))
+    idle.start()
+    try:
+        _reap({idle.pid or 0: idle}, after=0.1).join(timeout=10)
+        idle.join(timeout=10)
+        assert not idle.is_alive()
+    finally:
+        if idle.is_alive():
+            idle.kill()
