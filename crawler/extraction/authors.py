@@ -9,6 +9,7 @@ feed's hint. Parsing one byline's text is :mod:`crawler.extraction.byline`'s.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -136,7 +137,12 @@ def choose_authors(
         "publisher"
     )
     author_publisher = ld_text(publisher) if _is_person(publisher) else None
-    generic = [n for n in (site_name, ld_text(publisher)) if n and n != author_publisher]
+    generic = [
+        name
+        for n in (site_name, ld_text(publisher))
+        if n and n != author_publisher
+        for name in (n, _DOMAIN_ENDING.sub("", n))
+    ]
     meta_values = [
         v
         for v in meta.all(
@@ -155,6 +161,19 @@ def choose_authors(
     ]
     if signals.on(signals.META_AUTHOR):
         meta_values += labelled_authors(meta)
+    believed = True
+    if (
+        printed
+        and not printed.had_prefix
+        and element
+        and element.had_prefix
+        and element.persons
+        and not _shares(printed.persons, element.persons)
+    ):
+        # "By Jane Doe" under the headline outweighs a body line that only reads as
+        # names (a recipe's name, a call to action in capitals): the line stays text.
+        printed, believed = None, False
+        byline_text = element.raw
     named_credits = bl.named_credits([*ld_persons, *meta_values])
     credits = _credits(printed, element, ld_orgs, named_credits)
     sources = [
@@ -168,11 +187,12 @@ def choose_authors(
     named = [names for names in sources if names]
     if not named:
         persons = tuple(bl.clean_names(hints.authors, lenient=True))
-        return Authorship(persons, credits, byline_text, True)
+        return Authorship(persons, credits, byline_text, believed)
     if printed and printed.persons and printed_in_body and _full_names(printed.persons):
         persons = _agreed(named[0], named[1:], keep_first=True)
     else:
         persons = _agreed(named[0], named[1:])
+    persons = _completed(persons, named, keep=printed.persons if printed else ())
     if printed and printed.persons and not _shares(persons, printed.persons):
         # The printed byline named others than the page's author: not this article's.
         element_agrees = element is not None and _shares(persons, element.persons)
@@ -181,7 +201,12 @@ def choose_authors(
             return Authorship(
                 persons, _credits(None, element, ld_orgs, named_credits), byline_text, False
             )
-    return Authorship(persons, credits, byline_text, True)
+    return Authorship(persons, credits, byline_text, believed)
+
+
+_DOMAIN_ENDING = re.compile(r"\.(?:[a-z]{2}|com|net|org|info|online|news)$", re.IGNORECASE)
+"""A site name written as its address (``Automobilwoche.de``): the bare name
+(``Automobilwoche``) in an author field is the outlet too."""
 
 
 def _is_person(node: Any) -> bool:
@@ -260,6 +285,34 @@ def _agreed(
         ):
             return names
     return chosen
+
+
+MAX_COMPLETING_WORDS = 4
+"""A name longer than this is a name with a role or a sentence glued on, not a full name."""
+
+
+def _completed(
+    persons: tuple[str, ...], sources: list[tuple[str, ...]], *, keep: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """The persons, each one-word name from the metadata (a given name, a surname, a
+    login: ``Todd``) replaced by the full name another source prints for the same person
+    (``Todd Bates``), when exactly one does. Names in ``keep`` (the printed byline's, as
+    readers see them) stay as printed."""
+    out: list[str] = []
+    for person in persons:
+        name = person
+        if len(name.split()) == 1 and name not in keep:
+            fuller = {
+                other.casefold(): other
+                for names in sources
+                for other in names
+                if 1 < len(other.split()) <= MAX_COMPLETING_WORDS and _same_person(name, other)
+            }
+            if len(fuller) == 1:
+                name = next(iter(fuller.values()))
+        if name.casefold() not in {n.casefold() for n in out}:
+            out.append(name)
+    return tuple(out)
 
 
 def _credits(

@@ -431,9 +431,9 @@ def is_person_name(name: str) -> bool:
     return capitals >= 1
 
 
-_DATE_TAIL = re.compile(
-    r"\s(?:(?:am|on|le|el|at|um|den|vom|du|del)\s+)?(?:\d{1,2}[./]|\d{4}\b)", re.IGNORECASE
-)
+_DATE_WORD = r"(?:(?:am|on|le|el|at|um|den|vom|du|del)\s+)?"
+"""A preposition printed before a date (``am 21. April``, ``on May 3``)."""
+_DATE_TAIL = re.compile(rf"\s{_DATE_WORD}(?:\d{{1,2}}[./]|\d{{4}}\b)", re.IGNORECASE)
 
 
 @cache
@@ -455,6 +455,22 @@ def _weekday_tail() -> re.Pattern[str]:
     a name's word: ``Plácido Domingo``)."""
     days = "|".join(re.escape(d) for d in sorted(_common_words("weekdays"), key=len, reverse=True))
     return re.compile(rf"\s(?:{days}),?\s+\S{{0,12}}\s*\d", re.IGNORECASE)
+
+
+@cache
+def _month_date_tail() -> re.Pattern[str]:
+    """A date written with its month's name after a name in a byline element (``Por Ana
+    Ruiz 22 de abril de 2022``, ``Jane Doe April 22, 2022``, ``Anna Nowak 3 maja 2021``):
+    the name ends before the day or the month (a month's name without a day beside it may
+    be a name's word: ``April Ryan``)."""
+    names: set[str] = set()
+    for lang in available_languages():
+        names.update(str(m) for m in load_data(lang).get("date", {}).get("months") or ())
+    months = "|".join(re.escape(m) for m in sorted(names, key=len, reverse=True))
+    return re.compile(
+        rf"\s{_DATE_WORD}(?:\d{{1,2}}\.?\s+(?:de\s+|of\s+)?(?:{months})\b|(?:{months})\.?\s+\d{{1,2}}\b)",
+        re.IGNORECASE,
+    )
 
 
 _AUTHOR_CHARS = re.compile(r"^[^\W\d_][^\W\d_\s.'’-]*(?:[\s.'’-]+[^\W\d_]*)*\.?$")
@@ -503,7 +519,7 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
         body = others.sub("", body).strip(" ,;.")
     if not strict:
         body = _weekday_tail().split(body, maxsplit=1)[0]
-        undated = _DATE_TAIL.split(body, maxsplit=1)[0]
+        undated = _DATE_TAIL.split(_month_date_tail().split(body, maxsplit=1)[0], maxsplit=1)[0]
         if undated != body:  # "Veröffentlicht am 19.10.19": the date's label is no name
             unlabelled = _date_label_tail().sub("", undated)
             if unlabelled != undated and len(unlabelled.split()) < 2:
