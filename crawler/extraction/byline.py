@@ -212,11 +212,13 @@ def _desk_words() -> frozenset[str]:
 
 def is_credit(part: str) -> bool:
     """True when a byline part names an organisation: an agency, a desk (``Redaktion
-    Politik``, ``Example Post Staff``), or a name with its legal form (``Beispiel Verlag
-    GmbH``)."""
+    Politik``, ``Example Post Staff``, ``Example Post Staff Report``), or a name with its
+    legal form (``Beispiel Verlag GmbH``)."""
     words = part.casefold().split()
     if not words:
         return False
+    if len(words) >= 2 and words[-1] in _common_words("desk_tails"):
+        words = words[:-1]  # "HLNF Staff Report": the desk's report
     desk = words[0] in _desk_words() or (len(words) >= 2 and words[-1] in _desk_words())
     return part.casefold() in _agencies() or desk or is_organisation(part)
 
@@ -346,13 +348,13 @@ def _prefix_words() -> frozenset[str]:
 def is_plausible_author(name: str) -> bool:
     """Lenient check for names from metadata (user names like ``tlow`` pass).
 
-    Rejects URLs, e-mail-like strings, very long strings, digits-only strings, desk or
-    agency credits (``patterns/common.yaml``) and byline prefixes alone.
+    Rejects single letters, URLs, e-mail-like strings, very long strings, digits-only
+    strings, desk or agency credits (``patterns/common.yaml``) and byline prefixes alone.
     """
     name = name.strip()
     low = name.lower()
-    if not name or len(name) > MAX_NAME_CHARS or len(name.split()) > 6:
-        return False
+    if len(name.rstrip(".")) < 2 or len(name) > MAX_NAME_CHARS or len(name.split()) > 6:
+        return False  # one letter ("S."): an initial signing, no name to credit
     if "://" in name or low.startswith("www.") or "@" in name or not any(c.isalpha() for c in name):
         return False
     if " " not in name and ("." in name or "_" in name):

@@ -7,6 +7,7 @@ import pytest
 from crawler.extraction.byline import (
     clean_names,
     dateline_credits,
+    is_credit,
     is_organisation,
     is_person_name,
     is_photo_credit,
@@ -106,6 +107,26 @@ def test_user_names_are_plausible_authors_but_slugs_are_not() -> None:
     assert not is_plausible_author("jane.doe")
     assert not is_plausible_author("https://example.org/author/jane")
     assert not is_plausible_author("07 Dezember")
+
+
+@pytest.mark.parametrize("initial", ["S.", "S", "Ж.", "K"])
+def test_a_single_letter_is_no_plausible_author(initial: str) -> None:
+    assert not is_plausible_author(initial)
+    assert is_plausible_author("jd")
+
+
+@pytest.mark.parametrize(
+    ("credit", "expected"),
+    [
+        ("Example Post Staff Report", True),
+        ("Staff Reports", True),
+        ("Valley Times Staff Writers", True),
+        ("Jane Report", False),
+        ("Anna Writer", False),
+    ],
+)
+def test_a_desk_credit_may_end_with_report_or_writer(credit: str, expected: bool) -> None:
+    assert is_credit(credit) is expected
 
 
 def test_metadata_author_lists_are_split_and_generic_names_excluded() -> None:
