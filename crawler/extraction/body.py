@@ -108,10 +108,17 @@ def take_translation_note(paragraphs: list[str]) -> tuple[TranslationNote | None
     return translation, [p for i, p in enumerate(paragraphs) if i not in note_indexes]
 
 
+MAX_PROMPT_CHARS = 200
+"""A paragraph longer than this is text, whatever it opens with."""
+
+
 def drop_teasers_and_photo_credits(paragraphs: list[str]) -> list[str]:
-    """``paragraphs`` without "read more" teasers and photo credits."""
+    """``paragraphs`` without "read more" teasers, photo credits and prompts (sign-up
+    boxes, share and comment calls, a list's heading: ``patterns/*.yaml`` ``prompts``)."""
     return [
         p
         for p in paragraphs
-        if not (len(p) <= 300 and bl.is_teaser(p)) and not (len(p) <= 120 and bl.is_photo_credit(p))
+        if not (len(p) <= 300 and bl.is_teaser(p))
+        and not (len(p) <= 120 and bl.is_photo_credit(p))
+        and not (len(p) <= MAX_PROMPT_CHARS and bl.is_prompt(p))
     ]

@@ -290,6 +290,13 @@ def is_teaser(text: str) -> bool:
     return any(p.search(low) for p in _compiled("teasers"))
 
 
+def is_prompt(text: str) -> bool:
+    """True for a prompt or widget line printed inside the text (``Sign up for our
+    newsletter``, ``Thanks for signing up!``, ``12 Kommentare``, ``Popular on Example``)."""
+    low = normalize_line(text).lower().rstrip(" .!")
+    return any(p.search(low) for p in _compiled("prompts"))
+
+
 @cache
 def author_labels() -> frozenset[str]:
     """Labels saying the value beside them is the author (``Autor:``, ``Written by``;
