@@ -64,8 +64,11 @@ def _trafilatura_paragraphs(tree: Any, url: str, *, favor_recall: bool = False) 
 
 
 def drop_title(paragraphs: list[str], titles: list[str]) -> list[str]:
-    """``paragraphs`` without the opening lines that repeat one of ``titles``."""
-    while paragraphs and any(same_line(paragraphs[0], t) for t in titles):
+    """``paragraphs`` without the opening lines that repeat one of ``titles``, and the
+    prompts above them (a breadcrumb trail ending in the headline)."""
+    while paragraphs and (
+        any(same_line(paragraphs[0], t) for t in titles) or _is_prompt(paragraphs[0])
+    ):
         paragraphs = paragraphs[1:]
     return paragraphs
 
@@ -112,6 +115,10 @@ MAX_PROMPT_CHARS = 200
 """A paragraph longer than this is text, whatever it opens with."""
 
 
+def _is_prompt(paragraph: str) -> bool:
+    return len(paragraph) <= MAX_PROMPT_CHARS and bl.is_prompt(paragraph)
+
+
 def drop_teasers_and_photo_credits(paragraphs: list[str]) -> list[str]:
     """``paragraphs`` without "read more" teasers, photo credits and prompts (sign-up
     boxes, share and comment calls, a list's heading: ``patterns/*.yaml`` ``prompts``)."""
@@ -120,5 +127,5 @@ def drop_teasers_and_photo_credits(paragraphs: list[str]) -> list[str]:
         for p in paragraphs
         if not (len(p) <= 300 and bl.is_teaser(p))
         and not (len(p) <= 120 and bl.is_photo_credit(p))
-        and not (len(p) <= MAX_PROMPT_CHARS and bl.is_prompt(p))
+        and not _is_prompt(p)
     ]

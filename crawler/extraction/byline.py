@@ -294,7 +294,13 @@ def is_prompt(text: str) -> bool:
     """True for a prompt or widget line printed inside the text (``Sign up for our
     newsletter``, ``Thanks for signing up!``, ``12 Kommentare``, ``Popular on Example``)."""
     low = normalize_line(text).lower().rstrip(" .!")
-    return any(p.search(low) for p in _compiled("prompts"))
+    return any(p.search(low) for p in (*_compiled("prompts"), *_common_patterns("prompts")))
+
+
+@cache
+def _common_patterns(key: str) -> tuple[re.Pattern[str], ...]:
+    """Patterns of ``patterns/common.yaml`` (no language's), case-insensitive."""
+    return tuple(re.compile(str(p), re.IGNORECASE) for p in load_data("common").get(key) or ())
 
 
 @cache

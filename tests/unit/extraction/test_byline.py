@@ -12,6 +12,7 @@ from crawler.extraction.byline import (
     is_person_name,
     is_photo_credit,
     is_plausible_author,
+    is_prompt,
     named_credits,
     parse_byline,
 )
@@ -296,3 +297,38 @@ def test_a_name_before_a_labelled_date_is_kept() -> None:
     found = parse_byline("Jane Doe Published on 12.03.2025", strict=False)
     assert found is not None
     assert found.persons == ("Jane Doe",)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Sign up for the Blitz newsletter",
+        "Thanks for signing up!",
+        "Pixel Arcade Newsletter",
+        "14 Kommentare",
+        "Jetzt zum Newsletter anmelden",
+        "3 comentarios",
+        "NOTAS RELACIONADAS",
+        "Inscrivez-vous à notre newsletter",
+        "Ten tekst przeczytasz w mniej niż minutę",
+        "Home » Politik » Die Fähre fällt aus",
+        "%d Bloggern gefällt das:",
+    ],
+)
+def test_prompts_and_widget_lines_are_recognised(line: str) -> None:
+    assert is_prompt(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "The comments were harsh, the minister said.",
+        "Retour sur les revues de rang « 1 » ou « 1* » où les chercheurs « placent » "
+        "quelques travaux",
+        "Er sagte »Nein« und dann »Vielleicht« » später",
+        "Users can download the new app from Tuesday.",
+        "Werbung ist teuer geworden.",
+    ],
+)
+def test_text_that_only_resembles_a_prompt_is_no_prompt(line: str) -> None:
+    assert not is_prompt(line)
