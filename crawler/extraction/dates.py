@@ -432,7 +432,6 @@ def parse_machine_date(value: str) -> ParsedDate | None:
     )
 
 
-_DATE_ONLY_REST = re.compile(r"^[\s,.|·•–—-]*$")
 _WEEKDAY_PREFIX = re.compile(r"^[^\W\d]{2,12}\.?,\s+")
 
 
@@ -457,9 +456,22 @@ def match_date_header(paragraph: str, lang: str | None = None) -> tuple[ParsedDa
         return None
     bare = _WEEKDAY_PREFIX.sub("", text)
     found = _match_at_start(bare, lang)
-    if found and _DATE_ONLY_REST.match(bare[found[1] :]):
+    if found and _date_only_rest().match(bare[found[1] :]):
         return found[0], ""
     return None
+
+
+SOURCE_CHARS = 40
+"""Longest source name a date line may end with (``2023-03-14 09:12 来源：Example``)."""
+
+
+@cache
+def _date_only_rest() -> re.Pattern[str]:
+    """What may follow a date in a line that is a date header: separators, or a source
+    label and the source's name (``来源：新华网``, ``Quelle: dpa``; ``source_labels``)."""
+    labels = _labels("source_labels")
+    source = rf"(?:(?:{_alt(labels)})\s*[:：]\s*[^\n]{{1,{SOURCE_CHARS}}})?" if labels else ""
+    return re.compile(rf"^[\s,.|·•–—-]*{source}\s*$", re.IGNORECASE)
 
 
 @cache

@@ -5,9 +5,11 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from crawler.extraction.dom import Dom
 from crawler.extraction.metadata import PageMeta, ld_text
+from crawler.extraction.patterns import load_data
 from crawler.extraction.text import normalize_line
 
 _TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|/)\s+")
@@ -33,8 +35,25 @@ def _fold(text: str) -> str:
     return _QUOTE_SPACE.sub('"', normalize_line(text).casefold().translate(_FOLDED))
 
 
+_CASELESS_SUFFIX = re.compile(
+    r"(?<=[\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uff01-\uff60])"
+    r"\s*[-_|｜–—]\s*([^\s\-_|｜–—]{2,12})\s*$"
+)
+"""A short name after a dash, underscore or bar that a title in a caseless script prints
+without spaces (``标题-新华网``, ``제목 - 연합뉴스``)."""
+
+
+@cache
+def _site_endings() -> tuple[str, ...]:
+    return tuple(str(x) for x in load_data("common").get("site_endings") or ())
+
+
 def _strip_site(title: str, site_name: str | None) -> str:
-    """``title`` without a leading site name or a short trailing part after a separator."""
+    """``title`` without a leading site name or a short trailing part after a separator,
+    or (caseless scripts) a site's name glued on with a dash (``标题-新华网``)."""
+    glued = _CASELESS_SUFFIX.search(title)
+    if glued and glued.group(1).endswith(_site_endings()):
+        return normalize_line(title[: glued.start()])
     parts = _TITLE_SEPARATORS.split(title)
     if len(parts) < 2:
         return title
@@ -47,6 +66,21 @@ def _strip_site(title: str, site_name: str | None) -> str:
         cut = title.rfind(last)
         return normalize_line(_TRAILING_SEPARATOR.sub("", title[:cut]))
     return title
+
+
+def _printed_part(title: str, dom: Dom) -> str:
+    """``title``, or the longest part of it (between separators) that the page prints when
+    it does not print the whole: ``Example Home | The Headline`` on a page printing ``The
+    Headline`` as its heading (and the site's name, not known as one, in its logo), on a
+    page without an ``<h1>``."""
+    parts = [p for p in _TITLE_SEPARATORS.split(title) if len(p) >= MIN_PRINTED_TITLE]
+    if dom.h1 or len(_TITLE_SEPARATORS.split(title)) < 2 or not parts:
+        return title  # a page with an <h1> prints its headline there (not a part of it)
+    printed = _fold(dom.visible_text())
+    if _fold(title) in printed:
+        return title
+    found = [p for p in parts if _fold(p) in printed]
+    return max(found, key=len) if found else title
 
 
 MIN_PRINTED_TITLE = 20
@@ -102,7 +136,7 @@ def choose_title(meta: PageMeta, dom: Dom, site_name: str | None) -> str | None:
     for value in declared[:3]:
         stripped = _strip_site(value, site_name)
         if stripped:
-            return stripped
+            return _printed_part(stripped, dom)
     if dom.h1:
         return dom.h1[0]
     if meta.title_tag:

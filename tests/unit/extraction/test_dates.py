@@ -483,3 +483,23 @@ def test_a_morning_or_afternoon_word_before_the_time_sets_its_half_of_the_day(
 ) -> None:
     parsed = parse_text_date(printed, lang)
     assert parsed is not None and parsed.precision == "minute" and parsed.value.hour == hour
+
+
+@pytest.mark.parametrize(
+    ("line", "raw"),
+    [
+        ("2023-03-14 09:12:30 来源：华北网", "2023-03-14 09:12:30"),
+        ("14.03.2023 Quelle: dpa", "14.03.2023"),
+        ("March 14, 2023 | Source: Example Wire", "March 14, 2023"),
+    ],
+)
+def test_a_date_line_ending_with_its_source_is_a_date_header(line: str, raw: str) -> None:
+    found = match_date_header(line)
+    assert found is not None
+    assert found[0].raw == raw
+    assert found[1] == ""
+
+
+def test_a_date_followed_by_text_or_a_long_source_is_no_date_header() -> None:
+    assert match_date_header("14.03.2023 und dann geht der Text weiter") is None
+    assert match_date_header("14.03.2023 Source: " + "a long name " * 5) is None
