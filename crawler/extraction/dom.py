@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml import etree  # type: ignore[import-untyped]
 
@@ -246,10 +247,10 @@ def scan_dom(tree: Any) -> Dom:
         tag = el.tag
         if tag == "h1":
             text = normalize_line(el.text_content())
-            if text and len(dom.h1) < 3:
+            if text and dom.h1_element is None:
+                dom.h1_element = el  # where the header area starts, a logo's too
+            if text and len(dom.h1) < 3 and not _links_home(el, text):
                 dom.h1.append(text)
-                if dom.h1_element is None:
-                    dom.h1_element = el
         elif tag == "time":
             value = el.get("datetime") or el.get("content")
             if value:
@@ -346,6 +347,19 @@ def scan_dom(tree: Any) -> Dom:
     for text in labelled[: max(0, 8 - len(dom.byline_elements))]:
         dom.byline_elements.append((text, False))
     return dom
+
+
+def _links_home(heading: Any, text: str) -> bool:
+    """True for a heading that is a link to a site's home page and nothing else (``<h1><a
+    href="https://blog.example/">Blog name</a></h1>``): the site's name, not a headline."""
+    for a in heading.iter("a"):
+        if normalize_line(a.text_content()) != text:
+            continue
+        href = (a.get("href") or "").strip()
+        parts = urlsplit(href)
+        root = bool(parts.netloc) and parts.path in ("", "/") and not parts.query
+        return root or href in ("/", "./")
+    return False
 
 
 _LABEL_TAGS = ("h3", "h4", "h5", "h6", "dt", "th", "strong", "b", "label")
