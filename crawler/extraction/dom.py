@@ -351,14 +351,18 @@ def scan_dom(tree: Any) -> Dom:
 
 def _links_home(heading: Any, text: str) -> bool:
     """True for a heading that is a link to a site's home page and nothing else (``<h1><a
-    href="https://blog.example/">Blog name</a></h1>``): the site's name, not a headline."""
-    for a in heading.iter("a"):
-        if normalize_line(a.text_content()) != text:
-            continue
+    href="https://blog.example/">Blog name</a></h1>``, ``<a href="/"><h1>Name</h1></a>``):
+    the site's name, not a headline."""
+    links = [a for a in heading.iter("a") if normalize_line(a.text_content()) == text]
+    wrapper = next(heading.iterancestors("a"), None)  # <a href="/"><h1>Name</h1></a>
+    if wrapper is not None and normalize_line(wrapper.text_content()) == text:
+        links.append(wrapper)
+    for a in links:
         href = (a.get("href") or "").strip()
         parts = urlsplit(href)
         root = bool(parts.netloc) and parts.path in ("", "/") and not parts.query
-        return root or href in ("/", "./")
+        if root or href in ("/", "./"):
+            return True
     return False
 
 

@@ -48,6 +48,10 @@ def _site_endings() -> tuple[str, ...]:
     return tuple(str(x) for x in load_data("common").get("site_endings") or ())
 
 
+_ADDRESS = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.[a-z]{2,6}\W*$", re.IGNORECASE)
+"""A site's address as a title's first part (``example.de //``): the site's name."""
+
+
 def _strip_site(title: str, site_name: str | None) -> str:
     """``title`` without a leading site name or a short trailing part after a separator,
     or (caseless scripts) a site's name glued on with a dash (``标题-新华网``)."""
@@ -58,7 +62,7 @@ def _strip_site(title: str, site_name: str | None) -> str:
     if len(parts) < 2:
         return title
     site = (site_name or "").casefold()
-    if site and parts[0].casefold() == site:
+    if (site and parts[0].casefold() == site) or _ADDRESS.match(parts[0]):
         return normalize_line(_LEADING_SEPARATOR.sub("", title[len(parts[0]) :]))
     last = parts[-1]
     if (site and last.casefold() == site) or len(last.split()) <= 4:
@@ -82,6 +86,9 @@ def _printed_part(title: str, dom: Dom) -> str:
     found = [p for p in parts if _fold(p) in printed]
     return max(found, key=len) if found else title
 
+
+MIN_HEADING_WORDS = 2
+"""Fewest words of an ``<h1>`` preferred to a ``<title>`` that does not contain it."""
 
 MIN_PRINTED_TITLE = 20
 """Shortest metadata title whose being printed on the page counts (shorter ones are
@@ -133,7 +140,12 @@ def choose_title(meta: PageMeta, dom: Dom, site_name: str | None) -> str | None:
             for later in candidates[1:]:
                 if len(later) >= MIN_PRINTED_TITLE and _fold(later) in printed:
                     return later
-    for value in declared[:3]:
+    for value in declared:
+        if value is meta.title_tag and dom.h1 and len(dom.h1[0].split()) >= MIN_HEADING_WORDS:
+            # a site-wide <title> ("Ausflugtipps am Niederrhein") on a page whose own
+            # heading is not in it: the heading is the headline (a one-word heading is a
+            # section's or a widget's: "Sections", "Quicklinks")
+            return dom.h1[0]
         stripped = _strip_site(value, site_name)
         if stripped:
             return _printed_part(stripped, dom)
