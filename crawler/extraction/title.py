@@ -98,8 +98,10 @@ printed by chance: a section's name, a site's)."""
 def choose_title(meta: PageMeta, dom: Dom, site_name: str | None) -> str | None:
     """An ``<h1>`` that prints a metadata title whole or that the metadata titles without
     the site's name contain, else the first metadata title without the site's name (one
-    the page prints, when the first is printed nowhere), else the first ``<h1>``, else
-    ``<title>`` without the site's name."""
+    the page prints, when the first is printed nowhere; the first ``<h1>`` of two or more
+    words instead of a ``<title>`` that is the only one; the printed part of a ``<title>``
+    on a page without ``<h1>``), else the first ``<h1>``, else ``<title>`` without the
+    site's name."""
     declared = [
         t
         for t in (
