@@ -256,7 +256,8 @@ def bulk_fill(url: str, world: World, upto: int, workers: int = 1) -> float:
     With ``workers`` > 1 the articles are copied by that many processes at once, each
     into its own range of ids with its own random stream (near-duplicates point within
     a worker's range): the same rows a single COPY writes, the same triggers and indexes,
-    only several server backends doing the work."""
+    only several server backends doing the work, and the search index's open segment
+    built after the COPY instead of during it (`_without_open_segment`)."""
     import multiprocessing
 
     import psycopg
@@ -272,6 +273,7 @@ def bulk_fill(url: str, world: World, upto: int, workers: int = 1) -> float:
     if not parallel:
         _copy_articles(url, world, first_id, todo)
     else:
+        _without_open_segment(url)
         share = -(-todo // workers)
         ctx = multiprocessing.get_context("fork")
         procs = []
@@ -288,7 +290,7 @@ def bulk_fill(url: str, world: World, upto: int, workers: int = 1) -> float:
         failed = [proc.exitcode for proc in procs if proc.exitcode != 0]
         if failed:
             raise SystemExit(f"a fill worker failed (exit codes {failed})")
-        _rebuild_search_index(url)
+    _segment_search_index(url)
     with psycopg.connect(url) as conn:
         conn.execute(
             "SELECT setval(pg_get_serial_sequence('articles', 'id'),"
@@ -308,28 +310,49 @@ def bulk_fill(url: str, world: World, upto: int, workers: int = 1) -> float:
     return time.perf_counter() - started
 
 
-def _rebuild_search_index(url: str) -> None:
-    """Rebuild the search index after a parallel fill.
+def _without_open_segment(url: str) -> None:
+    """Drop the search index's open segment before a parallel fill (`_segment_search_index`
+    builds it again after).
 
-    Several COPY writers leave its pending list gigabytes long (a 1M fill by two
-    writers: a 7-8 GB index, 1.15 GB rebuilt), and the first statement that merges it
-    pays for all of it: the fill's own ``UPDATE`` below stalled for more than 15 minutes
-    (bench/README.md, 2026-12-07). A rebuild takes minutes and leaves the index a
-    database written one batch at a time has."""
-    import psycopg
+    Several COPY writers into one GIN index leave its pending list gigabytes long (a 1M
+    fill by two writers: a 7-8 GB index, 1.15 GB rebuilt): only one backend merges at a
+    time, and the first statement that merges it pays for all of it (the fill's own
+    ``UPDATE`` stalled for more than 15 minutes; bench/README.md, 2026-12-07)."""
+    from storage import db as dbmod
+    from storage import search_index
 
-    from storage.articles import SEARCH_INDEX
+    engine = dbmod.make_engine(url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            for segment in search_index.segments(conn):
+                if segment.hi is None:
+                    conn.exec_driver_sql(f"DROP INDEX {segment.name}")
+    finally:
+        engine.dispose()
+
+
+def _segment_search_index(url: str) -> None:
+    """Close the search index's open segment over the filled ids, or build it when a
+    parallel fill dropped it (`storage.search_index.roll`); prints seconds and sizes."""
+    from storage import db as dbmod
+    from storage import search_index
 
     started = time.perf_counter()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("SET maintenance_work_mem = '1GB'")
-        conn.execute(f"REINDEX INDEX {SEARCH_INDEX}")
-        size = conn.execute(
-            "SELECT pg_size_pretty(pg_relation_size(%s::regclass))", (SEARCH_INDEX,)
-        ).fetchone()
+    engine = dbmod.make_engine(url, pool_size=1)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("SET maintenance_work_mem = '1GB'")
+            built = search_index.roll(conn)
+            found = search_index.segments(conn)
+            size = conn.exec_driver_sql(
+                "SELECT pg_size_pretty(sum(pg_relation_size(indexrelid))) FROM pg_index"
+                " WHERE indexrelid::regclass::text LIKE 'ix_articles_search_vector_%%'"
+            ).scalar_one()
+    finally:
+        engine.dispose()
     print(
-        f"  search index rebuilt after the parallel fill in"
-        f" {time.perf_counter() - started:.0f} s: {size[0] if size else '?'}",
+        f"  search index: {len(built)} segments built in {time.perf_counter() - started:.0f} s;"
+        f" {len(found)} segments, {size}",
         flush=True,
     )
 

@@ -16,7 +16,7 @@ from sqlalchemy import ARRAY, func, select, text, union, update
 from sqlalchemy.orm import Session
 
 from crawler.extraction.record import ArticleRecord, TranslationNote
-from storage import fieldstats, pagestore
+from storage import fieldstats, pagestore, search_index
 from storage.db import array_type
 from storage.db import run_binary as _run_binary
 from storage.duplicates import link_duplicates
@@ -154,24 +154,16 @@ def record_columns(record: ArticleRecord) -> dict[str, Any]:
     return values
 
 
-SEARCH_INDEX = "ix_articles_search_vector"
-"""The full-text index of ``articles.search_vector`` (GIN). New entries wait in its pending
-list (``fastupdate``) until `merge_search_entries`, autovacuum, or the insert that fills
-the list past its ``gin_pending_list_limit`` (16 MB, migration 0018) merge them."""
-
-
 def merge_search_entries(session: Session) -> int:
-    """Merge the search index's pending list into the index; the number of its pages emptied.
+    """Merge the search index's pending lists into its segments; the number of pages emptied
+    (`storage.search_index.merge_pending`).
 
     One merge of many articles' entries costs less per article than the several smaller
     ones the inserts would run (each distinct word's place in the index is written once
     per merge), and it runs in its own transaction instead of an insert's. It needs to own
     the index (as ``VACUUM`` does): for another role it raises (insufficient privilege).
     """
-    merged = session.execute(
-        text("SELECT gin_clean_pending_list(CAST(:index AS regclass))"), {"index": SEARCH_INDEX}
-    ).scalar_one()
-    return int(merged)
+    return search_index.merge_pending(session)
 
 
 def upsert_articles(

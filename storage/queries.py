@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from storage import search_index
 from storage.articles import ARTICLE_RECORD_COLUMNS, LATER_RECORD_COLUMNS
 from storage.models import TEXT_SEARCH_CONFIGS, Source
 
@@ -221,6 +222,7 @@ def search(
     if filters.until is not None:
         params["until"] = filters.until
     session.execute(text("SELECT set_config('work_mem', :mem, true)"), {"mem": SEARCH_WORK_MEM})
+    where.append(search_index.searchable(session))  # each segment's GIN index
     if _count_matches(session, where, params, candidates) <= candidates:
         where = [*where, *_date_conditions(filters, _FEW)]
         cut = False

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Engine, func, select, tuple_, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.failures import FailureReason
-from storage import db, sources
+from storage import db, search_index, sources
 from storage.articles import StoredArticle, UpsertResult, merge_search_entries, upsert_articles
 from storage.failures import FailureRow, insert_failures
 from storage.models import CrawlRun, FetchFailure
@@ -143,10 +143,17 @@ def write_entries(
 
 
 def merge_search_index(factory: sessionmaker[Session]) -> int:
-    """Merge the search index's pending list in a transaction of its own
-    (`storage.articles.merge_search_entries`); the number of its pages emptied."""
+    """Merge the search index's pending lists in a transaction of its own
+    (`storage.articles.merge_search_entries`), then close its open segment if it spans a
+    whole range (`storage.search_index.roll`, outside any transaction); the number of
+    pages emptied."""
     with db.transaction(factory) as session:
-        return merge_search_entries(session)
+        merged = merge_search_entries(session)
+        bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        search_index.roll(conn)
+    return merged
 
 
 def _one(

@@ -115,12 +115,14 @@ class Article(Base):
         ),
         Index(None, "source_id", "first_seen_at"),
         Index(None, "content_hash"),
-        # its pending list: room for the store pipeline's merges (migration 0018)
+        # the search index's first segment; `storage.search_index` adds and closes
+        # segments as the ids grow (migration 0019), so only this one is modelled
         Index(
-            None,
+            "ix_articles_search_vector_from_0",
             "search_vector",
             postgresql_using="gin",
             postgresql_with={"gin_pending_list_limit": 16384},
+            postgresql_where=sql("(id + 0) >= 0"),
         ),
         Index(None, "duplicate_of"),
         Index(None, "simhash_band0", postgresql_include=["simhash", "id"]),

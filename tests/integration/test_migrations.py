@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy import exc as sa_exc
 
-from storage import db, migrate
+from storage import db, migrate, search_index
 from tests.integration.conftest import _scratch_database
 
 
@@ -304,3 +304,65 @@ def test_0014_band_indexes_carry_simhash_and_id_and_its_downgrade_restores_them(
         )
     migrate.downgrade(empty_database, "0013")
     assert bands() == before
+
+
+def test_0019_splits_the_search_index_into_segments_by_id_and_its_downgrade_restores_it(
+    empty_database: str,
+) -> None:
+    migrate.upgrade(empty_database, "0018")
+    engine = create_engine(db.sqlalchemy_url(empty_database))
+    match = text("select id from articles where search_vector @@ to_tsquery('simple', 'alt')")
+    try:
+        with engine.begin() as conn:
+            for id_ in (1, 99_999, 100_000, 250_001):
+                conn.execute(
+                    text(
+                        "insert into articles (id, url, text, word_count, content_hash,"
+                        " simhash, extractor_version)"
+                        " values (:id, 'https://a.example/' || :id, 'alt', 1, 'h', 0, 'x')"
+                    ),
+                    {"id": id_},
+                )
+        migrate.upgrade(empty_database, "0019")
+        with engine.connect() as conn:
+            names = [s.name for s in search_index.segments(conn)]
+            found = (
+                conn.execute(
+                    text(
+                        "select id from articles a"
+                        " where a.search_vector @@ to_tsquery('simple', 'alt')"
+                        f" and {search_index.match_condition(search_index.segments(conn))}"
+                        " order by id"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert names == [
+            "ix_articles_search_vector_0_100000",
+            "ix_articles_search_vector_100000_200000",
+            "ix_articles_search_vector_from_200000",
+        ]
+        assert found == [1, 99_999, 100_000, 250_001]
+        with engine.connect() as conn:
+            by_function = (
+                conn.execute(
+                    text(
+                        "select * from newsingest_search_ids(to_tsquery('simple', 'alt'))"
+                        " order by 1"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert by_function == found
+        assert "ix_articles_search_vector" not in _index_definitions(empty_database)
+        migrate.downgrade(empty_database, "0018")
+        with engine.connect() as conn:
+            assert search_index.segments(conn) == []
+            assert len(conn.execute(match).all()) == 4
+        assert "ix_articles_search_vector" in _index_definitions(empty_database)
+    finally:
+        engine.dispose()
+    migrate.upgrade(empty_database)
+    migrate.check(empty_database)
