@@ -156,6 +156,21 @@ def merge_search_index(factory: sessionmaker[Session]) -> int:
     return merged
 
 
+_INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def merge_search_index_if_owner(factory: sessionmaker[Session]) -> int | None:
+    """`merge_search_index`, or None when this role does not own the index (a warning is
+    logged; the inserts and autovacuum merge it then)."""
+    try:
+        return merge_search_index(factory)
+    except sa_exc.ProgrammingError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
+            raise
+        logger.warning("could not merge the search index's pending lists: not their owner")
+        return None
+
+
 def _one(
     sessions: sessionmaker[Session],
     articles: Sequence[PendingArticle],

@@ -114,7 +114,7 @@ def reextract(
     """Re-extract stored pages with the current extractor; new versions where content changed."""
     from crawler.extraction import EXTRACTOR_VERSION
     from crawler.extractpool import ExtractionPool
-    from storage import db, pages
+    from storage import db, pages, writes
 
     cfg = config_of(ctx)
     sources = _sources_by_key(str(cfg.sources_path))
@@ -138,6 +138,8 @@ def reextract(
         )  # fmt: skip
         with ExtractionPool(workers) as pool:
             asyncio.run(run.all(pool))
+        if tally.changed:  # changed texts wait in their search index segments' pending lists
+            writes.merge_search_index_if_owner(sessions)
         if run.interactive and tally.seen:
             click.echo("", err=True)
     click.echo(f"re-extracted {tally.line()}")

@@ -107,6 +107,8 @@ def test_stale_rows_get_a_new_version_only_where_content_changed(
         old_text,
         OLD,
     )
+    with db.transaction(sessions) as session:  # the changed vectors were merged
+        assert articles.merge_search_entries(session) == 0
 
 
 def test_without_stale_every_row_of_the_source_is_reextracted(

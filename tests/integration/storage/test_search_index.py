@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.extraction.record import ArticleRecord
@@ -261,3 +262,27 @@ def test_the_search_ids_function_filters_by_language_and_date_and_keeps_the_newe
         ).scalar_one()
     assert rows == [12, 10, 8]  # German, from id 4 on, the newest three, newest first
     assert since == 4  # ids 9 to 12
+
+
+def test_merging_under_a_role_that_does_not_own_the_index_logs_and_returns_none(
+    engine: Engine, sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    _store(sessions, 1, 2)
+    role = f"newsingest_writer_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+        conn.execute(text(f"CREATE ROLE {role}"))
+        conn.execute(text(f"GRANT USAGE ON SCHEMA {schema} TO {role}"))
+        conn.execute(
+            text(f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA {schema} TO {role}")
+        )
+    writer = create_engine(engine.url, connect_args={"options": f"-c role={role}"})
+    try:
+        assert writes.merge_search_index_if_owner(db.make_session_factory(writer)) is None
+    finally:
+        writer.dispose()
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))
+    assert "not their owner" in caplog.text
+    assert writes.merge_search_index_if_owner(sessions) is not None  # the owner merges
