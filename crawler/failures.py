@@ -56,6 +56,9 @@ class FailureReason(StrEnum):
     OFFSITE = "offsite"
     IGNORED = "ignored"
     URL_TOO_LONG = "url_too_long"
+    INVALID_URL = "invalid_url"
+    """A discovered URL Scrapy's URL parsing refuses (a host that is no valid name or
+    address, a port out of range); the page's other links go on."""
     TOO_LARGE = "too_large"
     """Over ``DOWNLOAD_MAXSIZE`` (fetch) or ``NEWSINGEST_EXTRACT_MAX_BYTES`` (extract)."""
     NOT_HTML = "not_html"

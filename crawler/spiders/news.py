@@ -300,18 +300,21 @@ class NewsSpider(scrapy.Spider):
         too_long = self._too_long(url, "discovery")
         if too_long is not None:
             return too_long
-        return scrapy.Request(
-            url,
-            callback=callback,
-            errback=self.discovery_failed,
-            meta={
-                KIND: DISCOVERY,
-                DEPTH: depth,
-                CONDITIONAL: conditional,
-                "handle_httpstatus_list": [304],
-            },
-            priority=priority,
-        )
+        try:
+            return scrapy.Request(
+                url,
+                callback=callback,
+                errback=self.discovery_failed,
+                meta={
+                    KIND: DISCOVERY,
+                    DEPTH: depth,
+                    CONDITIONAL: conditional,
+                    "handle_httpstatus_list": [304],
+                },
+                priority=priority,
+            )
+        except ValueError as exc:  # the URL parsers refuse it
+            return self._invalid_url(url, "discovery", exc)
 
     def _not_modified(self, response: Response) -> bool:
         """A 304 to a conditional request: the document is unchanged since the last crawl."""
@@ -412,6 +415,14 @@ class NewsSpider(scrapy.Spider):
         self, url: str, when: datetime | None, hints: Hints, now: datetime
     ) -> Iterator[scrapy.Request | FetchFailed]:
         self._inc(stat.DISCOVERY_URLS_FOUND)
+        try:
+            yield from self._article_request(url, when, hints, now)
+        except ValueError as exc:  # the URL parsers refuse it: one bad link, not the page's
+            yield self._invalid_url(url, "fetch", exc)
+
+    def _article_request(
+        self, url: str, when: datetime | None, hints: Hints, now: datetime
+    ) -> Iterator[scrapy.Request | FetchFailed]:
         if not self.source.allows_domain(url):
             self._inc(stat.DISCOVERY_SKIPPED_OFFSITE)
             return
@@ -523,6 +534,21 @@ class NewsSpider(scrapy.Spider):
             reason=FailureReason.URL_TOO_LONG,
             status=None,
             detail=f"the URL has {len(url)} characters; URLLENGTH_LIMIT is {limit}",
+        )
+
+    def _invalid_url(self, url: str, stage: str, exc: ValueError) -> FetchFailed:
+        """A failure for a URL that Scrapy's URL parsing refuses (a host that is no valid
+        name or address, a port out of range): Scrapy would raise while the page's other
+        links wait behind it."""
+        self._inc(stat.failed(stage, FailureReason.INVALID_URL))
+        logger.warning("not fetching an invalid URL (%s): %s", exc, url[:200])
+        return FetchFailed(
+            source_key=self.source.key,
+            url=url[:2000],
+            stage=stage,
+            reason=FailureReason.INVALID_URL,
+            status=None,
+            detail=str(exc)[:1000],
         )
 
     def _discovered_ok(self) -> None:

@@ -14,7 +14,7 @@ Paths and what the server does:
 
 `LoopbackOnlyResolver` is a Scrapy DNS resolver (``TWISTED_DNS_RESOLVER``) that resolves IP
 literals and ``localhost`` only and fails every other name with a DNS lookup error, without
-any query leaving the machine: the crawl of ``http://dns-fail.127.0.0.1:PORT/`` meets a real
+any query leaving the machine: the crawl of ``http://dns-fail.localhost:PORT/`` meets a real
 `DNSLookupError` in Scrapy's downloader.
 """
 
@@ -104,10 +104,10 @@ class FaultServer:
 
     def listing(self) -> bytes:
         links = [*FAULT_PATHS, "/ok.html"]
-        urls = [self.base_url + p for p in links] + [
-            f"https://127.0.0.1:{self.port}/tls.html",
-            f"http://dns-fail.127.0.0.1:{self.port}/dns.html",
-        ]
+        # first: a host no URL parser accepts (a name ending in a number); the links
+        # after it are still fetched
+        urls = [f"http://bad.127.0.0.1:{self.port}/invalid.html"]
+        urls += [self.base_url + p for p in links] + [f"https://127.0.0.1:{self.port}/tls.html"]
         items = "".join(f"<li><a href='{u}'>{u}</a></li>" for u in urls)
         return f"<!DOCTYPE html><html><body><ul>{items}</ul></body></html>".encode()
 

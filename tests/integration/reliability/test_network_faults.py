@@ -35,7 +35,6 @@ def test_every_network_fault_is_recorded_with_a_clear_reason_and_the_crawl_finis
         base = faults.base_url
         assert "<tls>" in faults.requests, result.stderr[-3000:]
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "loopback-only resolver: refusing to resolve dns-fail.127.0.0.1" in result.stderr
     with sessions() as session:
         (run,) = session.execute(select(CrawlRun)).scalars()
         failures = {f.url: f for f in session.execute(select(FetchFailure)).scalars()}
@@ -53,12 +52,28 @@ def test_every_network_fault_is_recorded_with_a_clear_reason_and_the_crawl_finis
         "/garbage.html": "bad_response",
         "/loop-1.html": "redirect_loop",
         "https://127.0.0.1:PORT/tls.html": "tls_error",
-        "http://dns-fail.127.0.0.1:PORT/dns.html": "dns_error",
+        "http://bad.127.0.0.1:PORT/invalid.html": "invalid_url",
     }
     robots = failures.pop(base + "/robots.txt")
     assert robots.stage == "discovery"
     assert all(f.stage == "fetch" and f.run_id == run.id for f in failures.values())
     assert all(f.detail for f in failures.values())
+
+
+def test_a_host_that_does_not_resolve_is_a_dns_error_and_the_crawl_finishes(
+    cli: Cli, tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    with FaultServer() as faults:
+        sources = write_sources(
+            tmp_path / "sources.yaml", f"http://dns-fail.localhost:{faults.port}", listings="[/]"
+        )
+        result = cli.run("crawl", "site", "--sources", str(sources), *SETTINGS, timeout=120)
+        assert faults.requests == []  # nothing reached the server
+    assert "loopback-only resolver: refusing to resolve dns-fail.localhost" in result.stderr
+    assert result.stdout.startswith("site: failed"), result.stdout + result.stderr
+    with sessions() as session:
+        reasons = {(f.stage, f.reason) for f in session.execute(select(FetchFailure)).scalars()}
+    assert ("discovery", "dns_error") in reasons
 
 
 def test_a_network_error_is_retried_after_the_backoff_doubling_per_attempt(

@@ -68,3 +68,25 @@ def test_feed_listed_as_sitemap_gives_its_authors_and_the_http_charset_is_used(
     (hints,) = _hints(list(spider.parse_sitemap(response)))
     assert (hints.title, hints.authors) == ("Новости дня", ("Иван Петров",))
     assert hints.published_at == datetime(2025, 6, 10, 9, tzinfo=UTC)
+
+
+def test_a_link_the_url_parser_refuses_is_a_failure_and_the_feed_goes_on(
+    tmp_path: Path,
+) -> None:
+    from crawler.failures import FailureReason
+    from crawler.items import FetchFailed
+
+    spider = _spider(tmp_path)
+    items = "".join(
+        f"<item><title>T{i}</title><link>{link}</link></item>"
+        for i, link in enumerate([f"{BASE}/a", "http://bad.127.0.0.1:8000/b", f"{BASE}/c"])
+    )
+    body = f"<rss><channel>{items}</channel></rss>".encode()
+    request = Request(f"{BASE}/feed.xml", meta={"newsingest_kind": "discovery"})
+    response = XmlResponse(f"{BASE}/feed.xml", body=body, request=request)
+    out = list(spider.parse_feed(response))
+    assert [type(o).__name__ for o in out] == ["Request", "FetchFailed", "Request"]
+    failed = out[1]
+    assert isinstance(failed, FetchFailed)
+    assert (failed.reason, failed.stage) == (FailureReason.INVALID_URL, "fetch")
+    assert "bad.127.0.0.1" in (failed.detail or "")
