@@ -137,6 +137,17 @@ def _others_re() -> re.Pattern[str] | None:
 
 
 @cache
+def _tails_re() -> re.Pattern[str] | None:
+    """What a byline element prints after its names: a relative time (``hace 13 horas``,
+    ``3 hours ago``, ``vor 2 Stunden``) or a reading time (``Tiempo de lectura``,
+    ``5 min read``). The names end before it."""
+    patterns = _lang_lists("tails")
+    if not patterns:
+        return None
+    return re.compile(r"\s(?:" + "|".join(f"(?:{p})" for p in patterns) + ")", re.IGNORECASE)
+
+
+@cache
 def _outlet_re() -> re.Pattern[str] | None:
     markers = _lang_lists("outlet_markers")
     if not markers:
@@ -533,6 +544,9 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
     if others is not None:
         body = others.sub("", body).strip(" ,;.")
     if not strict:
+        tails = _tails_re()
+        if tails is not None:
+            body = tails.split(body, maxsplit=1)[0]
         body = _weekday_tail().split(body, maxsplit=1)[0]
         undated = _DATE_TAIL.split(_month_date_tail().split(body, maxsplit=1)[0], maxsplit=1)[0]
         if undated != body:  # "Veröffentlicht am 19.10.19": the date's label is no name

@@ -332,3 +332,30 @@ def test_prompts_and_widget_lines_are_recognised(line: str) -> None:
 )
 def test_text_that_only_resembles_a_prompt_is_no_prompt(line: str) -> None:
     assert not is_prompt(line)
+
+
+@pytest.mark.parametrize(
+    ("line", "persons"),
+    [
+        ("Lucía Ferrer y Ana María Soto Hace 5 horas", ("Lucía Ferrer", "Ana María Soto")),
+        ("Jane Doe and John Roe 2 hours ago", ("Jane Doe", "John Roe")),
+        ("By Jane Doe and John Roe 6 min read", ("Jane Doe", "John Roe")),
+        ("Jana Holm und Mehmet Arslan vor 2 Stunden", ("Jana Holm", "Mehmet Arslan")),
+        ("Jana Holm und Mehmet Arslan Lesezeit 3 Min.", ("Jana Holm", "Mehmet Arslan")),
+        ("Par Marie Dupont et Paul Martin il y a 3 heures", ("Marie Dupont", "Paul Martin")),
+        ("Por João Silva e Maria Costa há 2 horas", ("João Silva", "Maria Costa")),
+        ("Di Marco Rossi e Anna Bianchi 4 ore fa", ("Marco Rossi", "Anna Bianchi")),
+    ],
+)
+def test_a_relative_or_reading_time_after_the_names_ends_them(
+    line: str, persons: tuple[str, ...]
+) -> None:
+    found = parse_byline(line, strict=False)
+    assert found is not None
+    assert found.persons == persons
+
+
+def test_words_only_resembling_a_relative_time_stay_in_the_names() -> None:
+    found = parse_byline("Por Santiago Horas y Ana Hace", strict=False)
+    assert found is not None
+    assert found.persons == ("Santiago Horas", "Ana Hace")
