@@ -187,6 +187,8 @@ def choose_authors(
     named = [names for names in sources if names]
     if not named:
         persons = tuple(bl.clean_names(hints.authors, lenient=True))
+        if not persons and not credits:
+            credits = _outlet_credited([*ld_persons, *meta_values], generic)
         return Authorship(persons, credits, byline_text, believed)
     if printed and printed.persons and printed_in_body and _full_names(printed.persons):
         persons = _agreed(named[0], named[1:], keep_first=True)
@@ -207,6 +209,18 @@ def choose_authors(
 _DOMAIN_ENDING = re.compile(r"\.(?:[a-z]{2}|com|net|org|info|online|news)$", re.IGNORECASE)
 """A site name written as its address (``Automobilwoche.de``): the bare name
 (``Automobilwoche``) in an author field is the outlet too."""
+
+
+def _outlet_credited(values: list[str], outlet_names: list[str]) -> tuple[str, ...]:
+    """The outlet, as the page's author metadata names it, when that is all it names
+    (``<meta name="author" content="Deutscher Tennis Bund">`` on that outlet's site): the
+    outlet itself is credited. Empty when no value is one of ``outlet_names``."""
+    outlets = {" ".join(n.split()).casefold() for n in outlet_names}
+    for value in values:
+        name = normalize_line(value)
+        if name and name.casefold() in outlets:
+            return (name,)
+    return ()
 
 
 def _is_person(node: Any) -> bool:

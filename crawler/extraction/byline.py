@@ -148,6 +148,17 @@ def _tails_re() -> re.Pattern[str] | None:
 
 
 @cache
+def _roles_re() -> re.Pattern[str] | None:
+    """Another contributor's role printed after the writer's names on one byline line
+    (``Text von A  Illustration von B``, ``By A Photos by B``, ``Par A Photos : B``): the
+    names end before it (the photographer or illustrator is no author)."""
+    patterns = _lang_lists("roles")
+    if not patterns:
+        return None
+    return re.compile(r"\s(?:" + "|".join(f"(?:{p})" for p in patterns) + ")", re.IGNORECASE)
+
+
+@cache
 def _outlet_re() -> re.Pattern[str] | None:
     markers = _lang_lists("outlet_markers")
     if not markers:
@@ -543,6 +554,9 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
     others = _others_re()
     if others is not None:
         body = others.sub("", body).strip(" ,;.")
+    roles = _roles_re()
+    if roles is not None:
+        body = roles.split(body, maxsplit=1)[0]
     if not strict:
         tails = _tails_re()
         if tails is not None:

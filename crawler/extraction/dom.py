@@ -50,7 +50,7 @@ _LEAD_CLASSES = frozenset(
     }
 )
 _STRONG_BYLINE_CLASSES = frozenset({"byline", "author", "vcard", "byline-author", "author-name"})
-_BYLINE_ATTR = re.compile(r"byline|author|autor|verfasser", re.I)
+_BYLINE_ATTR = re.compile(r"byline|author|autor|auteur|verfasser", re.I)
 _DATE_ATTR = re.compile(
     r"(^|[-_\s])(date|dateline|published|pubdate|timestamp|datum)([-_\s]|$)", re.I
 )
@@ -63,6 +63,9 @@ class Dom:
     """What :func:`scan_dom` found in ``<body>`` (each list in document order, capped)."""
 
     h1: list[str] = field(default_factory=list)
+    h1_kickers: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """For an ``<h1>`` (its text) printing a kicker in an element of its own: the kicker
+    and the rest of the heading (``Klimaschutz``, ``Bohren, bis es heiß wird``)."""
     byline_elements: list[tuple[str, bool]] = field(default_factory=list)
     """Texts of elements marked as author/byline, with whether the mark is strong."""
     lead_elements: list[str] = field(default_factory=list)
@@ -211,6 +214,42 @@ def off_article(el: Any, dom: Dom) -> bool:
     return footer
 
 
+@cache
+def _kicker_class_re() -> re.Pattern[str]:
+    words = [str(w) for w in load_data("common").get("kicker_classes") or ()]
+    return re.compile("|".join(map(re.escape, words)), re.IGNORECASE)
+
+
+_KICKER_SEPARATOR = re.compile(r"^[\s:|–—-]+")
+
+
+def _kicker(heading: Any) -> tuple[str, str] | None:
+    """The kicker an ``<h1>`` prints in an element classed as one, and the rest of the
+    heading without it (and without a separator between them); None when it has none or
+    nothing else."""
+    for child in heading.iterdescendants():
+        if not isinstance(child.tag, str) or not _kicker_class_re().search(
+            child.get("class") or ""
+        ):
+            continue
+        kicker = normalize_line(child.text_content())
+        if not kicker:
+            continue
+        rest = _KICKER_SEPARATOR.sub("", normalize_line(_text_without(heading, child)))
+        return (kicker, rest) if rest else None
+    return None
+
+
+def _text_without(el: Any, skip: Any) -> str:
+    """The text of ``el`` without the subtree ``skip`` (its tail stays)."""
+    out = [el.text or ""] if isinstance(el.tag, str) else []
+    for child in el:
+        if child is not skip:
+            out.append(_text_without(child, skip))
+        out.append(child.tail or "")
+    return " ".join(out)
+
+
 def spaced_text(el: Any) -> str:
     """Text of ``el`` with its child elements' texts apart ("<a>Jane Doe</a><a>Twitter</a>"
     is "Jane Doe Twitter", where ``text_content()`` gives "Jane DoeTwitter")."""
@@ -251,6 +290,9 @@ def scan_dom(tree: Any) -> Dom:
                 dom.h1_element = el  # where the header area starts, a logo's too
             if text and len(dom.h1) < 3 and not _links_home(el, text):
                 dom.h1.append(text)
+                kicked = _kicker(el)
+                if kicked is not None:
+                    dom.h1_kickers[text] = kicked
         elif tag == "time":
             value = el.get("datetime") or el.get("content")
             if value:

@@ -103,7 +103,8 @@ class ArticleRecord:
     """Version of the extraction code that produced this record."""
 
     title: str | None = None
-    """Headline as printed."""
+    """Headline as printed, without the site's name or a kicker printed over it in the
+    ``<h1>`` (``Klimaschutz`` over ``Bohren, bis es heiß wird``)."""
 
     lead: str | None = None
     """Standfirst or description; never repeated as the first body paragraph."""
@@ -113,8 +114,8 @@ class ArticleRecord:
 
     credits: tuple[str, ...] = ()
     """Organisations credited for the article: agencies (``dpa``, ``AFP``), desks
-    (``Redaktion Politik``), the outlet itself when its byline names it. Empty when
-    the page credits persons only."""
+    (``Redaktion Politik``), the outlet itself when its byline names it (or, naming no
+    person, its author metadata does). Empty when the page credits persons only."""
 
     byline: str | None = None
     """The byline as printed, e.g. ``Von A und B (agency)``."""

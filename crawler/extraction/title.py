@@ -1,5 +1,7 @@
 """The headline: which of the page's ``<h1>``, ``og:title``, JSON-LD ``headline``,
-``twitter:title`` and ``<title>`` is the article's title, with the site's name cut off.
+``twitter:title`` and ``<title>`` is the article's title, with the site's name and a
+kicker the ``<h1>`` prints in its own element (``patterns/common.yaml``'s
+``kicker_classes``) cut off.
 """
 
 from __future__ import annotations
@@ -96,6 +98,20 @@ printed by chance: a section's name, a site's)."""
 
 
 def choose_title(meta: PageMeta, dom: Dom, site_name: str | None) -> str | None:
+    """:func:`_title` without a kicker the page prints in its own element of the
+    headline's ``<h1>`` (``Klimaschutz`` over ``Bohren, bis es heiß wird``; metadata
+    titles often join the two, ``Klimaschutz: Bohren, bis es heiß wird``)."""
+    title = _title(meta, dom, site_name)
+    if title is None:
+        return None
+    folded = _fold(title)
+    for kicker, rest in dom.h1_kickers.values():
+        if folded.startswith(_fold(kicker)) and folded.endswith(_fold(rest)):
+            return rest
+    return title
+
+
+def _title(meta: PageMeta, dom: Dom, site_name: str | None) -> str | None:
     """An ``<h1>`` that prints a metadata title whole or that the metadata titles without
     the site's name contain, else the first metadata title without the site's name (one
     the page prints, when the first is printed nowhere; the first ``<h1>`` of two or more

@@ -131,6 +131,17 @@ def test_visible_byline_wins_over_a_generic_publisher_author_in_json_ld() -> Non
     assert rec.authors == ("Jana Holm", "Kai Brandt")
 
 
+def test_outlet_named_as_author_is_credited_only_when_no_person_is_named() -> None:
+    head = (
+        '<meta property="og:site_name" content="Ostsee Blatt">'
+        '<meta name="author" content="Ostsee Blatt">'
+    )
+    alone = record(page(head=head))
+    assert (alone.authors, alone.credits) == ((), ("Ostsee Blatt",))
+    signed = record(page(head=head, top="<p>Von Jana Holm</p>"))
+    assert (signed.authors, signed.credits) == (("Jana Holm",), ())
+
+
 def test_json_ld_persons_are_authors_and_organizations_are_not() -> None:
     head = (
         '<script type="application/ld+json">{"@type": "NewsArticle", "author": ['
@@ -412,3 +423,17 @@ def test_preload_loads_htmldates_lazy_date_parser() -> None:
         "assert 'dateparser' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_kicker_in_the_h1_is_cut_from_the_title_but_a_heading_that_is_all_kicker_stays() -> None:
+    kicked = page(head='<meta property="og:title" content="Verkehr: Fähre fährt wieder">')
+    kicked = kicked.replace(
+        "<h1>Fähre fährt wieder</h1>",
+        '<h1><span class="kicker">Verkehr</span> Fähre fährt wieder</h1>',
+    )
+    assert record(kicked).title == "Fähre fährt wieder"
+    whole = page().replace(
+        "<h1>Fähre fährt wieder</h1>",
+        '<h1 class="x"><span class="kicker">Fähre fährt wieder</span></h1>',
+    )
+    assert record(whole).title == "Fähre fährt wieder"

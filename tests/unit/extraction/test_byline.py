@@ -359,3 +359,29 @@ def test_words_only_resembling_a_relative_time_stay_in_the_names() -> None:
     found = parse_byline("Por Santiago Horas y Ana Hace", strict=False)
     assert found is not None
     assert found.persons == ("Santiago Horas", "Ana Hace")
+
+
+@pytest.mark.parametrize(
+    ("line", "persons"),
+    [
+        ("Text von Lena Markwart Illustration von Jonas Feil", ("Lena Markwart",)),
+        ("Von Jana Holm und Mehmet Arslan Fotos: Kai Brandt", ("Jana Holm", "Mehmet Arslan")),
+        ("By Harriet Quill Photos by Owen Marsh", ("Harriet Quill",)),
+        ("Par Marie Dupont Photos : Paul Martin", ("Marie Dupont",)),
+        ("Texto: Lucía Ferrer Fotos: Diego Salas", ("Lucía Ferrer",)),
+        ("Por João Silva Fotos de Maria Costa", ("João Silva",)),
+        ("Текст: Анна Воронцова Фото: Пётр Лыков", ("Анна Воронцова",)),
+    ],
+)
+def test_another_contributors_role_after_the_names_ends_them_in_any_line(
+    line: str, persons: tuple[str, ...]
+) -> None:
+    found = parse_byline(line)  # strict: a body paragraph
+    assert found is not None
+    assert found.persons == persons
+
+
+def test_a_surname_resembling_a_role_word_stays_in_the_names() -> None:
+    found = parse_byline("Von Maria Bild und Jonas Foto")
+    assert found is not None
+    assert found.persons == ("Maria Bild", "Jonas Foto")
