@@ -137,22 +137,13 @@ def _others_re() -> re.Pattern[str] | None:
 
 
 @cache
-def _tails_re() -> re.Pattern[str] | None:
-    """What a byline element prints after its names: a relative time (``hace 13 horas``,
-    ``3 hours ago``, ``vor 2 Stunden``) or a reading time (``Tiempo de lectura``,
-    ``5 min read``). The names end before it."""
-    patterns = _lang_lists("tails")
-    if not patterns:
-        return None
-    return re.compile(r"\s(?:" + "|".join(f"(?:{p})" for p in patterns) + ")", re.IGNORECASE)
-
-
-@cache
-def _roles_re() -> re.Pattern[str] | None:
-    """Another contributor's role printed after the writer's names on one byline line
-    (``Text von A  Illustration von B``, ``By A Photos by B``, ``Par A Photos : B``): the
-    names end before it (the photographer or illustrator is no author)."""
-    patterns = _lang_lists("roles")
+def _names_end_re(key: str) -> re.Pattern[str] | None:
+    """What ends the names where it follows them after a space, from the languages'
+    ``byline.<key>`` regexes: ``tails``, what a byline element prints after its names (a
+    relative time, ``hace 13 horas``, ``3 hours ago``; a reading time, ``5 min read``);
+    ``roles``, another contributor's role on the same line (``Text von A  Illustration
+    von B``, ``By A Photos by B``: the photographer or illustrator is no author)."""
+    patterns = _lang_lists(key)
     if not patterns:
         return None
     return re.compile(r"\s(?:" + "|".join(f"(?:{p})" for p in patterns) + ")", re.IGNORECASE)
@@ -554,11 +545,11 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
     others = _others_re()
     if others is not None:
         body = others.sub("", body).strip(" ,;.")
-    roles = _roles_re()
+    roles = _names_end_re("roles")
     if roles is not None:
         body = roles.split(body, maxsplit=1)[0]
     if not strict:
-        tails = _tails_re()
+        tails = _names_end_re("tails")
         if tails is not None:
             body = tails.split(body, maxsplit=1)[0]
         body = _weekday_tail().split(body, maxsplit=1)[0]
