@@ -162,6 +162,15 @@ def site(site_server: SiteServer) -> SiteServer:
     return site_server
 
 
+def _without_retry_wait(args: tuple[str, ...]) -> list[str]:
+    """A ``crawl`` retries without waiting (the fixture site's 500 page would cost every
+    crawl 3 s of backoff) unless the test sets ``NEWSINGEST_RETRY_BACKOFF`` itself."""
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command != "crawl" or any(a.startswith("NEWSINGEST_RETRY_BACKOFF=") for a in args):
+        return list(args)
+    return [*args, "-s", "NEWSINGEST_RETRY_BACKOFF=0"]
+
+
 @dataclass
 class Cli:
     """Runs ``newsingest`` in a subprocess against the test database."""
@@ -182,7 +191,7 @@ class Cli:
         self, *args: str, timeout: float = 180, **extra: str
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "crawler.cli", *args],
+            [sys.executable, "-m", "crawler.cli", *_without_retry_wait(args)],
             cwd=PROJECT,
             env=self.env(**extra),
             capture_output=True,

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from scrapy.crawler import Crawler
 from scrapy.utils.test import get_crawler
-from sqlalchemy import make_url, select
+from sqlalchemy import Engine, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import stats as stat
@@ -28,7 +28,7 @@ from storage.articles import StoredArticle
 from storage.models import Article, CrawlRun, FetchFailure, Page
 from storage.sources import SourceRow, upsert_source
 from storage.writes import PendingArticle, merge_search_index
-from tests.integration.conftest import Cli, write_sources
+from tests.integration.conftest import TABLES, Cli, write_sources
 from tests.integration.fixture_site import expected
 
 EXPECTED: dict[str, Any] = expected()
@@ -57,11 +57,11 @@ def _crawl(cli: Cli, sources: Path, *extra: str) -> Any:
     return result
 
 
-@pytest.fixture
-def crawled(
-    cli: Cli, site: SiteServer, tmp_path: Path, sessions: sessionmaker[Session]
+def _crawl_and_read(
+    cli: Cli, site: SiteServer, folder: Path, sessions: sessionmaker[Session]
 ) -> dict[str, Any]:
-    sources = _sources(tmp_path, site)
+    """One crawl of the fixture site into empty tables, and what it left behind."""
+    sources = _sources(folder, site)
     _crawl(cli, sources)
     with sessions() as session:
         pages = {
@@ -77,12 +77,38 @@ def crawled(
         "failures": failures,
         "runs": runs,
         "requested": site.requested_paths(),
+        "offsite_requests": list(site.offsite_requests),
+        "frontier_left": list((cli.data_dir / "frontier").iterdir()),
         "sources": sources,
     }
 
 
-def test_every_article_of_the_site_is_stored(crawled: dict[str, Any]) -> None:
-    stored = set(crawled["pages"])
+@pytest.fixture(scope="module")
+def first_crawl(
+    database_url: str,
+    engine: Engine,
+    site_server: SiteServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    """The crawl the read-only tests below look at: made once for the module (each crawl
+    takes seconds); tests that crawl again take ``crawled``, their own."""
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    site_server.reset()
+    folder = tmp_path_factory.mktemp("first-crawl")
+    cli = Cli(database_url=database_url, data_dir=folder / "data")
+    return _crawl_and_read(cli, site_server, folder, db.make_session_factory(engine))
+
+
+@pytest.fixture
+def crawled(
+    cli: Cli, site: SiteServer, tmp_path: Path, sessions: sessionmaker[Session]
+) -> dict[str, Any]:
+    return _crawl_and_read(cli, site, tmp_path, sessions)
+
+
+def test_every_article_of_the_site_is_stored(first_crawl: dict[str, Any]) -> None:
+    stored = set(first_crawl["pages"])
     redirects = EXPECTED.get("redirects", {})
     for path in ARTICLE_PATHS:
         assert path in stored or path in redirects.values(), f"{path} not stored"
@@ -90,8 +116,8 @@ def test_every_article_of_the_site_is_stored(crawled: dict[str, Any]) -> None:
         assert old in stored or new in stored
 
 
-def test_stored_articles_carry_the_pages_facts(crawled: dict[str, Any]) -> None:
-    by_path = crawled["pages"]
+def test_stored_articles_carry_the_pages_facts(first_crawl: dict[str, Any]) -> None:
+    by_path = first_crawl["pages"]
     for path in ARTICLE_PATHS:
         _, article = by_path[path]
         facts = EXPECTED[path]
@@ -106,35 +132,35 @@ def test_stored_articles_carry_the_pages_facts(crawled: dict[str, Any]) -> None:
         assert article.content_hash and len(article.content_hash) == 64
 
 
-def test_stubs_are_stored_as_stubs_of_their_kind(crawled: dict[str, Any]) -> None:
+def test_stubs_are_stored_as_stubs_of_their_kind(first_crawl: dict[str, Any]) -> None:
     assert EXPECTED["stubs"]  # the demo site's paywalled interview
     for path, kind in EXPECTED["stubs"].items():
-        _, article = crawled["pages"][path]
+        _, article = first_crawl["pages"][path]
         assert article.stub == kind, path
 
 
-def test_non_articles_are_not_stored_as_articles(crawled: dict[str, Any]) -> None:
+def test_non_articles_are_not_stored_as_articles(first_crawl: dict[str, Any]) -> None:
     for path in EXPECTED["non_articles"]:
-        assert path not in crawled["pages"], f"{path} was stored as an article"
+        assert path not in first_crawl["pages"], f"{path} was stored as an article"
 
 
 def test_disallowed_old_and_offsite_urls_are_never_requested(
-    crawled: dict[str, Any], site: SiteServer
+    first_crawl: dict[str, Any],
 ) -> None:
-    requested = set(crawled["requested"])
+    requested = set(first_crawl["requested"])
     for path in EXPECTED["never_requested"]:
         assert path not in requested, f"{path} was requested"
-    assert site.offsite_requests == []
+    assert first_crawl["offsite_requests"] == []
 
 
-def test_robots_txt_is_fetched_once_and_its_sitemaps_are_read(crawled: dict[str, Any]) -> None:
+def test_robots_txt_is_fetched_once_and_its_sitemaps_are_read(first_crawl: dict[str, Any]) -> None:
     # Scrapy's robots.txt middleware and discovery (its Sitemap lines) share one download
-    assert crawled["requested"].count("/robots.txt") == 1
-    assert "/sitemap_index.xml" in crawled["requested"]
+    assert first_crawl["requested"].count("/robots.txt") == 1
+    assert "/sitemap_index.xml" in first_crawl["requested"]
 
 
-def test_failed_fetches_are_recorded_with_their_reason(crawled: dict[str, Any]) -> None:
-    failures = crawled["failures"]
+def test_failed_fetches_are_recorded_with_their_reason(first_crawl: dict[str, Any]) -> None:
+    failures = first_crawl["failures"]
     assert failures["/gone.html"].reason == "http_404"
     assert failures["/gone.html"].stage == "fetch"
     assert failures["/broken/500.html"].reason == "http_500"
@@ -146,15 +172,15 @@ def test_failed_fetches_are_recorded_with_their_reason(crawled: dict[str, Any]) 
     assert failures["/video/hafen-zeitraffer.html"].stage == "extract"
     assert failures["/broken-feed.rss"].stage == "discovery"
     assert failures["/broken-feed.rss"].reason == "bad_feed"
-    assert all(f.run_id == crawled["runs"][0].id for f in failures.values())
+    assert all(f.run_id == first_crawl["runs"][0].id for f in failures.values())
 
 
-def test_the_run_is_recorded_as_succeeded_with_its_stats(crawled: dict[str, Any]) -> None:
-    (run,) = crawled["runs"]
+def test_the_run_is_recorded_as_succeeded_with_its_stats(first_crawl: dict[str, Any]) -> None:
+    (run,) = first_crawl["runs"]
     assert run.status == "succeeded"
     assert run.trigger == "cli"
     assert run.finished_at is not None
-    assert run.stats["newsingest/store/inserted"] == len(crawled["pages"])
+    assert run.stats["newsingest/store/inserted"] == len(first_crawl["pages"])
 
 
 def test_the_store_pipeline_merges_the_search_index_pending_list_after_its_batches(
@@ -276,13 +302,13 @@ def test_a_crawl_whose_role_does_not_own_the_search_index_stops_merging_it_with_
 
 
 def test_pending_requests_waited_on_disk_in_a_folder_removed_after_the_crawl(
-    crawled: dict[str, Any], cli: Cli
+    first_crawl: dict[str, Any],
 ) -> None:
-    (run,) = crawled["runs"]
+    (run,) = first_crawl["runs"]
     assert run.stats["scheduler/enqueued/disk"] == run.stats["scheduler/enqueued"] > 0
     assert "scheduler/enqueued/memory" not in run.stats
     assert "scheduler/unserializable" not in run.stats
-    assert list((cli.data_dir / "frontier").iterdir()) == []
+    assert first_crawl["frontier_left"] == []
 
 
 def test_second_crawl_fetches_no_article_again(
