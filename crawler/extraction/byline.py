@@ -509,6 +509,11 @@ _CLOCK = re.compile(r"\d{1,2}\s?[:.h]\s?\d{2}(?!\d)")
 _TRAILING_CUT = re.compile(r"\s+(?:[|·•—–]|-(?:\s|$))\s*.*$")
 
 
+def _full_names(persons: list[str]) -> bool:
+    """True when a byline's parts so far named persons, each by two words or more."""
+    return bool(persons) and all(len(p.split()) >= 2 and p[0].isupper() for p in persons)
+
+
 def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> Byline | None:
     """Parse a printed byline.
 
@@ -530,6 +535,9 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
             raw = raw[inner.start() :]
             prefix = _prefix_re().match(raw)
     had_prefix = bool(prefix)
+    # an author label ("Autorin:", "Author:"): a line that states its author and may say
+    # after a comma who the author is
+    labelled = prefix is not None and ":" in prefix.group()
     body = raw[prefix.end() :] if prefix else raw
     credits = tuple(
         c for c in (normalize_line(c) for c in _PAREN.findall(body)) if c and not _CLOCK.search(c)
@@ -585,6 +593,8 @@ def parse_byline(text: str, *, strict: bool = True, lenient: bool = False) -> By
             elif part not in persons:
                 persons.append(part)
         elif strict and not (had_prefix and _is_role(part)):
+            if labelled and after_comma and _full_names(persons):
+                break  # "Autorin: Name, Projektleiterin der …": the rest describes the author
             return None
     counted = [*persons, *placed]
     if strict and not had_prefix and len(counted) < 2 and not ((credits or extra) and counted):

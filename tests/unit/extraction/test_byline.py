@@ -385,3 +385,31 @@ def test_a_surname_resembling_a_role_word_stays_in_the_names() -> None:
     found = parse_byline("Von Maria Bild und Jonas Foto")
     assert found is not None
     assert found.persons == ("Maria Bild", "Jonas Foto")
+
+
+@pytest.mark.parametrize(
+    ("line", "persons"),
+    [
+        ("Autorin: Lena Hartwig, Referentin für Wasserwirtschaft in Cottbus.", ("Lena Hartwig",)),
+        ("Author: Daniel Okafor, a research fellow at the estuary programme", ("Daniel Okafor",)),
+        ("Auteur : Claire Dubois, chercheuse au centre d'études rurales", ("Claire Dubois",)),
+        ("Автор: Ирина Соколова, научный сотрудник лаборатории", ("Ирина Соколова",)),
+    ],
+)
+def test_an_author_label_keeps_the_name_before_the_authors_position(
+    line: str, persons: tuple[str, ...]
+) -> None:
+    found = parse_byline(line)  # strict: a body paragraph
+    assert found is not None
+    assert found.persons == persons
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Von Peter Müller, dem Chef der Firma, hieß es am Montag",  # "Von" is no label
+        "Autor: der Bürgermeister, sagte er",  # no full name before the comma
+    ],
+)
+def test_a_sentence_with_a_comma_after_a_prefix_is_no_byline(line: str) -> None:
+    assert parse_byline(line) is None
