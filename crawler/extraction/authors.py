@@ -1,7 +1,8 @@
 """Bylines and credits: where the page prints its byline, and who the authors are.
 
 Owns finding the printed byline (the hint's byline selector, a byline paragraph at the
-head or foot of the body, a "By …" line below the headline) and the byline element, and
+head or foot of the body, a "By …" line below the headline, a date line there that ends
+with full names) and the byline element, and
 choosing the persons (``authors``) and the organisations credited (``credits``) among
 the printed byline, JSON-LD ``author``, the author metas, the byline element and the
 feed's hint. Parsing one byline's text is :mod:`crawler.extraction.byline`'s.
@@ -14,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from crawler.extraction import byline as bl
-from crawler.extraction import signals
+from crawler.extraction import dates, signals
 from crawler.extraction.body import HEAD_PARAGRAPHS, TAIL_PARAGRAPHS
 from crawler.extraction.dom import Dom, select
 from crawler.extraction.metadata import PageMeta, ld_people, ld_text
@@ -70,6 +71,11 @@ def find_bylines(tree: Any, paragraphs: list[str], dom: Dom, hints: Hints) -> By
             if printed_byline and printed_byline.had_prefix:
                 break
             printed_byline = None
+    if printed_byline is None:
+        for text in dom.title_dates:
+            printed_byline = dated_byline(text)
+            if printed_byline is not None:
+                break
     element_byline: bl.Byline | None = None
     credited: bl.Byline | None = None  # a strongly marked element naming only organisations
     for text, strong in dom.byline_elements:
@@ -85,6 +91,20 @@ def find_bylines(tree: Any, paragraphs: list[str], dom: Dom, hints: Hints) -> By
     else:
         element_byline = credited or element_byline
     return Bylines(printed_byline, element_byline, byline_index)
+
+
+def dated_byline(line: str) -> bl.Byline | None:
+    """A date line below the headline that ends with its author's full names
+    (``11.12.2019 - Jane Doe``, ``14 March 2024 | Ana Ruiz y Tomás Vega``)."""
+    rest = dates.text_after_leading_date(line)
+    if rest is None:
+        return None
+    found = bl.parse_byline(rest, strict=False)
+    if found is None or not found.persons or found.credits:
+        return None
+    if any(len(p.split()) < 2 for p in found.persons):
+        return None
+    return replace(found, raw=normalize_line(line))  # the whole line leaves the body
 
 
 @dataclass(frozen=True)

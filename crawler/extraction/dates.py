@@ -435,6 +435,23 @@ def parse_machine_date(value: str) -> ParsedDate | None:
 _WEEKDAY_PREFIX = re.compile(r"^[^\W\d]{2,12}\.?,\s+")
 
 
+_DATE_THEN_SEPARATOR = re.compile(r"^\s*[-–—|·•/]\s*")
+
+
+def text_after_leading_date(line: str, lang: str | None = None) -> str | None:
+    """What a line prints after the date it opens with and a separator
+    (``11.12.2019 - Jane Doe`` gives ``Jane Doe``); None when it opens with no date or
+    no separator follows it."""
+    bare = _WEEKDAY_PREFIX.sub("", line.strip())
+    found = _match_at_start(bare, lang)
+    if found is None:
+        return None
+    separator = _DATE_THEN_SEPARATOR.match(bare[found[1] :])
+    if separator is None:
+        return None
+    return bare[found[1] + separator.end() :].strip() or None
+
+
 def match_date_header(paragraph: str, lang: str | None = None) -> tuple[ParsedDate, str] | None:
     """Recognise a visible date header at the start of ``paragraph``.
 

@@ -19,6 +19,7 @@ from crawler.extraction.dates import (
     month_first,
     parse_machine_date,
     parse_text_date,
+    text_after_leading_date,
 )
 
 
@@ -503,3 +504,17 @@ def test_a_date_line_ending_with_its_source_is_a_date_header(line: str, raw: str
 def test_a_date_followed_by_text_or_a_long_source_is_no_date_header() -> None:
     assert match_date_header("14.03.2023 und dann geht der Text weiter") is None
     assert match_date_header("14.03.2023 Source: " + "a long name " * 5) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "rest"),
+    [
+        ("11.12.2019 - Jane Doe", "Jane Doe"),
+        ("Friday, March 8, 2024 | Desk notes", "Desk notes"),
+        ("2024-03-14 · Иван Петров", "Иван Петров"),
+        ("11.12.2019 Jane Doe", None),
+        ("Jane Doe - 11.12.2019", None),
+    ],
+)
+def test_the_text_after_a_leading_date_and_a_separator(line: str, rest: str | None) -> None:
+    assert text_after_leading_date(line) == rest
