@@ -413,3 +413,10 @@ def test_an_author_label_keeps_the_name_before_the_authors_position(
 )
 def test_a_sentence_with_a_comma_after_a_prefix_is_no_byline(line: str) -> None:
     assert parse_byline(line) is None
+
+
+def test_an_author_label_without_its_colon_opens_a_byline_but_not_a_sentence() -> None:
+    found = parse_byline("Autoren Friederike Lohmann und Jannis Kröger")
+    assert found is not None
+    assert found.persons == ("Friederike Lohmann", "Jannis Kröger")
+    assert parse_byline("Autor Thomas Mann schrieb den Roman in Kalifornien") is None
