@@ -385,8 +385,10 @@ def is_plausible_author(name: str) -> bool:
         return False
     if " " not in name and ("." in name or "_" in name):
         return False  # a slug or handle such as "jane.doe"
-    if not name[0].isalpha() or not _AUTHOR_CHARS.match(name):
+    if not name[0].isalpha() or not (_AUTHOR_CHARS.match(name) or _USER_NAME.match(name)):
         return False
+    if _PLACEHOLDER_USER.match(name):
+        return False  # "user4711", "admin1": an account's default name
     if low in _non_person_words() or low in _prefix_words() or _not_a_name(name):
         return False
     return not any(tok.strip(".,") in _non_person_words() for tok in low.split())
@@ -502,6 +504,9 @@ def _month_date_tail() -> re.Pattern[str]:
 
 
 _AUTHOR_CHARS = re.compile(r"^[^\W\d_][^\W\d_\s.'’-]*(?:[\s.'’-]+[^\W\d_]*)*\.?$")
+_USER_NAME = re.compile(r"^(?=(?:\d*[^\W\d_]){3})[^\W\d_][^\W_]{2,29}$")
+"""A user name with digits, one word of three letters or more (``freeman1984``, ``c1ph4x``)."""
+_PLACEHOLDER_USER = re.compile(r"^(?:user|admin|author|guest|member|test)\d*$", re.IGNORECASE)
 _PAREN = re.compile(r"\(([^()]{1,60})\)")
 _CLOCK = re.compile(r"\d{1,2}\s?[:.h]\s?\d{2}(?!\d)")
 """A clock time: a parenthesised one beside a byline is the time in another zone

@@ -2,5 +2,5 @@
 
 from __future__ import annotations
 
-EXTRACTOR_VERSION = "2.44.0"
+EXTRACTOR_VERSION = "2.45.0"
 """Bump when a change alters what extraction produces for the same page."""

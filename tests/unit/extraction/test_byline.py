@@ -420,3 +420,13 @@ def test_an_author_label_without_its_colon_opens_a_byline_but_not_a_sentence() -
     assert found is not None
     assert found.persons == ("Friederike Lohmann", "Jannis Kröger")
     assert parse_byline("Autor Thomas Mann schrieb den Roman in Kalifornien") is None
+
+
+@pytest.mark.parametrize("name", ["freeman1984", "apexhunter42", "c1ph4x"])
+def test_a_user_name_with_digits_is_a_plausible_author(name: str) -> None:
+    assert is_plausible_author(name)
+
+
+@pytest.mark.parametrize("name", ["user4711", "admin1", "Guest2", "x9", "2021", "MP3"])
+def test_an_accounts_default_name_or_a_code_is_no_author(name: str) -> None:
+    assert not is_plausible_author(name)
